@@ -1,0 +1,80 @@
+// The parsed, validated configuration of one sluice process (docs/configuration.md
+// documents every key). load_config() expands ${env:NAME} and ${file:PATH} in
+// string values, rejects unknown keys, and throws Error::config with
+// "FILE:LINE:COLUMN: KEY: what is wrong" on any problem. Secrets expanded into
+// strings (dsn, url) must be printed only through config/redact.h.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice {
+
+enum class SnapshotMode { kInitial, kNever };
+enum class SinkMode { kUpsert, kInvalidate, kStream };
+enum class DocumentFormat { kJson, kHash };
+
+struct SourceConfig {
+  std::string kind = "postgres";
+  std::string dsn;                        // libpq connection string (secrets expanded)
+  std::string slot;
+  std::string publication;
+  std::vector<std::string> tables;        // "schema.table", normalised (default schema public)
+  SnapshotMode snapshot = SnapshotMode::kInitial;
+  size_t snapshot_chunk_rows = 10000;     // rows per primary-key chunk
+  size_t snapshot_workers = 2;            // parallel chunk readers under the exported snapshot
+  std::chrono::milliseconds status_interval{10000};  // standby status update period
+};
+
+// Per-table override inside one sink ([[sinks.tables]]).
+struct SinkTableConfig {
+  std::string table;                      // "schema.table", normalised
+  std::optional<std::string> key;         // key template for this table
+  std::optional<std::vector<std::string>> columns;  // only these columns in documents
+  std::optional<std::string> stream;      // stream key template (mode = "stream")
+};
+
+struct SinkConfig {
+  std::string name;
+  std::string kind = "redis";
+  std::string url;                        // redis://[user:password@]host:port/db (secrets expanded)
+  SinkMode mode = SinkMode::kUpsert;
+  DocumentFormat format = DocumentFormat::kJson;
+  std::string key = "{table}:{pk}";
+  std::string stream = "sluice:changes";  // stream key template (mode = "stream")
+  std::optional<size_t> stream_maxlen;    // approximate MAXLEN for XADD
+  std::string state_prefix;               // where sluice keeps its own state; default "sluice:{name}"
+  std::vector<SinkTableConfig> tables;
+  size_t batch_max_changes = 5000;
+  size_t batch_max_bytes = 8 << 20;
+  size_t queue_max_bytes = 64 << 20;
+
+  // The override for a table, or nullptr.
+  const SinkTableConfig* table_override(const std::string& qualified_table) const;
+};
+
+struct RetryConfig {
+  std::chrono::milliseconds initial_backoff{200};
+  std::chrono::milliseconds max_backoff{30000};
+};
+
+struct Config {
+  std::string path;                       // the file it was loaded from
+  SourceConfig source;
+  std::vector<SinkConfig> sinks;
+  RetryConfig retry;
+};
+
+// Loads and validates FILE. Throws Error::config naming file, line and key.
+Config load_config(const std::string& path);
+// Same, from text already in memory; `path` is used in messages only.
+Config parse_config(std::string_view text, const std::string& path);
+
+// "user_account" -> "public.user_account"; "s.t" unchanged; quoted identifiers are
+// not supported (rejected with Error::config by the loader).
+std::string normalize_table_name(std::string_view name);
+
+}  // namespace sluice

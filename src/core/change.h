@@ -1,0 +1,87 @@
+// The unit that flows from a source to the sinks. A source produces Changes in
+// commit order; every Change carries the Relation (table shape) it was decoded
+// against, so a sink never needs the source's catalog.
+//
+// Values are PostgreSQL text output (the pgoutput text format, with the session
+// settings the source pins: TimeZone=UTC, DateStyle=ISO, IntervalStyle=postgres,
+// extra_float_digits=3, bytea_output=hex). A value may be "unchanged TOAST": the
+// server did not send it because it did not change; it must never be written as
+// null or as a placeholder (invariant 5).
+//
+// Changes and Relations are immutable after construction and shared between the
+// source thread and the sink threads through shared_ptr<const ...>.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/position.h"
+#include "core/type_info.h"
+
+namespace sluice {
+
+enum class ValueKind : uint8_t { kNull, kText, kUnchangedToast };
+
+struct Value {
+  ValueKind kind = ValueKind::kNull;
+  std::string text;  // set when kind == kText
+
+  static Value null() { return {}; }
+  static Value unchanged_toast() { return {ValueKind::kUnchangedToast, {}}; }
+  static Value of(std::string t) { return {ValueKind::kText, std::move(t)}; }
+  bool is_null() const { return kind == ValueKind::kNull; }
+  bool is_text() const { return kind == ValueKind::kText; }
+  bool is_unchanged_toast() const { return kind == ValueKind::kUnchangedToast; }
+  bool operator==(const Value&) const = default;
+};
+
+struct Column {
+  std::string name;
+  uint32_t type_oid = 0;
+  int32_t type_modifier = -1;
+  bool in_replica_identity = false;  // pgoutput's column flag 1
+  bool in_primary_key = false;       // from the catalog; the document identity
+  TypeInfoPtr type;                  // resolved by the source before changes flow
+};
+
+struct Relation {
+  uint32_t oid = 0;
+  std::string schema;
+  std::string name;
+  char replica_identity = 'd';  // 'd' default (pk), 'n' nothing, 'f' full, 'i' index
+  std::vector<Column> columns;
+
+  std::string qualified_name() const { return schema + "." + name; }
+  // Index of the column with this name, or -1.
+  int column_index(std::string_view column_name) const;
+};
+using RelationPtr = std::shared_ptr<const Relation>;
+
+enum class Op : uint8_t { kInsert, kUpdate, kDelete, kTruncate };
+const char* to_string(Op op);
+
+struct Change {
+  Op op = Op::kInsert;
+  RelationPtr relation;
+  Position position;
+  uint32_t xid = 0;
+  std::chrono::system_clock::time_point commit_time;
+
+  // Insert: new_values. Update: new_values, and old_values when the server sent
+  // the old key or old row (primary key changed, or REPLICA IDENTITY FULL).
+  // Delete: old_values (key columns, or the whole row with REPLICA IDENTITY FULL;
+  // columns not sent are null). Truncate: neither. Vectors are indexed like
+  // relation->columns.
+  std::vector<Value> old_values;
+  std::vector<Value> new_values;
+
+  // Approximate memory held by this change, for byte budgets.
+  size_t byte_size() const;
+};
+using ChangePtr = std::shared_ptr<const Change>;
+
+}  // namespace sluice

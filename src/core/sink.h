@@ -1,0 +1,59 @@
+// The contract every sink implements. A sink is used from one thread at a time
+// (its own sink thread); it owns its connection(s).
+//
+// Exactly-once effect: apply() stores the batch's changes and its checkpoint in
+// one atomic step of the store, so after any crash the stored checkpoint says
+// precisely which changes are in the store. Per key the store never goes
+// backwards: a change whose position is not newer than the key's stored version
+// is ignored (this is what makes replays, retries and snapshot rows safe).
+//
+// Errors: Error::transient when the store is unreachable or the connection dropped
+// (the caller retries the same batch; apply() must be idempotent for that);
+// any other Error is fatal (e.g. Error::state when the stored checkpoint is not
+// the one this sink wrote last, Error::invalid_input for a change the store rejects).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/batch.h"
+#include "core/lsn.h"
+
+namespace sluice {
+
+enum class SnapshotState { kNone, kInProgress, kDone };
+const char* to_string(SnapshotState state);
+
+// What a sink has stored about its own progress.
+struct SinkCheckpoint {
+  std::optional<Position> position;   // last applied change; empty: the sink is new
+  SnapshotState snapshot = SnapshotState::kNone;
+  std::string slot;                   // the slot the checkpoint belongs to
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+
+  virtual const std::string& name() const = 0;
+
+  // Connects if needed and reads the stored checkpoint.
+  virtual SinkCheckpoint load_checkpoint() = 0;
+
+  // Applies the batch (see file comment).
+  virtual void apply(const Batch& batch) = 0;
+
+  // Initial snapshot lifecycle. begin_snapshot() records "in progress" for `slot`
+  // and removes every key the sink holds for `tables` (an interrupted earlier
+  // snapshot leaves nothing behind). Snapshot rows then arrive through apply()
+  // with checkpoint-less batches. finish_snapshot() stores `consistent_point`
+  // (as Position{lsn, 0}) as the checkpoint and marks the snapshot done.
+  virtual void begin_snapshot(const std::string& slot, const std::vector<std::string>& tables) = 0;
+  virtual void finish_snapshot(const std::string& slot, Lsn consistent_point) = 0;
+
+  // Marks the sink as following `slot` from `position` without a snapshot
+  // (snapshot = "never").
+  virtual void start_without_snapshot(const std::string& slot, Lsn consistent_point) = 0;
+};
+
+}  // namespace sluice
