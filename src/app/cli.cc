@@ -1,12 +1,47 @@
 #include "app/cli.h"
 
-#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "app/check_command.h"
+#include "app/run_command.h"
+#include "config/config.h"
+#include "core/error.h"
 
 namespace sluice {
 
-int run_cli(int, char**) {
-  std::puts("sluice " SLUICE_VERSION);
-  return 0;
+int run_cli(int argc, char** argv) {
+  CLI::App app{"sluice: streams every committed change of PostgreSQL tables into Redis, in commit order"};
+  app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
+  app.require_subcommand(1);
+
+  std::string config_path;
+  RunOptions run_options;
+  auto* run = app.add_subcommand("run", "stream changes (takes the initial snapshot first when configured)");
+  run->add_option("-c,--config", config_path, "configuration file (TOML)")->required();
+  run->add_flag("--resnapshot", run_options.resnapshot,
+                "drop and recreate the replication slot and rebuild every sink from a fresh snapshot");
+  auto* check = app.add_subcommand("check", "validate the configuration and the servers; print what run would do");
+  check->add_option("-c,--config", config_path, "configuration file (TOML)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  Config config;
+  try {
+    config = load_config(config_path);
+  } catch (const Error& e) {
+    std::cerr << "sluice: " << e.what() << "\n";
+    return 1;
+  }
+  if (*run) return run_command(config, run_options);
+  return check_command(config);
 }
 
 }  // namespace sluice

@@ -1,0 +1,52 @@
+#include "app/check_command.h"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "app/preflight.h"
+#include "core/error.h"
+#include "pipeline/start_plan.h"
+
+namespace sluice {
+
+namespace {
+const char* mode_name(const SinkConfig& sink) {
+  switch (sink.mode) {
+    case SinkMode::kUpsert: return sink.format == DocumentFormat::kJson ? "upsert, json documents" : "upsert, hashes";
+    case SinkMode::kInvalidate: return "invalidate";
+    case SinkMode::kStream: return "stream";
+  }
+  return "?";
+}
+}  // namespace
+
+int check_command(const Config& config) {
+  fmt::print("configuration {} is valid\n", config.path);
+  auto report = run_preflight(config);
+  for (const auto& fact : report.facts) fmt::print("  ok: {}\n", fact);
+
+  if (report.problems.empty() && report.checkpoints.size() == config.sinks.size()) {
+    try {
+      auto plan = plan_start(config.source.slot, report.slot, report.checkpoints, config.source.snapshot, false);
+      fmt::print("run would: {}", plan.reason);
+      if (plan.drop_slot) fmt::print(", after dropping the existing slot");
+      if (plan.snapshot) fmt::print(", copy {} tables under the slot's snapshot", config.source.tables.size());
+      fmt::print(", then stream\n");
+    } catch (const Error& e) {
+      report.problems.push_back(e.what());
+    }
+    for (const auto& sink : config.sinks) {
+      fmt::print("  into sink '{}' ({}), keys like '{}'\n", sink.name, mode_name(sink), sink.key);
+    }
+  }
+  for (const auto& problem : report.problems) fmt::print(stderr, "problem: {}\n", problem);
+  if (!report.problems.empty()) {
+    fmt::print(stderr, "{} problem(s) found\n", report.problems.size());
+    return 1;
+  }
+  fmt::print("no problems found\n");
+  return 0;
+}
+
+}  // namespace sluice

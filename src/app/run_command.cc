@@ -1,0 +1,126 @@
+#include "app/run_command.h"
+
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "app/preflight.h"
+#include "app/signals.h"
+#include "core/error.h"
+#include "core/retry.h"
+#include "core/sink_runner.h"
+#include "pipeline/initial_snapshot.h"
+#include "pipeline/start_plan.h"
+#include "sink/make_sink.h"
+#include "source/postgres/catalog.h"
+#include "source/postgres/pg_connection.h"
+#include "source/postgres/slot.h"
+#include "source/postgres/stream_loop.h"
+
+namespace sluice {
+
+namespace {
+
+std::atomic<bool> g_finish{false};
+StopSignal g_stop;
+
+void ensure_publication(const Config& config) {
+  auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
+  if (pg::publication_exists(connection, config.source.publication)) return;
+  pg::create_publication(connection, config.source.publication, config.source.tables);
+  spdlog::info("created publication '{}' for {}", config.source.publication, fmt::join(config.source.tables, ", "));
+}
+
+// Creates the slot and, if asked, copies the tables under its exported snapshot.
+void start_from_new_slot(const Config& config, const StartPlan& plan, std::vector<std::unique_ptr<Sink>>& sinks) {
+  auto replication = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kReplication);
+  auto created = pg::create_logical_slot(replication, config.source.slot);
+  spdlog::info("created replication slot '{}' at {}", config.source.slot, created.consistent_point.str());
+  if (!plan.snapshot) {
+    for (auto& sink : sinks) sink->start_without_snapshot(config.source.slot, created.consistent_point);
+    return;
+  }
+  for (auto& sink : sinks) sink->begin_snapshot(config.source.slot, config.source.tables);
+  // `replication` stays open and idle: the exported snapshot lives as long as it does.
+  copy_initial_snapshot(config, created.snapshot_name, created.consistent_point, make_sink, g_finish, g_stop);
+  for (auto& sink : sinks) sink->finish_snapshot(config.source.slot, created.consistent_point);
+}
+
+int run(const Config& config, const RunOptions& options) {
+  auto report = run_preflight(config);
+  if (!report.problems.empty()) {
+    for (const auto& problem : report.problems) spdlog::error("{}", problem);
+    return 1;
+  }
+  ensure_publication(config);
+
+  std::vector<std::unique_ptr<Sink>> sinks;
+  for (const auto& sink_config : config.sinks) sinks.push_back(make_sink(sink_config));
+  std::vector<NamedCheckpoint> checkpoints;
+  for (size_t i = 0; i < sinks.size(); ++i) {
+    SinkCheckpoint checkpoint;
+    retry_transient(fmt::format("sink '{}'", config.sinks[i].name), config.retry, g_stop,
+                    [&] { checkpoint = sinks[i]->load_checkpoint(); });
+    checkpoints.push_back({config.sinks[i].name, checkpoint});
+  }
+
+  auto plan = plan_start(config.source.slot, report.slot, checkpoints, config.source.snapshot, options.resnapshot);
+  spdlog::info("{}", plan.reason);
+  if (plan.drop_slot) {
+    auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
+    pg::drop_slot(connection, config.source.slot);
+    spdlog::info("dropped replication slot '{}'", config.source.slot);
+  }
+  if (plan.create_slot) start_from_new_slot(config, plan, sinks);
+
+  // Each sink resumes after its own checkpoint; the source may be acknowledged
+  // from the slot's confirmed position on.
+  Lsn confirmed;
+  {
+    auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
+    auto slot = pg::query_slot(connection, config.source.slot);
+    if (!slot) throw Error::state(fmt::format("replication slot '{}' disappeared while starting", config.source.slot));
+    confirmed = slot->confirmed_flush_lsn;
+  }
+  std::vector<std::unique_ptr<SinkRunner>> runners;
+  std::vector<SinkRunner*> runner_pointers;
+  for (size_t i = 0; i < sinks.size(); ++i) {
+    auto checkpoint = sinks[i]->load_checkpoint();
+    runners.push_back(std::make_unique<SinkRunner>(std::move(sinks[i]), config.sinks[i], config.retry, g_stop,
+                                                   checkpoint.position, confirmed));
+    runner_pointers.push_back(runners.back().get());
+    spdlog::info("sink '{}' resumes after {}", config.sinks[i].name,
+                 checkpoint.position ? checkpoint.position->str() : std::string("the start"));
+  }
+  for (auto& runner : runners) runner->start();
+
+  pg::StreamLoop loop(config, runner_pointers, g_finish, g_stop);
+  loop.run();
+  for (auto& runner : runners) {
+    if (auto failure = runner->failure()) throw Error::state(*failure);
+  }
+  spdlog::info("stopped cleanly; every applied change is acknowledged");
+  return 0;
+}
+
+}  // namespace
+
+int run_command(const Config& config, const RunOptions& options) {
+  watch_termination_signals(g_finish, g_stop);
+  try {
+    return run(config, options);
+  } catch (const StopRequested&) {
+    spdlog::info("stopped before streaming began; the next run continues from the stored state");
+    return 0;
+  } catch (const Error& e) {
+    spdlog::critical("{}: {}", to_string(e.kind()), e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    spdlog::critical("internal error: {}", e.what());
+    return 1;
+  }
+}
+
+}  // namespace sluice

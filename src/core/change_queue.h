@@ -1,0 +1,62 @@
+// The bounded queue between the source thread and one sink thread. Bounded by
+// bytes (Change::byte_size()), not by count, so memory does not grow with the
+// backlog or with the size of a transaction (invariant 6).
+// One producer (the source) and one consumer (the sink runner). Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <variant>
+
+#include "core/change.h"
+#include "core/lsn.h"
+
+namespace sluice {
+
+// The end of a source transaction: everything before it is one committed
+// transaction; once applied, the source may be acknowledged up to end_lsn.
+struct TransactionEnd {
+  Lsn end_lsn;
+};
+// The source has nothing pending up to `lsn` (a keepalive while no transaction is
+// open): once everything queued before it is applied, `lsn` may be acknowledged,
+// so an idle slot never pins WAL.
+struct SourceIdle {
+  Lsn lsn;
+};
+
+using QueueItem = std::variant<ChangePtr, TransactionEnd, SourceIdle>;
+
+class ChangeQueue {
+ public:
+  explicit ChangeQueue(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  // Waits up to `timeout` for room; returns false on timeout (the caller does its
+  // periodic work and tries again). An item larger than the whole budget is
+  // accepted when the queue is empty, so a huge row cannot deadlock.
+  bool push(QueueItem item, std::chrono::milliseconds timeout);
+
+  // Waits up to `timeout` for at least one item, then moves up to `max_items`
+  // items (at most `max_bytes` of changes, at least one) into `out`. Returns the
+  // number moved.
+  size_t pop(std::deque<QueueItem>& out, size_t max_items, size_t max_bytes,
+             std::chrono::milliseconds timeout);
+
+  size_t bytes() const;
+  bool empty() const;
+
+ private:
+  static size_t size_of(const QueueItem& item);
+
+  const size_t max_bytes_;
+  mutable std::mutex mutex_;
+  std::condition_variable not_full_;
+  std::condition_variable not_empty_;
+  std::deque<QueueItem> items_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace sluice

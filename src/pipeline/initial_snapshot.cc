@@ -1,0 +1,140 @@
+#include "pipeline/initial_snapshot.h"
+
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/retry.h"
+#include "source/postgres/catalog.h"
+#include "source/postgres/pg_connection.h"
+#include "source/postgres/relation_catalog.h"
+#include "source/postgres/snapshot_reader.h"
+
+namespace sluice {
+
+namespace {
+
+struct Progress {
+  std::atomic<uint64_t> rows{0};
+  uint64_t estimated_total = 0;
+};
+
+class SnapshotWorker {
+ public:
+  SnapshotWorker(const Config& config, const std::string& snapshot_name, Lsn consistent_point,
+                 const SinkFactory& make_sink, std::atomic<bool>& finish, StopSignal& stop, Progress& progress)
+      : config_(config),
+        position_{consistent_point, 0},
+        finish_(finish),
+        stop_(stop),
+        progress_(progress),
+        reader_(config.source.dsn, snapshot_name),
+        catalog_(config.source.dsn) {
+    for (const auto& sink_config : config.sinks) sinks_.push_back(make_sink(sink_config));
+  }
+
+  void copy(const pg::TableInfo& table) {
+    RelationPtr relation = catalog_.describe(table);
+    reader_.begin_table(table, config_.source.snapshot_chunk_rows);
+    std::vector<std::vector<Value>> rows;
+    uint64_t copied = 0;
+    while (reader_.next_chunk(rows)) {
+      if (finish_.load() || stop_.requested()) throw StopRequested{};
+      Batch batch;
+      batch.changes.reserve(rows.size());
+      for (auto& values : rows) {
+        auto change = std::make_shared<Change>();
+        change->op = Op::kInsert;
+        change->relation = relation;
+        change->position = position_;
+        change->new_values = std::move(values);
+        batch.changes.push_back(std::move(change));
+      }
+      for (size_t i = 0; i < sinks_.size(); ++i) {
+        retry_transient(fmt::format("sink '{}' (snapshot of {})", config_.sinks[i].name, table.schema + "." + table.name),
+                        config_.retry, stop_, [&] { sinks_[i]->apply(batch); });
+      }
+      copied += rows.size();
+      progress_.rows.fetch_add(rows.size());
+      rows.clear();
+    }
+    spdlog::info("snapshot: {}.{} copied ({} rows)", table.schema, table.name, copied);
+  }
+
+ private:
+  const Config& config_;
+  Position position_;
+  std::atomic<bool>& finish_;
+  StopSignal& stop_;
+  Progress& progress_;
+  pg::SnapshotReader reader_;
+  pg::RelationCatalog catalog_;
+  std::vector<std::unique_ptr<Sink>> sinks_;
+};
+
+}  // namespace
+
+SnapshotResult copy_initial_snapshot(const Config& config, const std::string& snapshot_name, Lsn consistent_point,
+                                     const SinkFactory& make_sink, std::atomic<bool>& finish, StopSignal& stop) {
+  auto started = std::chrono::steady_clock::now();
+  std::vector<pg::TableInfo> tables;
+  Progress progress;
+  {
+    auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
+    for (const auto& name : config.source.tables) {
+      tables.push_back(pg::describe_table(connection, name));
+      progress.estimated_total += static_cast<uint64_t>(std::max(0.0, tables.back().estimated_rows));
+    }
+  }
+  spdlog::info("snapshot: copying {} tables (~{} rows) at {} with {} workers", tables.size(),
+               progress.estimated_total, consistent_point.str(), config.source.snapshot_workers);
+
+  std::atomic<size_t> next_table{0};
+  std::atomic<size_t> workers_done{0};
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
+  std::vector<std::thread> workers;
+  size_t worker_count = std::max<size_t>(1, std::min(config.source.snapshot_workers, tables.size()));
+  for (size_t w = 0; w < worker_count; ++w) {
+    workers.emplace_back([&] {
+      try {
+        SnapshotWorker worker(config, snapshot_name, consistent_point, make_sink, finish, stop, progress);
+        for (size_t i = next_table++; i < tables.size(); i = next_table++) {
+          worker.copy(tables[i]);
+        }
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+        stop.request();
+      }
+      workers_done.fetch_add(1);
+    });
+  }
+
+  // Report progress while the workers copy.
+  auto last_report = std::chrono::steady_clock::now();
+  for (;;) {
+    bool all_done = workers_done.load() == worker_count;
+    if (all_done || stop.wait_for(std::chrono::milliseconds(200))) break;
+    if (std::chrono::steady_clock::now() - last_report >= std::chrono::seconds(5)) {
+      last_report = std::chrono::steady_clock::now();
+      uint64_t done = progress.rows.load();
+      uint64_t total = std::max(progress.estimated_total, done);
+      spdlog::info("snapshot: {}/{} rows ({:.0f}%)", done, total, total ? 100.0 * done / total : 100.0);
+    }
+  }
+  for (auto& worker : workers) worker.join();
+  if (failure) std::rethrow_exception(failure);
+  if (finish.load()) throw StopRequested{};
+
+  SnapshotResult result;
+  result.rows = progress.rows.load();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info("snapshot: done, {} rows in {:.1f}s", result.rows, result.seconds);
+  return result;
+}
+
+}  // namespace sluice

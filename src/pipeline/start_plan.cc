@@ -1,0 +1,91 @@
+#include "pipeline/start_plan.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace sluice {
+
+namespace {
+
+StartPlan fresh(bool drop, SnapshotMode mode, std::string reason) {
+  StartPlan plan;
+  plan.drop_slot = drop;
+  plan.create_slot = true;
+  plan.snapshot = mode == SnapshotMode::kInitial;
+  plan.reason = std::move(reason);
+  return plan;
+}
+
+}  // namespace
+
+StartPlan plan_start(const std::string& slot_name, const std::optional<SlotState>& slot,
+                     const std::vector<NamedCheckpoint>& sinks, SnapshotMode mode, bool resnapshot) {
+  if (resnapshot) {
+    StartPlan plan = fresh(slot.has_value(), SnapshotMode::kInitial, "--resnapshot: recreating the slot and rebuilding every sink");
+    return plan;
+  }
+  const NamedCheckpoint* applied = nullptr;      // a sink that holds a position
+  const NamedCheckpoint* interrupted = nullptr;  // a sink whose snapshot did not finish
+  const NamedCheckpoint* empty = nullptr;        // a sink with nothing stored
+  for (const auto& sink : sinks) {
+    if (sink.checkpoint.snapshot == SnapshotState::kInProgress) {
+      interrupted = &sink;
+    } else if (sink.checkpoint.position) {
+      applied = &sink;
+      if (!sink.checkpoint.slot.empty() && sink.checkpoint.slot != slot_name) {
+        throw Error::state(fmt::format(
+            "sink '{}' follows replication slot '{}', but the configuration names slot '{}'; "
+            "point source.slot back at '{}', or rebuild the sink with `sluice run --resnapshot`",
+            sink.sink, sink.checkpoint.slot, slot_name, sink.checkpoint.slot));
+      }
+    } else {
+      empty = &sink;
+    }
+  }
+
+  if (slot && slot->wal_status == "lost") {
+    throw Error::state(fmt::format(
+        "replication slot '{}' was invalidated by PostgreSQL (wal_status = lost: the WAL it needed was "
+        "removed, e.g. max_slot_wal_keep_size was exceeded); the changes since sluice last ran cannot be "
+        "streamed. Recover with `sluice run --resnapshot`, which recreates the slot and rebuilds every sink",
+        slot_name));
+  }
+  if (slot && !slot->plugin.empty() && slot->plugin != "pgoutput") {
+    throw Error::state(fmt::format("replication slot '{}' uses output plugin '{}', sluice needs 'pgoutput'; "
+                                   "choose another source.slot or drop that slot",
+                                   slot_name, slot->plugin));
+  }
+
+  if (!slot) {
+    if (applied && !interrupted) {
+      throw Error::state(fmt::format(
+          "replication slot '{}' does not exist, but sink '{}' has applied changes from it up to {}: the slot "
+          "was dropped or invalidated, so the changes made since then cannot be streamed. Recover with "
+          "`sluice run --resnapshot`, which recreates the slot and rebuilds every sink",
+          slot_name, applied->sink, applied->checkpoint.position->str()));
+    }
+    if (interrupted) return fresh(false, SnapshotMode::kInitial, fmt::format("the snapshot into sink '{}' was interrupted; starting it again", interrupted->sink));
+    return fresh(false, mode, fmt::format("creating replication slot '{}'", slot_name));
+  }
+
+  if (interrupted) {
+    return fresh(true, SnapshotMode::kInitial,
+                 fmt::format("the snapshot into sink '{}' was interrupted; recreating slot '{}' and starting it again",
+                             interrupted->sink, slot_name));
+  }
+  if (!applied) {
+    return fresh(true, mode, fmt::format("slot '{}' exists but no sink has started from it; recreating it", slot_name));
+  }
+  if (empty) {
+    throw Error::state(fmt::format(
+        "sink '{}' has no checkpoint, but slot '{}' is already in use by the other sinks: the sink is new, or "
+        "its data was flushed or lost. Rebuild every sink with `sluice run --resnapshot`",
+        empty->sink, slot_name));
+  }
+  StartPlan plan;
+  plan.reason = fmt::format("resuming from slot '{}'", slot_name);
+  return plan;
+}
+
+}  // namespace sluice

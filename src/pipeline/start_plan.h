@@ -1,0 +1,43 @@
+// Deciding how a run starts from what exists: the replication slot (if any) and
+// the checkpoint each sink has stored. Pure logic, so every case is unit-tested.
+//
+//   slot missing, no sink has applied anything   -> create slot (+ snapshot if asked)
+//   slot missing, a sink has applied changes      -> Error::state: the slot was lost
+//   slot invalidated (wal_status = lost)          -> Error::state: the slot was lost
+//   slot present, a snapshot was interrupted      -> drop slot, create, snapshot again
+//   slot present, no sink has anything yet        -> drop slot, create (+ snapshot)
+//   slot present, some sink has no checkpoint     -> Error::state (new or flushed sink)
+//   slot present, every sink has a checkpoint     -> resume
+//   --resnapshot                                  -> drop slot, create, snapshot
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/sink.h"
+
+namespace sluice {
+
+struct SlotState {
+  std::string plugin;
+  std::string wal_status;  // "reserved", "extended", "unreserved", "lost", or empty
+};
+
+struct NamedCheckpoint {
+  std::string sink;
+  SinkCheckpoint checkpoint;
+};
+
+struct StartPlan {
+  bool drop_slot = false;     // drop the existing slot first
+  bool create_slot = false;   // create the slot (exporting a snapshot)
+  bool snapshot = false;      // copy the tables under the exported snapshot
+  std::string reason;         // one line for the log: why this plan
+};
+
+StartPlan plan_start(const std::string& slot_name, const std::optional<SlotState>& slot,
+                     const std::vector<NamedCheckpoint>& sinks, SnapshotMode mode, bool resnapshot);
+
+}  // namespace sluice

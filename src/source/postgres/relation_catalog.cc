@@ -1,0 +1,54 @@
+#include "source/postgres/relation_catalog.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace sluice::pg {
+
+RelationCatalog::RelationCatalog(std::string dsn)
+    : dsn_(std::move(dsn)), types_([this]() -> PgConnection& { return connection(); }) {}
+
+PgConnection& RelationCatalog::connection() {
+  if (!connection_) connection_ = std::make_unique<PgConnection>(PgConnection::connect(dsn_, PgConnection::Mode::kNormal));
+  return *connection_;
+}
+
+namespace {
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+}  // namespace
+
+RelationPtr RelationCatalog::complete(const Relation& decoded) {
+  TableInfo table = describe_table(connection(), decoded.qualified_name());
+  auto relation = std::make_shared<Relation>(decoded);
+  for (auto& column : relation->columns) {
+    column.type = types_.resolve(column.type_oid);
+    column.in_primary_key = contains(table.primary_key, column.name);
+  }
+  return relation;
+}
+
+RelationPtr RelationCatalog::describe(const TableInfo& table) {
+  auto relation = std::make_shared<Relation>();
+  relation->oid = table.oid;
+  relation->schema = table.schema;
+  relation->name = table.name;
+  relation->replica_identity = table.replica_identity;
+  for (const auto& info : table.columns) {
+    Column column;
+    column.name = info.name;
+    column.type_oid = info.type_oid;
+    column.type_modifier = info.type_modifier;
+    column.in_primary_key = contains(table.primary_key, info.name);
+    column.in_replica_identity = table.replica_identity == 'f' || column.in_primary_key;
+    column.type = types_.resolve(info.type_oid);
+    relation->columns.push_back(std::move(column));
+  }
+  return relation;
+}
+
+}  // namespace sluice::pg

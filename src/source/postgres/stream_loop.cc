@@ -1,0 +1,179 @@
+#include "source/postgres/stream_loop.h"
+
+#include <algorithm>
+#include <memory>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/retry.h"
+#include "source/postgres/pgoutput_decoder.h"
+#include "source/postgres/relation_catalog.h"
+#include "source/postgres/replication_messages.h"
+#include "source/postgres/replication_stream.h"
+#include "source/postgres/transaction_assembler.h"
+
+namespace sluice::pg {
+
+namespace {
+
+constexpr auto kReadSlice = std::chrono::milliseconds(100);
+constexpr auto kPushSlice = std::chrono::milliseconds(100);
+
+// State of one streaming session plus everything that survives reconnects.
+class Session {
+ public:
+  Session(const Config& config, std::vector<SinkRunner*>& runners, std::atomic<bool>& finish, StopSignal& stop)
+      : config_(config),
+        runners_(runners),
+        finish_(finish),
+        stop_(stop),
+        catalog_(config.source.dsn),
+        assembler_([this](QueueItem item) { push(std::move(item)); }) {}
+
+  void run() {
+    while (!finish_.load() && !stop_.requested()) {
+      try {
+        connect();
+        pump();
+      } catch (const StopRequested&) {
+        break;
+      } catch (const Error& e) {
+        if (!e.retryable()) throw;
+        spdlog::warn("replication stream of slot '{}' lost: {}; reconnecting", config_.source.slot, e.what());
+        stream_.reset();
+        assembler_.reset_transaction();
+      }
+    }
+  }
+
+  // Sends the final acknowledgement once the sinks have drained (best effort).
+  void final_ack() {
+    if (!stream_) return;
+    try {
+      send_status(false);
+    } catch (const Error& e) {
+      spdlog::warn("could not send the final acknowledgement to PostgreSQL: {}", e.what());
+    }
+  }
+
+  // While the sink runners drain: keep the walsender satisfied.
+  void keep_alive() {
+    if (!stream_) return;
+    try {
+      if (std::chrono::steady_clock::now() - last_status_ >= config_.source.status_interval) send_status(false);
+    } catch (const Error&) {
+      stream_.reset();
+    }
+  }
+
+ private:
+  void connect() {
+    retry_transient(fmt::format("PostgreSQL replication connection for slot '{}'", config_.source.slot),
+                    config_.retry, stop_, [&] {
+                      auto stream = std::make_unique<ReplicationStream>(config_.source.dsn);
+                      // 0/0: the server starts at the slot's confirmed flush position.
+                      stream->start(config_.source.slot, Lsn(), config_.source.publication, 1, true);
+                      stream_ = std::move(stream);
+                    });
+    decoder_ = std::make_unique<PgOutputDecoder>(1);
+    last_status_ = std::chrono::steady_clock::now();
+    spdlog::info("streaming from slot '{}' (publication '{}')", config_.source.slot, config_.source.publication);
+  }
+
+  Lsn acknowledged() const {
+    Lsn ack = runners_.front()->durable_lsn();
+    for (auto* runner : runners_) ack = std::min(ack, runner->durable_lsn());
+    return ack;
+  }
+
+  void send_status(bool reply_requested) {
+    Lsn ack = acknowledged();
+    stream_->send_status(std::max(received_, ack), ack, ack, reply_requested);
+    last_status_ = std::chrono::steady_clock::now();
+  }
+
+  void maybe_send_status() {
+    if (std::chrono::steady_clock::now() - last_status_ >= config_.source.status_interval) {
+      // While no transaction is open, ask for a keepalive: its WAL end lets the
+      // slot advance past WAL that no captured table wrote.
+      send_status(!assembler_.in_transaction());
+    }
+  }
+
+  void pump() {
+    while (!finish_.load() && !stop_.requested()) {
+      maybe_send_status();
+      auto data = stream_->read(kReadSlice);
+      if (!data) continue;
+      auto message = parse_replication_message(*data);
+      if (auto* keepalive = std::get_if<PrimaryKeepalive>(&message)) {
+        if (!assembler_.in_transaction() && keepalive->wal_end > last_idle_) {
+          last_idle_ = keepalive->wal_end;
+          push(SourceIdle{keepalive->wal_end});
+        }
+        if (keepalive->reply_requested) send_status(false);
+        continue;
+      }
+      auto& xlog = std::get<XLogData>(message);
+      received_ = std::max(received_, xlog.wal_start);
+      Message decoded = decoder_->decode(xlog.payload);
+      if (auto* relation = std::get_if<RelationMessage>(&decoded)) {
+        decoder_->replace_relation(catalog_.complete(*relation->relation));
+        continue;
+      }
+      assembler_.consume(decoded);
+    }
+  }
+
+  // Hands an item to every sink's queue, in order. While a queue is full the
+  // source keeps acknowledging on time (and notices a stop).
+  void push(QueueItem item) {
+    if (auto* end = std::get_if<TransactionEnd>(&item)) last_idle_ = std::max(last_idle_, end->end_lsn);
+    for (auto* runner : runners_) {
+      while (!runner->queue().push(item, kPushSlice)) {
+        if (stop_.requested()) throw StopRequested{};
+        maybe_send_status();
+      }
+    }
+  }
+
+  const Config& config_;
+  std::vector<SinkRunner*>& runners_;
+  std::atomic<bool>& finish_;
+  StopSignal& stop_;
+  RelationCatalog catalog_;
+  TransactionAssembler assembler_;
+  std::unique_ptr<ReplicationStream> stream_;
+  std::unique_ptr<PgOutputDecoder> decoder_;
+  Lsn received_;
+  Lsn last_idle_;
+  std::chrono::steady_clock::time_point last_status_;
+};
+
+}  // namespace
+
+StreamLoop::StreamLoop(const Config& config, std::vector<SinkRunner*> runners, std::atomic<bool>& finish,
+                       StopSignal& stop)
+    : config_(config), runners_(std::move(runners)), finish_(finish), stop_(stop) {}
+
+void StreamLoop::run() {
+  Session session(config_, runners_, finish_, stop_);
+  std::exception_ptr failure;
+  try {
+    session.run();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  // Let every sink apply what it holds, acknowledging on time meanwhile.
+  for (auto* runner : runners_) runner->finish();
+  while (std::any_of(runners_.begin(), runners_.end(), [](auto* r) { return !r->done(); })) {
+    stop_.wait_for(std::chrono::milliseconds(50));
+    session.keep_alive();
+  }
+  for (auto* runner : runners_) runner->join();
+  session.final_ack();
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace sluice::pg

@@ -1,0 +1,46 @@
+// The source thread of a run: reads the replication stream of one slot, decodes
+// pgoutput, and feeds every sink runner's queue in commit order.
+//
+// Acknowledgement (invariant 3): the flush LSN sent to PostgreSQL is the minimum
+// of what every sink runner reports durable. Status updates go out every
+// status_interval even while a sink is slow and its queue is full (the loop
+// waits on the queue in short slices and keeps sending), so the walsender never
+// times out. When no transaction is open, a server keepalive's WAL end is queued
+// as SourceIdle: once the sinks have applied everything before it, the slot
+// advances past WAL that no captured table wrote (idle slots never pin WAL). The
+// loop asks for such keepalives at every status update while idle.
+//
+// A dropped connection is retried with the retry policy; streaming resumes from
+// the slot's confirmed position and replayed changes are dropped by position.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/sink_runner.h"
+#include "core/stop_signal.h"
+
+namespace sluice::pg {
+
+class StreamLoop {
+ public:
+  // `finish`: set (e.g. by SIGTERM) to end the run gracefully: stop reading,
+  // let every sink apply what is queued, send the final acknowledgement.
+  // `stop`: hard stop (a sink failed, or a second signal).
+  StreamLoop(const Config& config, std::vector<SinkRunner*> runners, std::atomic<bool>& finish,
+             StopSignal& stop);
+
+  // Streams until finish or stop. Throws the first fatal error (after letting the
+  // sinks drain and acknowledging what they applied).
+  void run();
+
+ private:
+  const Config& config_;
+  std::vector<SinkRunner*> runners_;
+  std::atomic<bool>& finish_;
+  StopSignal& stop_;
+};
+
+}  // namespace sluice::pg

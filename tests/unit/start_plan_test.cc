@@ -1,0 +1,99 @@
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "pipeline/start_plan.h"
+
+namespace sluice {
+namespace {
+
+NamedCheckpoint applied(const std::string& sink, const std::string& slot = "s") {
+  NamedCheckpoint c{sink, {}};
+  c.checkpoint.position = Position{Lsn(0x100), 3};
+  c.checkpoint.snapshot = SnapshotState::kDone;
+  c.checkpoint.slot = slot;
+  return c;
+}
+NamedCheckpoint empty(const std::string& sink) { return {sink, {}}; }
+NamedCheckpoint interrupted(const std::string& sink) {
+  NamedCheckpoint c{sink, {}};
+  c.checkpoint.snapshot = SnapshotState::kInProgress;
+  c.checkpoint.slot = "s";
+  return c;
+}
+SlotState healthy() { return {"pgoutput", "reserved"}; }
+
+TEST(StartPlanTest, FreshStartCreatesSlotAndSnapshots) {
+  auto plan = plan_start("s", std::nullopt, {empty("a")}, SnapshotMode::kInitial, false);
+  EXPECT_TRUE(plan.create_slot);
+  EXPECT_TRUE(plan.snapshot);
+  EXPECT_FALSE(plan.drop_slot);
+}
+
+TEST(StartPlanTest, SnapshotNeverCreatesSlotWithoutCopy) {
+  auto plan = plan_start("s", std::nullopt, {empty("a")}, SnapshotMode::kNever, false);
+  EXPECT_TRUE(plan.create_slot);
+  EXPECT_FALSE(plan.snapshot);
+}
+
+TEST(StartPlanTest, ExistingSlotWithCheckpointsResumes) {
+  auto plan = plan_start("s", healthy(), {applied("a"), applied("b")}, SnapshotMode::kInitial, false);
+  EXPECT_FALSE(plan.create_slot);
+  EXPECT_FALSE(plan.drop_slot);
+  EXPECT_FALSE(plan.snapshot);
+}
+
+TEST(StartPlanTest, MissingSlotWithAppliedSinkIsALostSlot) {
+  try {
+    plan_start("s", std::nullopt, {applied("cache")}, SnapshotMode::kInitial, false);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kState);
+    EXPECT_NE(std::string(e.what()).find("'s' does not exist"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--resnapshot"), std::string::npos) << e.what();
+  }
+}
+
+TEST(StartPlanTest, InvalidatedSlotIsALostSlot) {
+  try {
+    plan_start("s", SlotState{"pgoutput", "lost"}, {applied("cache")}, SnapshotMode::kInitial, false);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kState);
+    EXPECT_NE(std::string(e.what()).find("invalidated"), std::string::npos) << e.what();
+  }
+}
+
+TEST(StartPlanTest, InterruptedSnapshotRestartsFromANewSlot) {
+  auto plan = plan_start("s", healthy(), {interrupted("a")}, SnapshotMode::kNever, false);
+  EXPECT_TRUE(plan.drop_slot);
+  EXPECT_TRUE(plan.create_slot);
+  EXPECT_TRUE(plan.snapshot);
+}
+
+TEST(StartPlanTest, SlotNobodyStartedFromIsRecreated) {
+  auto plan = plan_start("s", healthy(), {empty("a")}, SnapshotMode::kInitial, false);
+  EXPECT_TRUE(plan.drop_slot);
+  EXPECT_TRUE(plan.create_slot);
+}
+
+TEST(StartPlanTest, NewSinkBesideAppliedSinkIsAnError) {
+  EXPECT_THROW(plan_start("s", healthy(), {applied("a"), empty("b")}, SnapshotMode::kInitial, false), Error);
+}
+
+TEST(StartPlanTest, CheckpointOfAnotherSlotIsAnError) {
+  EXPECT_THROW(plan_start("s", healthy(), {applied("a", "other")}, SnapshotMode::kInitial, false), Error);
+}
+
+TEST(StartPlanTest, ForeignPluginIsAnError) {
+  EXPECT_THROW(plan_start("s", SlotState{"wal2json", ""}, {applied("a")}, SnapshotMode::kInitial, false), Error);
+}
+
+TEST(StartPlanTest, ResnapshotDropsRecreatesAndCopies) {
+  auto plan = plan_start("s", SlotState{"pgoutput", "lost"}, {applied("a")}, SnapshotMode::kNever, true);
+  EXPECT_TRUE(plan.drop_slot);
+  EXPECT_TRUE(plan.create_slot);
+  EXPECT_TRUE(plan.snapshot);
+}
+
+}  // namespace
+}  // namespace sluice
