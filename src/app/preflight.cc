@@ -37,10 +37,10 @@ void check_postgres(const Config& config, PreflightReport& report) {
     report.facts.push_back("wal_level = logical");
   }
   auto role = pg::role_info(connection);
-  if (!role.replication && !role.superuser) {
+  if (!role.rolreplication && !role.rolsuper) {
     report.problems.push_back(fmt::format(
         "role '{}' lacks the REPLICATION attribute needed to stream from a slot: ALTER ROLE {} REPLICATION;",
-        role.name, role.name));
+        role.rolname, role.rolname));
   }
 
   pg::RelationCatalog catalog(source.dsn);
@@ -60,9 +60,9 @@ void check_postgres(const Config& config, PreflightReport& report) {
           "table {} has REPLICA IDENTITY NOTHING: its updates and deletes cannot be published; "
           "ALTER TABLE {} REPLICA IDENTITY DEFAULT;", table_name, table_name));
     }
-    if (!pg::can_select(connection, table_name)) {
+    if (!pg::table_privileges(connection, table).select) {
       report.problems.push_back(fmt::format("role '{}' cannot SELECT from {}: GRANT SELECT ON {} TO {};",
-                                            role.name, table_name, table_name, role.name));
+                                            role.rolname, table_name, table_name, role.rolname));
     }
     RelationPtr relation;
     try {
@@ -100,8 +100,16 @@ void check_postgres(const Config& config, PreflightReport& report) {
 
   report.publication_exists = pg::publication_exists(connection, source.publication);
   if (report.publication_exists) {
-    auto published = pg::publication_tables(connection, source.publication);
-    std::set<std::string> have(published.begin(), published.end());
+    std::set<std::string> have;
+    for (const auto& table : pg::publication_tables(connection, source.publication)) have.insert(table.qualified());
+    auto publication = pg::query_publication(connection, source.publication);
+    if (publication && !(publication->publishes_insert && publication->publishes_update &&
+                         publication->publishes_delete && publication->publishes_truncate)) {
+      report.problems.push_back(fmt::format(
+          "publication '{}' does not publish every operation; sluice needs insert, update, delete and truncate: "
+          "ALTER PUBLICATION {} SET (publish = 'insert, update, delete, truncate');",
+          source.publication, source.publication));
+    }
     for (const auto& table : source.tables) {
       if (!have.count(table)) {
         report.problems.push_back(fmt::format(

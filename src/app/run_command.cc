@@ -29,7 +29,9 @@ StopSignal g_stop;
 void ensure_publication(const Config& config) {
   auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
   if (pg::publication_exists(connection, config.source.publication)) return;
-  pg::create_publication(connection, config.source.publication, config.source.tables);
+  std::vector<pg::TableName> tables;
+  for (const auto& table : config.source.tables) tables.push_back(pg::parse_table_name(table));
+  pg::create_publication(connection, config.source.publication, tables);
   spdlog::info("created publication '{}' for {}", config.source.publication, fmt::join(config.source.tables, ", "));
 }
 
