@@ -1,0 +1,45 @@
+// Shared fixture for end-to-end tests: a real PostgreSQL and Redis per test
+// process, the seed schema, a config file, and helpers that compare every row
+// of a table with its document in Redis using PostgreSQL's own jsonb equality
+// (so numbers are compared exactly, as parsed JSON).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "harness/servers.h"
+
+namespace sluice::test {
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Writes the config (the example, pointed at the test servers) and
+  // returns its path. `sink_extra` is appended inside the [[sinks]] table.
+  std::string write_config(const std::string& sink_extra = "", const std::string& source_extra = "",
+                           const std::string& mode = "upsert", const std::string& format = "json");
+  std::unique_ptr<SluiceProcess> start_sluice(const std::string& config_path,
+                                              const std::vector<std::string>& extra_args = {});
+
+  // Every row of `table` has a key "<table>:<pk>" (or m:{channel_id}:{media_id}
+  // for media) whose JSON equals to_jsonb(row), and no other key of the table exists.
+  ::testing::AssertionResult table_matches(const std::string& table);
+  bool all_tables_match();
+  // Waits until all_tables_match() (or times out and reports the first mismatch).
+  ::testing::AssertionResult wait_until_synced(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  std::string key_pattern(const std::string& table) const;
+
+  std::unique_ptr<PostgresServer> pg;
+  std::unique_ptr<RedisServer> redis;
+  std::unique_ptr<PgClient> db;
+  std::unique_ptr<RedisClient> cache;
+  std::unique_ptr<TempDir> dir;
+  std::vector<std::string> env;  // APP_PG_PASSWORD=...
+};
+
+}  // namespace sluice::test
