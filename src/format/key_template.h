@@ -2,6 +2,12 @@
 // Placeholders: {schema}, {table} (bare name), {pk} (primary-key values in key
 // order joined by ':'), or any column name. "{{" and "}}" are literal braces.
 // Parsing is pure; binding to a relation checks that every column exists.
+//
+// {pk} means the columns with Column::in_primary_key, in column order; a table
+// without primary-key columns uses its replica-identity columns instead. The names
+// schema, table and pk are reserved: a column called "pk" cannot be a placeholder.
+// Values appear in their value_to_field() form (format/value_json.h).
+// A KeyTemplate is immutable after parse() and safe to share between threads.
 #pragma once
 
 #include <string>
@@ -19,7 +25,9 @@ class KeyTemplate {
   static KeyTemplate parse(std::string_view text, std::string_view where = {});
 
   const std::string& text() const { return text_; }
-  // Column names used by the template ({pk} expands to the primary-key columns).
+  // Column names used by the template ({pk} expands to the primary-key columns),
+  // each once, in order of first use. Throws like check() when {pk} is used and
+  // the relation has no key columns.
   std::vector<std::string> columns(const Relation& relation) const;
   bool uses_pk() const;
 
@@ -41,7 +49,11 @@ class KeyTemplate {
     enum Kind { kLiteral, kSchema, kTable, kPk, kColumn } kind;
     std::string text;  // literal text or column name
   };
+  // "where: key template '...': " for error messages.
+  std::string error_prefix() const;
+
   std::string text_;
+  std::string where_;
   std::vector<Part> parts_;
 };
 

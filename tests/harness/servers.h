@@ -1,11 +1,16 @@
 // Test harness: real PostgreSQL and Redis servers on loopback, started by the
 // tests themselves, plus small RAII clients and a handle on a sluice process.
 //
-// Servers live in a fresh temporary directory and listen on a free 127.0.0.1 port.
-// When the test runs as root, PostgreSQL runs as the unprivileged "postgres" user
-// (initdb refuses root). Binaries are found in $SLUICE_PG_BINDIR or
-// /usr/lib/postgresql/<newest>/bin, and redis-server on PATH.
-// Destructors stop the servers and remove their directories.
+// Servers live in a fresh temporary directory under /tmp and listen on a free
+// 127.0.0.1 port (below the kernel's ephemeral range, so no client socket takes it
+// while a server is stopped). When the test runs as root, PostgreSQL runs as the
+// unprivileged "postgres" user, or "sluice-test" (created with useradd) when there
+// is none: initdb refuses root. Binaries are found in $SLUICE_PG_BINDIR or
+// /usr/lib/postgresql/<newest>/bin, and $SLUICE_REDIS_SERVER or redis-server on PATH.
+// Destructors never throw: they kill the servers and remove their directories;
+// if the current gtest test failed they first print the tail of the server's log.
+//
+// Not thread-safe: one object is used from one thread at a time.
 #pragma once
 
 #include <chrono>
@@ -22,6 +27,9 @@ class PostgresServer {
   // initdb + start with wal_level=logical, max_replication_slots/max_wal_senders
   // >= 10, fsync=off, TimeZone=UTC, listen on 127.0.0.1 only. Creates database
   // "app" and a superuser role "app" with password "app-secret".
+  // TCP logins (normal and replication) need the password (scram-sha-256); only
+  // the Unix socket in data_dir() is trusted. Throws std::runtime_error, with the
+  // tail of the server log, if the server does not come up within 30 s.
   PostgresServer();
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
@@ -31,11 +39,15 @@ class PostgresServer {
   // "host=127.0.0.1 port=N dbname=app user=app password=app-secret"
   std::string dsn(const std::string& dbname = "app") const;
 
+  // stop(), crash() and start() do nothing when already in that state.
   void stop();               // pg_ctl stop -m fast
   void crash();              // pg_ctl stop -m immediate
   void start();              // start again on the same port and data directory
   // Appends a line to postgresql.conf (takes effect at next start()).
   void set_config(const std::string& line);
+
+  std::string data_dir() const;  // also the Unix socket directory
+  std::string log_path() const;  // the server log (inside data_dir())
 
  private:
   struct Impl;
@@ -52,9 +64,13 @@ class RedisServer {
 
   int port() const;
   std::string url(int db = 0) const;  // "redis://127.0.0.1:N/db"
+  // stop(), kill() and start() do nothing when already in that state.
   void stop();               // SHUTDOWN (NOSAVE unless appendonly) and wait
   void kill();               // SIGKILL
   void start();              // same port and directory
+
+  std::string dir() const;       // --dir: the AOF lives here
+  std::string log_path() const;  // the server's stdout
 
  private:
   struct Impl;
@@ -83,8 +99,10 @@ class PgClient {
   void* conn_;  // PGconn*
 };
 
-// Blocking hiredis client. A reply is flattened to strings: nil -> nullopt,
-// integers as decimal text, arrays flattened one level.
+// Blocking hiredis client to 127.0.0.1. A reply is flattened to strings:
+// nil -> nullopt, integers as decimal text, arrays flattened (nested arrays too,
+// depth-first: XRANGE gives id, field, value, id, ...). An error reply, or a
+// broken connection, throws std::runtime_error.
 class RedisClient {
  public:
   explicit RedisClient(int port, int db = 0);
@@ -102,21 +120,33 @@ class RedisClient {
 };
 
 // A running `sluice` binary (SLUICE_BINARY) with stdout+stderr captured to a file.
+// It runs in its own process group, with stdin from /dev/null, and inherits our
+// environment plus `env`. If the current gtest test failed, the destructor prints
+// the tail of the output to stderr.
 class SluiceProcess {
  public:
   // Starts `sluice <args...>` with extra environment entries ("NAME=value").
   SluiceProcess(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
+  // Another program (an absolute path, or a name looked up on PATH) instead of
+  // sluice: for the harness's own tests and for helper tools.
+  struct Program {
+    std::string path;
+  };
+  SluiceProcess(const Program& program, const std::vector<std::string>& args,
+                const std::vector<std::string>& env = {});
   ~SluiceProcess();  // SIGKILL if still running
   SluiceProcess(const SluiceProcess&) = delete;
   SluiceProcess& operator=(const SluiceProcess&) = delete;
 
   int pid() const;
   bool running();
-  void kill9();
-  void terminate();  // SIGTERM
+  void kill9();      // SIGKILL to its process group
+  void terminate();  // SIGTERM to the process
   // Waits for exit; returns the exit code (128+signal if killed) or nullopt on timeout.
   std::optional<int> wait(std::chrono::milliseconds timeout);
   std::string output() const;  // everything written so far
+  const std::string& log_path() const;  // the file output() reads; removed by the destructor
 
  private:
   int pid_ = -1;
@@ -125,6 +155,7 @@ class SluiceProcess {
 };
 
 // Runs `sluice <args...>` to completion; returns {exit code, combined output}.
+// Throws std::runtime_error (with the output) if it runs past `timeout`.
 std::pair<int, std::string> run_sluice(const std::vector<std::string>& args,
                                        const std::vector<std::string>& env = {},
                                        std::chrono::seconds timeout = std::chrono::seconds(120));
@@ -133,7 +164,8 @@ std::pair<int, std::string> run_sluice(const std::vector<std::string>& args,
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
-// A fresh temporary directory, removed by the destructor.
+// A fresh temporary directory (/tmp/sluice-test-XXXXXX, mode 0700), removed by the
+// destructor. write_file() returns the file's full path.
 class TempDir {
  public:
   TempDir();

@@ -6,7 +6,16 @@
 // bounds-checked in release builds; a truncated or garbled message, an unknown
 // message type, a tuple that references an unknown relation, or a column count
 // that disagrees with the relation, throws Error::protocol naming the message type,
-// the byte offset and what was expected. Nothing is ever skipped.
+// the byte offset and what was expected. Nothing is ever skipped. Also errors:
+// trailing bytes after a complete message; a 'b' (binary) tuple value (sluice asks for
+// text); the two-phase messages (b, P, K, r, p; sluice does not ask for two_phase);
+// stream messages (S, E, c, A) under protocol 1; a misplaced stream marker (Stream
+// Start inside a block, Stream Stop outside one, B/C/c/A inside one); a commit
+// timestamp outside the range of Timestamp. A failed decode changes no decoder state.
+//
+// Protocol 2: R/Y/I/U/D/T/M carry the xid prefix only between Stream Start and Stream
+// Stop; the decoder tracks that block, so messages must be fed in stream order.
+// Namespace "" on the wire means pg_catalog and is returned as "pg_catalog".
 //
 // The decoder keeps the relation map (Relation messages), so Insert/Update/Delete/
 // Truncate come back with their RelationPtr. The owner may replace a relation with
@@ -110,6 +119,8 @@ using Message = std::variant<BeginMessage, CommitMessage, OriginMessage, Relatio
 
 class PgOutputDecoder {
  public:
+  // protocol_version is what START_REPLICATION asked for: 1 or 2, otherwise throws
+  // Error::internal.
   explicit PgOutputDecoder(int protocol_version = 1);
 
   // Decodes one message. Throws Error::protocol (see file comment).
@@ -117,7 +128,9 @@ class PgOutputDecoder {
 
   // The relation with this OID, or nullptr.
   RelationPtr relation(uint32_t oid) const;
-  // Replaces the stored relation with the same OID (e.g. with types resolved).
+  // Replaces the stored relation with the same OID (e.g. with types resolved). Throws
+  // Error::internal if `relation` is null, its OID was never decoded, or its columns
+  // (count and names) differ from the stored ones: tuples are decoded against them.
   void replace_relation(RelationPtr relation);
 
   int protocol_version() const { return protocol_version_; }
@@ -129,6 +142,9 @@ class PgOutputDecoder {
 };
 
 // PostgreSQL timestamps on the wire: microseconds since 2000-01-01 00:00:00 UTC.
+// from_pg_timestamp throws Error::invalid_input for values Timestamp cannot hold
+// (with a nanosecond system_clock: outside about 1678..2262), never wraps.
+// to_pg_timestamp rounds sub-microsecond times down (towards the past).
 Timestamp from_pg_timestamp(int64_t micros_since_2000);
 int64_t to_pg_timestamp(Timestamp time);
 

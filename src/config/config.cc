@@ -1,0 +1,648 @@
+// The configuration loader: walks the TOML document, expands references, checks
+// every value and reports the first problem as "FILE:LINE:COL: KEY: what".
+// docs/configuration.md is the user-facing description of the same rules.
+#include "config/config.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <utility>
+
+#include "config/endpoint_check.h"
+#include "config/expand.h"
+#include "config/redact.h"
+#include "config/suggest.h"
+#include "core/error.h"
+
+namespace sluice {
+namespace {
+
+using KeyList = std::vector<std::string_view>;
+
+// clang-format off
+const KeyList kRootKeys = {"source", "sinks", "retry"};
+const KeyList kSourceKeys = {
+    "kind", "dsn", "slot", "publication", "tables", "snapshot",
+    "snapshot_chunk_rows", "snapshot_workers", "status_interval_ms"};
+const KeyList kSinkKeys = {
+    "name", "kind", "url", "mode", "format", "key", "stream", "stream_maxlen", "state_prefix",
+    "tables", "batch_max_changes", "batch_max_bytes", "queue_max_bytes"};
+const KeyList kSinkTableKeys = {"table", "key", "columns", "stream"};
+const KeyList kRetryKeys = {"initial_backoff_ms", "max_backoff_ms"};
+// clang-format on
+
+constexpr size_t kMaxIdentifierBytes = 63;  // NAMEDATALEN - 1
+constexpr int64_t kMaxSnapshotWorkers = 16;
+
+// A value for a message: in double quotes, control characters escaped.
+std::string in_quotes(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string join_key(std::string_view parent, std::string_view name) {
+  return parent.empty() ? std::string(name) : fmt::format("{}.{}", parent, name);
+}
+
+std::string type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+  }
+  return "nothing";
+}
+
+// Why `s` is not an unquoted lowercase PostgreSQL identifier, or "".
+std::string identifier_problem(std::string_view s) {
+  if (s.empty()) return "it is empty";
+  if (s.size() > kMaxIdentifierBytes) {
+    return fmt::format("it is {} bytes long; PostgreSQL identifiers have at most {}", s.size(),
+                       kMaxIdentifierBytes);
+  }
+  for (char c : s) {
+    if (c >= 'A' && c <= 'Z') {
+      return "it contains uppercase letters; PostgreSQL folds unquoted names to lowercase and "
+             "names that need quoting are not supported";
+    }
+  }
+  if (s[0] >= '0' && s[0] <= '9') return "it starts with a digit";
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) {
+      return fmt::format(
+          "it contains {}; only lowercase letters, digits and underscores are allowed",
+          in_quotes(std::string_view(&c, 1)));
+    }
+  }
+  return {};
+}
+
+// Why `name` is not "table" or "schema.table", or "".
+std::string table_name_problem(std::string_view name) {
+  if (name.find('"') != std::string_view::npos) {
+    return "quoted identifiers are not supported; write the lowercase unquoted name, "
+           "e.g. \"public.user_account\"";
+  }
+  size_t dot = name.find('.');
+  if (dot == std::string_view::npos) {
+    std::string problem = identifier_problem(name);
+    return problem.empty() ? "" : "table name: " + problem;
+  }
+  if (name.find('.', dot + 1) != std::string_view::npos) {
+    return "write \"table\" or \"schema.table\"";
+  }
+  if (std::string problem = identifier_problem(name.substr(0, dot)); !problem.empty()) {
+    return "schema name: " + problem;
+  }
+  if (std::string problem = identifier_problem(name.substr(dot + 1)); !problem.empty()) {
+    return "table name: " + problem;
+  }
+  return {};
+}
+
+// "64MiB", "8MB", "512KiB", "1024": bytes, or nullopt.
+std::optional<size_t> parse_size(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && text[i] == ' ') ++i;
+  size_t digits_begin = i;
+  uint64_t number = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (__builtin_mul_overflow(number, 10u, &number) ||
+        __builtin_add_overflow(number, static_cast<uint64_t>(text[i] - '0'), &number)) {
+      return std::nullopt;
+    }
+  }
+  if (i == digits_begin) return std::nullopt;
+  while (i < text.size() && text[i] == ' ') ++i;
+  std::string_view unit = text.substr(i);
+  while (!unit.empty() && unit.back() == ' ') unit.remove_suffix(1);
+  static const std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"", 1},
+      {"B", 1},
+      {"kB", 1000},
+      {"KB", 1000},
+      {"MB", 1000 * 1000},
+      {"GB", 1000 * 1000 * 1000},
+      {"KiB", uint64_t{1} << 10},
+      {"MiB", uint64_t{1} << 20},
+      {"GiB", uint64_t{1} << 30},
+  };
+  for (const auto& [name, factor] : kUnits) {
+    if (unit != name) continue;
+    uint64_t bytes;
+    if (__builtin_mul_overflow(number, factor, &bytes) ||
+        bytes > std::numeric_limits<size_t>::max()) {
+      return std::nullopt;
+    }
+    return static_cast<size_t>(bytes);
+  }
+  return std::nullopt;
+}
+
+std::string_view sink_mode_name(SinkMode mode) {
+  switch (mode) {
+    case SinkMode::kUpsert: return "upsert";
+    case SinkMode::kInvalidate: return "invalidate";
+    case SinkMode::kStream: return "stream";
+  }
+  return "?";
+}
+
+template <typename Enum>
+struct Choice {
+  std::string_view name;
+  Enum value;
+};
+
+class Loader {
+ public:
+  Loader(std::string path, std::filesystem::path base_dir)
+      : path_(std::move(path)), base_dir_(std::move(base_dir)) {}
+
+  Config load(std::string_view text) {
+    toml::table root;
+    try {
+      root = toml::parse(text, std::string_view(path_));
+    } catch (const toml::parse_error& e) {
+      const toml::source_position at = e.source().begin;
+      throw Error::config(
+          fmt::format("{}:{}:{}: invalid TOML: {}", path_, at.line, at.column, e.description()));
+    }
+    Config config;
+    config.path = path_;
+    reject_unknown_keys(root, "", kRootKeys);
+    load_source(root, config.source);
+    load_sinks(root, config);
+    load_retry(root, config.retry);
+    return config;
+  }
+
+ private:
+  // Throws the error. Every message passes through redact_secrets: the checks
+  // below never print a dsn or url, this is the second line of defence.
+  [[noreturn]] void fail(const toml::source_position& at, std::string_view key,
+                         std::string_view what) const {
+    std::string message = fmt::format("{}:{}:{}: {}: {}", path_, at.line, at.column, key, what);
+    throw Error::config(redact_secrets(std::move(message), secrets_));
+  }
+  [[noreturn]] void fail(const toml::node& node, std::string_view key,
+                         std::string_view what) const {
+    fail(node.source().begin, key, what);
+  }
+  [[noreturn]] void fail_type(const toml::node& node, std::string_view key,
+                              std::string_view expected) const {
+    fail(node, key, fmt::format("expected {}, got {}", expected, type_name(node)));
+  }
+  [[noreturn]] void fail_missing(const toml::table& table, std::string_view key) const {
+    fail(table, key, "required key is missing");
+  }
+
+  void reject_unknown_keys(const toml::table& table, std::string_view path,
+                           const KeyList& known) const {
+    // The table iterates in key order; report the first unknown key in the file.
+    const toml::key* first = nullptr;
+    for (auto&& [key, value] : table) {
+      if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
+      const toml::source_position at = key.source().begin;
+      if (first == nullptr || at.line < first->source().begin.line ||
+          (at.line == first->source().begin.line && at.column < first->source().begin.column)) {
+        first = &key;
+      }
+    }
+    if (first != nullptr) {
+      fail(first->source().begin, join_key(path, first->str()),
+           "unknown key" + did_you_mean(first->str(), known));
+    }
+  }
+
+  // A string value with its ${...} references expanded. With `secret`, whatever
+  // the references inserted is hidden from every later message.
+  ExpandedString expanded_string(const toml::node& node, std::string_view key, bool secret) {
+    const auto* value = node.as_string();
+    if (value == nullptr) fail_type(node, key, "a string");
+    try {
+      ExpandedString out = expand_references(value->get(), base_dir_);
+      if (secret) secrets_.insert(secrets_.end(), out.inserted.begin(), out.inserted.end());
+      return out;
+    } catch (const Error& e) {
+      fail(node, key, e.what());
+    }
+  }
+  std::string string_value(const toml::node& node, std::string_view key) {
+    return expanded_string(node, key, /*secret=*/false).value;
+  }
+  std::string non_empty_string(const toml::node& node, std::string_view key) {
+    std::string s = string_value(node, key);
+    if (s.empty()) fail(node, key, "must not be empty");
+    return s;
+  }
+
+  int64_t integer_value(const toml::node& node, std::string_view key) const {
+    const auto* value = node.as_integer();
+    if (value == nullptr) fail_type(node, key, "an integer");
+    return value->get();
+  }
+  size_t positive_integer(const toml::node& node, std::string_view key) const {
+    int64_t v = integer_value(node, key);
+    if (v <= 0) fail(node, key, fmt::format("must be a positive integer, got {}", v));
+    return static_cast<size_t>(v);
+  }
+  std::chrono::milliseconds positive_millis(const toml::node& node, std::string_view key) const {
+    return std::chrono::milliseconds(static_cast<int64_t>(positive_integer(node, key)));
+  }
+  size_t size_value(const toml::node& node, std::string_view key) {
+    constexpr std::string_view kExpected =
+        "a size: a number of bytes or a string such as \"64MiB\", \"8MB\", \"512KiB\"";
+    if (node.is_integer()) return positive_integer(node, key);
+    if (!node.is_string()) fail_type(node, key, kExpected);
+    std::string text = string_value(node, key);
+    std::optional<size_t> bytes = parse_size(text);
+    if (!bytes) {
+      fail(node, key,
+           fmt::format("{} is not a size; write a number of bytes or a number with one of the "
+                       "units B, kB, MB, GB, KiB, MiB, GiB (e.g. \"64MiB\")",
+                       in_quotes(text)));
+    }
+    if (*bytes == 0) fail(node, key, "must be a positive size, got 0");
+    return *bytes;
+  }
+
+  template <typename Enum>
+  Enum enum_value(const toml::node& node, std::string_view key,
+                  std::initializer_list<Choice<Enum>> choices) {
+    std::string text = string_value(node, key);
+    std::string names;
+    for (const Choice<Enum>& choice : choices) {
+      if (choice.name == text) return choice.value;
+      names += (names.empty() ? "" : ", ") + in_quotes(choice.name);
+    }
+    fail(node, key, fmt::format("{} is not one of {}", in_quotes(text), names));
+  }
+
+  std::string identifier(const toml::node& node, std::string_view key) {
+    std::string text = string_value(node, key);
+    if (std::string problem = identifier_problem(text); !problem.empty()) {
+      fail(node, key,
+           fmt::format("{} is not a valid PostgreSQL identifier: {}", in_quotes(text), problem));
+    }
+    return text;
+  }
+
+  std::string table_name(const toml::node& node, std::string_view key) {
+    std::string text = string_value(node, key);
+    if (std::string problem = table_name_problem(text); !problem.empty()) {
+      fail(node, key, fmt::format("{} is not a valid table name: {}", in_quotes(text), problem));
+    }
+    return normalize_table_name(text);
+  }
+
+  // The array at `node` (every element checked by the caller).
+  const toml::array& array_value(const toml::node& node, std::string_view key,
+                                 std::string_view expected) const {
+    const toml::array* array = node.as_array();
+    if (array == nullptr) fail_type(node, key, expected);
+    return *array;
+  }
+
+  void check_kind(const toml::table& table, std::string_view path, std::string_view supported,
+                  std::string& out) {
+    const toml::node* node = table.get("kind");
+    if (node == nullptr) return;
+    std::string key = join_key(path, "kind");
+    std::string kind = string_value(*node, key);
+    if (kind != supported) {
+      fail(*node, key,
+           fmt::format("{} is not supported yet (only {})", in_quotes(kind), in_quotes(supported)));
+    }
+    out = kind;
+  }
+
+  void load_source(const toml::table& root, SourceConfig& source) {
+    const toml::node* node = root.get("source");
+    if (node == nullptr) fail(root, "source", "required table [source] is missing");
+    const toml::table* table = node->as_table();
+    if (table == nullptr) fail_type(*node, "source", "a table ([source])");
+    reject_unknown_keys(*table, "source", kSourceKeys);
+    check_kind(*table, "source", "postgres", source.kind);
+
+    if (const toml::node* dsn = table->get("dsn")) {
+      ExpandedString expanded = expanded_string(*dsn, "source.dsn", /*secret=*/true);
+      std::vector<std::string> written = dsn_secret_values(expanded.value);
+      secrets_.insert(secrets_.end(), written.begin(), written.end());
+      if (auto problem = dsn_problem(expanded.value, !expanded.inserted.empty())) {
+        fail(*dsn, "source.dsn", *problem);
+      }
+      source.dsn = std::move(expanded.value);
+    } else {
+      fail_missing(*table, "source.dsn");
+    }
+
+    const toml::node* slot = table->get("slot");
+    if (slot == nullptr) fail_missing(*table, "source.slot");
+    source.slot = identifier(*slot, "source.slot");
+    const toml::node* publication = table->get("publication");
+    if (publication == nullptr) fail_missing(*table, "source.publication");
+    source.publication = identifier(*publication, "source.publication");
+
+    const toml::node* tables = table->get("tables");
+    if (tables == nullptr) fail_missing(*table, "source.tables");
+    const toml::array& list = array_value(*tables, "source.tables", "an array of table names");
+    if (list.empty()) fail(*tables, "source.tables", "must list at least one table");
+    std::map<std::string, toml::source_position> seen;
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string key = fmt::format("source.tables[{}]", i);
+      std::string name = table_name(list[i], key);
+      auto [it, inserted] = seen.emplace(name, list[i].source().begin);
+      if (!inserted) {
+        fail(list[i], key,
+             fmt::format("duplicate table {} (already listed at line {})", in_quotes(name),
+                         it->second.line));
+      }
+      source.tables.push_back(std::move(name));
+    }
+
+    if (const toml::node* n = table->get("snapshot")) {
+      source.snapshot = enum_value<SnapshotMode>(
+          *n, "source.snapshot",
+          {{"initial", SnapshotMode::kInitial}, {"never", SnapshotMode::kNever}});
+    }
+    if (const toml::node* n = table->get("snapshot_chunk_rows")) {
+      source.snapshot_chunk_rows = positive_integer(*n, "source.snapshot_chunk_rows");
+    }
+    if (const toml::node* n = table->get("snapshot_workers")) {
+      int64_t workers = integer_value(*n, "source.snapshot_workers");
+      if (workers < 1 || workers > kMaxSnapshotWorkers) {
+        fail(*n, "source.snapshot_workers",
+             fmt::format("{} is out of range 1..{}", workers, kMaxSnapshotWorkers));
+      }
+      source.snapshot_workers = static_cast<size_t>(workers);
+    }
+    if (const toml::node* n = table->get("status_interval_ms")) {
+      source.status_interval = positive_millis(*n, "source.status_interval_ms");
+    }
+  }
+
+  void load_sinks(const toml::table& root, Config& config) {
+    const toml::node* node = root.get("sinks");
+    if (node == nullptr) fail(root, "sinks", "required: add at least one [[sinks]] table");
+    const toml::array& sinks = array_value(*node, "sinks", "an array of tables ([[sinks]])");
+    if (sinks.empty()) fail(*node, "sinks", "must contain at least one sink");
+
+    std::map<std::string, toml::source_position> names;
+    // (url, state_prefix) -> line: two sinks must not keep their state in the same place.
+    std::map<std::pair<std::string, std::string>, toml::source_position> state_places;
+    for (size_t i = 0; i < sinks.size(); ++i) {
+      std::string path = fmt::format("sinks[{}]", i);
+      const toml::table* table = sinks[i].as_table();
+      if (table == nullptr) fail_type(sinks[i], path, "a table ([[sinks]])");
+      SinkConfig sink = load_sink(*table, path, config.source);
+
+      const toml::node& name_node = *table->get("name");
+      auto [it, inserted] = names.emplace(sink.name, name_node.source().begin);
+      if (!inserted) {
+        fail(name_node, path + ".name",
+             fmt::format("duplicate sink name {} (first used at line {})", in_quotes(sink.name),
+                         it->second.line));
+      }
+      auto [place, fresh] =
+          state_places.emplace(std::pair(sink.url, sink.state_prefix), name_node.source().begin);
+      if (!fresh) {
+        const toml::node* prefix_node = table->get("state_prefix");
+        fail(prefix_node != nullptr ? *prefix_node : name_node, path + ".state_prefix",
+             fmt::format("{} is also the state prefix of the sink at line {} on the same Redis; "
+                         "sinks sharing a Redis need different state prefixes",
+                         in_quotes(sink.state_prefix), place->second.line));
+      }
+      config.sinks.push_back(std::move(sink));
+    }
+  }
+
+  SinkConfig load_sink(const toml::table& table, const std::string& path,
+                       const SourceConfig& source) {
+    auto key = [&](std::string_view name) { return join_key(path, name); };
+    reject_unknown_keys(table, path, kSinkKeys);
+    SinkConfig sink;
+
+    const toml::node* name = table.get("name");
+    if (name == nullptr) fail_missing(table, key("name"));
+    sink.name = non_empty_string(*name, key("name"));
+    for (char c : sink.name) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '_' || c == '-' || c == '.';
+      if (!ok) {
+        fail(*name, key("name"),
+             fmt::format("{} may contain only letters, digits, '_', '-' and '.'",
+                         in_quotes(sink.name)));
+      }
+    }
+    check_kind(table, path, "redis", sink.kind);
+
+    const toml::node* url = table.get("url");
+    if (url == nullptr) fail_missing(table, key("url"));
+    sink.url = expanded_string(*url, key("url"), /*secret=*/true).value;
+    std::vector<std::string> written = url_secret_values(sink.url);
+    secrets_.insert(secrets_.end(), written.begin(), written.end());
+    if (auto problem = redis_url_problem(sink.url)) fail(*url, key("url"), *problem);
+
+    const toml::node* mode = table.get("mode");
+    if (mode != nullptr) {
+      sink.mode = enum_value<SinkMode>(*mode, key("mode"),
+                                       {{"upsert", SinkMode::kUpsert},
+                                        {"invalidate", SinkMode::kInvalidate},
+                                        {"stream", SinkMode::kStream}});
+    }
+    const std::string_view mode_name = sink_mode_name(sink.mode);
+    auto only_for_mode = [&](const toml::node& node, std::string_view node_key,
+                             std::string_view wanted) {
+      fail(node, node_key,
+           fmt::format("only applies to mode = {} (this sink has mode = {})", in_quotes(wanted),
+                       in_quotes(mode_name)));
+    };
+
+    if (const toml::node* n = table.get("format")) {
+      sink.format = enum_value<DocumentFormat>(
+          *n, key("format"), {{"json", DocumentFormat::kJson}, {"hash", DocumentFormat::kHash}});
+      if (sink.format == DocumentFormat::kHash && sink.mode != SinkMode::kUpsert) {
+        fail(*n, key("format"),
+             fmt::format("\"hash\" only applies to mode = \"upsert\" (this sink has mode = {})",
+                         in_quotes(mode_name)));
+      }
+    }
+    if (const toml::node* n = table.get("key")) sink.key = non_empty_string(*n, key("key"));
+    if (const toml::node* n = table.get("stream")) {
+      if (sink.mode != SinkMode::kStream) only_for_mode(*n, key("stream"), "stream");
+      sink.stream = non_empty_string(*n, key("stream"));
+    }
+    if (const toml::node* n = table.get("stream_maxlen")) {
+      if (sink.mode != SinkMode::kStream) only_for_mode(*n, key("stream_maxlen"), "stream");
+      sink.stream_maxlen = positive_integer(*n, key("stream_maxlen"));
+    }
+    sink.state_prefix = "sluice:" + sink.name;
+    if (const toml::node* n = table.get("state_prefix")) {
+      sink.state_prefix = non_empty_string(*n, key("state_prefix"));
+    }
+    if (const toml::node* n = table.get("batch_max_changes")) {
+      sink.batch_max_changes = positive_integer(*n, key("batch_max_changes"));
+    }
+    const toml::node* batch_bytes = table.get("batch_max_bytes");
+    if (batch_bytes != nullptr)
+      sink.batch_max_bytes = size_value(*batch_bytes, key("batch_max_bytes"));
+    const toml::node* queue_bytes = table.get("queue_max_bytes");
+    if (queue_bytes != nullptr)
+      sink.queue_max_bytes = size_value(*queue_bytes, key("queue_max_bytes"));
+    if (sink.batch_max_bytes > sink.queue_max_bytes) {
+      // A batch is taken from the queue, so it can never be larger than the queue.
+      bool at_batch = batch_bytes != nullptr;
+      fail(at_batch ? *batch_bytes : *queue_bytes,
+           key(at_batch ? "batch_max_bytes" : "queue_max_bytes"),
+           fmt::format("batch_max_bytes ({} bytes) is larger than queue_max_bytes ({} bytes)",
+                       sink.batch_max_bytes, sink.queue_max_bytes));
+    }
+
+    if (const toml::node* n = table.get("tables")) {
+      const toml::array& overrides =
+          array_value(*n, key("tables"), "an array of tables ([[sinks.tables]])");
+      std::map<std::string, toml::source_position> seen;
+      for (size_t j = 0; j < overrides.size(); ++j) {
+        std::string table_path = fmt::format("{}.tables[{}]", path, j);
+        const toml::table* entry = overrides[j].as_table();
+        if (entry == nullptr) fail_type(overrides[j], table_path, "a table ([[sinks.tables]])");
+        SinkTableConfig override_config = load_sink_table(*entry, table_path, sink, source);
+        const toml::node& table_node = *entry->get("table");
+        auto [it, inserted] = seen.emplace(override_config.table, table_node.source().begin);
+        if (!inserted) {
+          fail(table_node, table_path + ".table",
+               fmt::format("duplicate override for {} (first at line {})",
+                           in_quotes(override_config.table), it->second.line));
+        }
+        sink.tables.push_back(std::move(override_config));
+      }
+    }
+    return sink;
+  }
+
+  SinkTableConfig load_sink_table(const toml::table& table, const std::string& path,
+                                  const SinkConfig& sink, const SourceConfig& source) {
+    const std::string_view mode_name = sink_mode_name(sink.mode);
+    auto key = [&](std::string_view name) { return join_key(path, name); };
+    reject_unknown_keys(table, path, kSinkTableKeys);
+    SinkTableConfig out;
+    const toml::node* name = table.get("table");
+    if (name == nullptr) fail_missing(table, key("table"));
+    out.table = table_name(*name, key("table"));
+    if (std::find(source.tables.begin(), source.tables.end(), out.table) == source.tables.end()) {
+      std::string listed;
+      for (const std::string& t : source.tables) listed += (listed.empty() ? "" : ", ") + t;
+      fail(*name, key("table"),
+           fmt::format("{} is not one of source.tables ({})", in_quotes(out.table), listed));
+    }
+    if (const toml::node* n = table.get("key")) out.key = non_empty_string(*n, key("key"));
+    if (const toml::node* n = table.get("columns")) {
+      if (sink.mode == SinkMode::kInvalidate) {
+        fail(*n, key("columns"),
+             fmt::format("only applies to modes \"upsert\" and \"stream\" (this sink has mode = "
+                         "{})",
+                         in_quotes(mode_name)));
+      }
+      const toml::array& list = array_value(*n, key("columns"), "an array of column names");
+      if (list.empty()) fail(*n, key("columns"), "must list at least one column");
+      std::vector<std::string> columns;
+      for (size_t i = 0; i < list.size(); ++i) {
+        std::string column_key = fmt::format("{}[{}]", key("columns"), i);
+        std::string column = identifier(list[i], column_key);
+        if (std::find(columns.begin(), columns.end(), column) != columns.end()) {
+          fail(list[i], column_key, fmt::format("duplicate column {}", in_quotes(column)));
+        }
+        columns.push_back(std::move(column));
+      }
+      out.columns = std::move(columns);
+    }
+    if (const toml::node* n = table.get("stream")) {
+      if (sink.mode != SinkMode::kStream) {
+        fail(*n, key("stream"),
+             fmt::format("only applies to mode = \"stream\" (this sink has mode = {})",
+                         in_quotes(mode_name)));
+      }
+      out.stream = non_empty_string(*n, key("stream"));
+    }
+    return out;
+  }
+
+  void load_retry(const toml::table& root, RetryConfig& retry) {
+    const toml::node* node = root.get("retry");
+    if (node == nullptr) return;
+    const toml::table* table = node->as_table();
+    if (table == nullptr) fail_type(*node, "retry", "a table ([retry])");
+    reject_unknown_keys(*table, "retry", kRetryKeys);
+    const toml::node* initial = table->get("initial_backoff_ms");
+    if (initial != nullptr)
+      retry.initial_backoff = positive_millis(*initial, "retry.initial_backoff_ms");
+    const toml::node* max = table->get("max_backoff_ms");
+    if (max != nullptr) retry.max_backoff = positive_millis(*max, "retry.max_backoff_ms");
+    if (retry.max_backoff < retry.initial_backoff) {
+      bool at_max = max != nullptr;
+      fail(at_max ? *max : *initial, at_max ? "retry.max_backoff_ms" : "retry.initial_backoff_ms",
+           fmt::format("max_backoff_ms ({}) is smaller than initial_backoff_ms ({})",
+                       retry.max_backoff.count(), retry.initial_backoff.count()));
+    }
+  }
+
+  std::string path_;
+  std::filesystem::path base_dir_;
+  std::vector<std::string> secrets_;  // text that must not appear in any message
+};
+
+}  // namespace
+
+const SinkTableConfig* SinkConfig::table_override(const std::string& qualified_table) const {
+  for (const SinkTableConfig& t : tables) {
+    if (t.table == qualified_table) return &t;
+  }
+  return nullptr;
+}
+
+std::string normalize_table_name(std::string_view name) {
+  if (std::string problem = table_name_problem(name); !problem.empty()) {
+    throw Error::config(fmt::format("table name {}: {}", in_quotes(name), problem));
+  }
+  if (name.find('.') == std::string_view::npos) return "public." + std::string(name);
+  return std::string(name);
+}
+
+Config parse_config(std::string_view text, const std::string& path) {
+  // ${file:...} paths are relative to the directory of the configuration file.
+  return Loader(path, std::filesystem::path(path).parent_path()).load(text);
+}
+
+Config load_config(const std::string& path) {
+  std::string text, reason;
+  if (!read_whole_file(path, text, reason)) {
+    throw Error::config(fmt::format("cannot read config {}: {}", path, reason));
+  }
+  return parse_config(text, path);
+}
+
+}  // namespace sluice

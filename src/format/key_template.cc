@@ -1,0 +1,216 @@
+#include "format/key_template.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "format/value_json.h"
+
+namespace sluice {
+namespace {
+
+// The columns {pk} stands for: primary key, else replica identity, in column order.
+std::vector<size_t> key_column_indexes(const Relation& relation) {
+  std::vector<size_t> indexes;
+  for (size_t i = 0; i < relation.columns.size(); ++i) {
+    if (relation.columns[i].in_primary_key) indexes.push_back(i);
+  }
+  if (!indexes.empty()) return indexes;
+  for (size_t i = 0; i < relation.columns.size(); ++i) {
+    if (relation.columns[i].in_replica_identity) indexes.push_back(i);
+  }
+  return indexes;
+}
+
+// Redis glob metacharacters (stringmatchlen in Redis src/util.c): * ? [ ] and the
+// escape character itself. '^' and '-' only mean something inside brackets.
+void append_glob_literal(std::string& out, std::string_view text) {
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+}
+
+}  // namespace
+
+std::string KeyTemplate::error_prefix() const {
+  std::string prefix;
+  if (!where_.empty()) prefix = where_ + ": ";
+  return prefix + "key template '" + text_ + "': ";
+}
+
+KeyTemplate KeyTemplate::parse(std::string_view text, std::string_view where) {
+  KeyTemplate tmpl;
+  tmpl.text_ = std::string(text);
+  tmpl.where_ = std::string(where);
+  if (text.empty()) throw Error::config(tmpl.error_prefix() + "is empty");
+
+  std::string literal;
+  auto flush_literal = [&] {
+    if (literal.empty()) return;
+    tmpl.parts_.push_back({Part::kLiteral, std::move(literal)});
+    literal.clear();
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '}') {
+      if (i + 1 < text.size() && text[i + 1] == '}') {
+        literal.push_back('}');
+        ++i;
+        continue;
+      }
+      throw Error::config(tmpl.error_prefix() + "unmatched '}' at offset " + std::to_string(i) +
+                          " (write '}}' for a literal brace)");
+    }
+    if (c != '{') {
+      literal.push_back(c);
+      continue;
+    }
+    if (i + 1 < text.size() && text[i + 1] == '{') {
+      literal.push_back('{');
+      ++i;
+      continue;
+    }
+    const size_t close = text.find_first_of("{}", i + 1);
+    if (close == std::string_view::npos || text[close] != '}') {
+      throw Error::config(tmpl.error_prefix() + "unclosed '{' at offset " + std::to_string(i) +
+                          " (write '{{' for a literal brace)");
+    }
+    std::string_view name = text.substr(i + 1, close - i - 1);
+    if (name.empty()) {
+      throw Error::config(tmpl.error_prefix() + "empty placeholder at offset " +
+                          std::to_string(i));
+    }
+    flush_literal();
+    if (name == "schema") {
+      tmpl.parts_.push_back({Part::kSchema, {}});
+    } else if (name == "table") {
+      tmpl.parts_.push_back({Part::kTable, {}});
+    } else if (name == "pk") {
+      tmpl.parts_.push_back({Part::kPk, {}});
+    } else {
+      tmpl.parts_.push_back({Part::kColumn, std::string(name)});
+    }
+    i = close;
+  }
+  flush_literal();
+  return tmpl;
+}
+
+bool KeyTemplate::uses_pk() const {
+  return std::any_of(parts_.begin(), parts_.end(),
+                     [](const Part& part) { return part.kind == Part::kPk; });
+}
+
+void KeyTemplate::check(const Relation& relation) const {
+  for (const Part& part : parts_) {
+    if (part.kind == Part::kColumn && relation.column_index(part.text) < 0) {
+      throw Error::config(error_prefix() + "table " + relation.qualified_name() +
+                          " has no column '" + part.text + "'");
+    }
+    if (part.kind == Part::kPk && key_column_indexes(relation).empty()) {
+      throw Error::config(error_prefix() + "{pk}: table " + relation.qualified_name() +
+                          " has no primary-key or replica-identity columns");
+    }
+  }
+}
+
+std::vector<std::string> KeyTemplate::columns(const Relation& relation) const {
+  check(relation);
+  std::vector<std::string> names;
+  auto add = [&](const std::string& name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  };
+  for (const Part& part : parts_) {
+    if (part.kind == Part::kColumn) add(part.text);
+    if (part.kind == Part::kPk) {
+      for (size_t index : key_column_indexes(relation)) add(relation.columns[index].name);
+    }
+  }
+  return names;
+}
+
+std::string KeyTemplate::render(const Relation& relation, const std::vector<Value>& values) const {
+  if (values.size() != relation.columns.size()) {
+    throw Error::invalid_input(error_prefix() + relation.qualified_name() + ": " +
+                               std::to_string(values.size()) + " values for " +
+                               std::to_string(relation.columns.size()) + " columns");
+  }
+  auto append_value = [&](std::string& out, size_t index) {
+    const Column& column = relation.columns[index];
+    const Value& value = values[index];
+    const std::string where = relation.qualified_name() + "." + column.name;
+    if (value.is_null()) {
+      throw Error::invalid_input(error_prefix() + where + " is null; a key cannot contain null");
+    }
+    if (value.is_unchanged_toast()) {
+      throw Error::invalid_input(error_prefix() + where +
+                                 " is an unchanged TOAST value the server did not send");
+    }
+    TypeInfoPtr type = resolve_column_type(relation, column);
+    try {
+      out += value_to_field(*type, value.text);
+    } catch (const Error& e) {
+      throw Error(e.kind(), error_prefix() + where + ": " + e.what());
+    }
+  };
+
+  std::string key;
+  for (const Part& part : parts_) {
+    switch (part.kind) {
+      case Part::kLiteral:
+        key += part.text;
+        break;
+      case Part::kSchema:
+        key += relation.schema;
+        break;
+      case Part::kTable:
+        key += relation.name;
+        break;
+      case Part::kColumn: {
+        const int index = relation.column_index(part.text);
+        if (index < 0) check(relation);  // throws the config error naming the column
+        append_value(key, static_cast<size_t>(index));
+        break;
+      }
+      case Part::kPk: {
+        const std::vector<size_t> indexes = key_column_indexes(relation);
+        if (indexes.empty()) check(relation);  // throws
+        for (size_t i = 0; i < indexes.size(); ++i) {
+          if (i > 0) key.push_back(':');
+          append_value(key, indexes[i]);
+        }
+        break;
+      }
+    }
+  }
+  return key;
+}
+
+std::string KeyTemplate::glob(const Relation& relation) const {
+  std::string pattern;
+  bool ends_with_star = false;  // an unescaped '*' from a placeholder
+  for (const Part& part : parts_) {
+    const bool placeholder = part.kind == Part::kColumn || part.kind == Part::kPk;
+    // One '*' stands for any run of values, so "{a}{b}" needs only one.
+    if (placeholder && ends_with_star) continue;
+    ends_with_star = placeholder;
+    switch (part.kind) {
+      case Part::kLiteral:
+        append_glob_literal(pattern, part.text);
+        break;
+      case Part::kSchema:
+        append_glob_literal(pattern, relation.schema);
+        break;
+      case Part::kTable:
+        append_glob_literal(pattern, relation.name);
+        break;
+      case Part::kColumn:
+      case Part::kPk:
+        pattern.push_back('*');
+        break;
+    }
+  }
+  return pattern;
+}
+
+}  // namespace sluice

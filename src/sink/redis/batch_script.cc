@@ -1,0 +1,632 @@
+#include "sink/redis/batch_script.h"
+
+#include <charconv>
+
+#include "core/error.h"
+#include "sink/redis/redis_connection.h"
+
+namespace sluice {
+
+// Phase 1 reads and validates every op through an overlay of the writes planned
+// so far (later ops of a batch see the effect of earlier ones) and raises before
+// anything is written: Redis does not roll a script back, so a WRONGTYPE or a
+// missing TOAST source found half-way must not leave half a batch behind.
+// Phase 2 performs the planned writes, then moves the checkpoint.
+const std::string_view kBatchScript = R"lua(
+local LAYOUT = '1'
+if ARGV[1] ~= LAYOUT then
+  return redis.error_reply('SLUICE_INTERNAL batch layout ' .. tostring(ARGV[1]) .. ', the script expects ' .. LAYOUT)
+end
+local sink, prefix, mode, format = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local expect_checkpoint, expected, newcp = ARGV[6] == '1', ARGV[7], ARGV[8]
+local nops, maxlen = tonumber(ARGV[9]), ARGV[10]
+local cpkey = prefix .. ':checkpoint'
+local who = "sink '" .. sink .. "'"
+
+local function fail(code, msg) error({err = code .. ' ' .. msg}) end
+local function show(pos) if pos == '' then return 'none' end return pos end
+
+-- Positions are fixed-width strings whose byte order is their order. Compare the
+-- bytes: Lua's '<' on strings uses strcoll (locale-dependent), and they must never
+-- become numbers.
+local function pos_cmp(a, b)
+  if a == b then return 0 end
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then
+      if x < y then return -1 end
+      return 1
+    end
+  end
+  if #a < #b then return -1 end
+  return 1
+end
+
+-- Fencing: the checkpoint must be where this sink left it.
+local cptype = redis.call('TYPE', cpkey).ok
+if cptype ~= 'none' and cptype ~= 'hash' then
+  return redis.error_reply('SLUICE_STATE the checkpoint key ' .. cpkey .. ' of ' .. who .. ' holds a ' .. cptype .. ', not a hash')
+end
+if cptype == 'none' and expect_checkpoint then
+  return redis.error_reply('SLUICE_STATE the checkpoint of ' .. who .. ' is gone: the Redis data was flushed or lost (' .. cpkey .. ' does not exist)')
+end
+local stored = redis.call('HGET', cpkey, 'position') or ''
+if newcp ~= '' then
+  if stored == newcp then
+    -- An earlier attempt of this batch was applied; its reply was lost.
+    return {'already_applied', 0, 0}
+  end
+  if stored ~= expected then
+    return redis.error_reply('SLUICE_STATE the checkpoint of ' .. who .. ' is at ' .. show(stored) .. ' but this sink last left it at ' .. show(expected) .. ': another process writes to the same state (' .. cpkey .. ')')
+  end
+else
+  local snap = redis.call('HGET', cpkey, 'snapshot')
+  if snap ~= 'in_progress' then
+    return redis.error_reply('SLUICE_STATE snapshot rows for ' .. who .. ' but its checkpoint says snapshot=' .. tostring(snap or 'none') .. ', not in_progress (' .. cpkey .. ')')
+  end
+end
+
+-- ---- JSON scanning (the raw text of top-level members; no decoding) ----------
+local function skip_ws(s, i) return string.find(s, '[^ \t\r\n]', i) end
+local function str_end(s, i)  -- s[i] is '"': the index of the closing quote
+  local j = i + 1
+  while true do
+    local k = string.find(s, '["\\]', j)
+    if not k then return nil end
+    if string.byte(s, k) == 34 then return k end
+    j = k + 2
+  end
+end
+local function val_end(s, i)  -- the index of the last byte of the value at i
+  local c = string.byte(s, i)
+  if c == nil then return nil end
+  if c == 34 then return str_end(s, i) end
+  if c == 123 or c == 91 then
+    local depth, j = 0, i
+    while true do
+      local k = string.find(s, '[{}%[%]"]', j)
+      if not k then return nil end
+      local b = string.byte(s, k)
+      if b == 34 then
+        k = str_end(s, k)
+        if not k then return nil end
+      elseif b == 123 or b == 91 then
+        depth = depth + 1
+      else
+        depth = depth - 1
+        if depth == 0 then return k end
+      end
+      j = k + 1
+    end
+  end
+  local k = string.find(s, '[,}%]%s]', i)
+  if not k or k == i then return nil end
+  return k - 1
+end
+-- {token = {first, last}} for the wanted key tokens; nil when s is not an object.
+local function json_members(s, want, nwant)
+  local found, nfound = {}, 0
+  local i = skip_ws(s, 1)
+  if not i or string.byte(s, i) ~= 123 then return nil end
+  i = skip_ws(s, i + 1)
+  if not i then return nil end
+  if string.byte(s, i) == 125 then return found end
+  while true do
+    if string.byte(s, i) ~= 34 then return nil end
+    local ke = str_end(s, i)
+    if not ke then return nil end
+    local c = skip_ws(s, ke + 1)
+    if not c or string.byte(s, c) ~= 58 then return nil end
+    local vs = skip_ws(s, c + 1)
+    if not vs then return nil end
+    local ve = val_end(s, vs)
+    if not ve then return nil end
+    local key = string.sub(s, i, ke)
+    if want[key] and not found[key] then
+      found[key] = {vs, ve}
+      nfound = nfound + 1
+      if nfound == nwant then return found end
+    end
+    i = skip_ws(s, ve + 1)
+    if not i then return nil end
+    local b = string.byte(s, i)
+    if b == 125 then return found end
+    if b ~= 44 then return nil end
+    i = skip_ws(s, i + 1)
+    if not i then return nil end
+  end
+end
+
+-- ---- overlay: what the keys will hold after the writes planned so far --------
+local W = {}        -- planned writes, in order
+local KT = {}       -- key -> type, read or planned
+local KP = {}       -- key -> true when the overlay holds its content
+local KS = {}       -- key -> planned string
+local KH = {}       -- key -> planned hash {field = value}
+local IX = {}       -- index key -> {cleared = bool, e = {field = entry | false}}
+local checked_index = {}
+
+local function key_type(k)
+  local t = KT[k]
+  if t == nil then
+    t = redis.call('TYPE', k).ok
+    KT[k] = t
+  end
+  return t
+end
+local function get_string(k)
+  if KP[k] then return KS[k] end
+  return redis.call('GET', k)
+end
+local function hash_fields(k, fields)  -- values in field order, false when absent
+  if KP[k] then
+    local h = KH[k] or {}
+    local out = {}
+    for j = 1, #fields do out[j] = h[fields[j]] or false end
+    return out
+  end
+  return redis.call('HMGET', k, unpack(fields))
+end
+local function set_string(k, v)
+  W[#W + 1] = {'SET', k, v}
+  KT[k], KP[k], KS[k], KH[k] = 'string', true, v, nil
+end
+local function set_hash(k, flat)
+  W[#W + 1] = {'DEL', k}
+  local h = {}
+  if #flat > 0 then
+    local c = {'HSET', k}
+    for j = 1, #flat, 2 do
+      c[#c + 1] = flat[j]
+      c[#c + 1] = flat[j + 1]
+      h[flat[j]] = flat[j + 1]
+    end
+    W[#W + 1] = c
+    KT[k] = 'hash'
+  else
+    KT[k] = 'none'
+  end
+  KP[k], KS[k], KH[k] = true, nil, h
+end
+local function mark_deleted(k)
+  KT[k], KP[k], KS[k], KH[k] = 'none', true, nil, nil
+end
+local function del_key(k)
+  W[#W + 1] = {'DEL', k}
+  mark_deleted(k)
+end
+local function check_target(k, want, tbl)
+  local t = key_type(k)
+  if t ~= 'none' and t ~= want then
+    fail('SLUICE_INPUT', who .. ': table ' .. tbl .. ': key ' .. k .. ': WRONGTYPE Operation against a key holding the wrong kind of value (it holds a ' .. t .. '; this sink writes a ' .. want .. ')')
+  end
+end
+
+local function index_key(tbl)
+  local idx = prefix .. ':index:' .. tbl
+  if not checked_index[idx] then
+    local t = key_type(idx)
+    if t ~= 'none' and t ~= 'hash' then
+      fail('SLUICE_STATE', who .. ': the index ' .. idx .. ' holds a ' .. t .. ', not a hash')
+    end
+    checked_index[idx] = true
+  end
+  return idx
+end
+local function index_get(idx, f)
+  local o = IX[idx]
+  if o then
+    local v = o.e[f]
+    if v ~= nil then return v or nil end
+    if o.cleared then return nil end
+  end
+  local v = redis.call('HGET', idx, f)
+  if not v then return nil end
+  if #v < 27 or string.byte(v, 26) ~= 32 then
+    fail('SLUICE_STATE', who .. ': malformed entry in ' .. idx .. ': ' .. v)
+  end
+  return v
+end
+local function overlay(idx)
+  local o = IX[idx]
+  if not o then
+    o = {cleared = false, e = {}}
+    IX[idx] = o
+  end
+  return o
+end
+local function index_set(idx, f, v)
+  W[#W + 1] = {'HSET', idx, f, v}
+  overlay(idx).e[f] = v
+end
+local function index_del(idx, f)
+  W[#W + 1] = {'HDEL', idx, f}
+  overlay(idx).e[f] = false
+end
+local function index_entries(idx)  -- every entry in effect
+  local o = IX[idx]
+  local out = {}
+  if not o then
+    out = redis.call('HVALS', idx)
+  else
+    if not o.cleared then
+      local flat = redis.call('HGETALL', idx)
+      for j = 1, #flat, 2 do
+        if o.e[flat[j]] == nil then out[#out + 1] = flat[j + 1] end
+      end
+    end
+    for _, v in pairs(o.e) do
+      if v then out[#out + 1] = v end
+    end
+  end
+  return out
+end
+local function version_of(e) return string.sub(e, 1, 25) end
+local function key_of(e) return string.sub(e, 27) end
+
+-- ---- ops -----------------------------------------------------------------------
+local argi = 11
+local function arg()
+  local v = ARGV[argi]
+  if v == nil then fail('SLUICE_INTERNAL', 'the batch arguments end early (at ' .. argi .. ')') end
+  argi = argi + 1
+  return v
+end
+local function count()
+  local n = tonumber(arg())
+  if not n then fail('SLUICE_INTERNAL', 'expected a count at argument ' .. (argi - 1)) end
+  return n
+end
+
+-- The version guard and the keys of an insert/update; nil when the row's stored
+-- version is not older than this change (never go backwards).
+local function upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
+  local idx = index_key(tbl)
+  local e_new = index_get(idx, id_new)
+  if e_new and pos_cmp(version_of(e_new), ver) >= 0 then return nil end
+  local e_old = nil
+  if id_old ~= '' then
+    e_old = index_get(idx, id_old)
+    if e_old and pos_cmp(version_of(e_old), ver) >= 0 then return nil end
+  end
+  local prev = e_old or e_new
+  local key = newkey
+  if key == '' then
+    if not prev then
+      fail('SLUICE_STATE', who .. ': table ' .. tbl .. ': a key column is an unchanged TOAST value and the row has no index entry to take its key from')
+    end
+    key = key_of(prev)
+  end
+  local src = key
+  if prev then src = key_of(prev) elseif oldkey ~= '' then src = oldkey end
+  return {idx = idx, key = key, src = src, e_new = e_new, e_old = e_old}
+end
+local function upsert_commit(p, ver, id_new, id_old, oldkey)
+  index_set(p.idx, id_new, ver .. ' ' .. p.key)
+  if id_old ~= '' then index_del(p.idx, id_old) end
+  local seen = {[p.key] = true}
+  local stale = {}
+  if p.e_new then stale[#stale + 1] = key_of(p.e_new) end
+  if p.e_old then stale[#stale + 1] = key_of(p.e_old) end
+  if oldkey ~= '' then stale[#stale + 1] = oldkey end
+  for _, k in ipairs(stale) do
+    if not seen[k] then
+      seen[k] = true
+      del_key(k)
+    end
+  end
+end
+local function toast_source_missing(tbl, col, k, what)
+  fail('SLUICE_STATE', who .. ': table ' .. tbl .. ': column ' .. col .. ' is an unchanged TOAST value, but ' .. what .. ' at key ' .. k .. ' (the value cannot be kept, and it is never written as null)')
+end
+
+local applied, skipped = 0, 0
+local function plan()
+  for _ = 1, nops do
+    local code = arg()
+    if code == 'U' then
+      local tbl, ver, id_new, id_old, newkey, oldkey = arg(), arg(), arg(), arg(), arg(), arg()
+      local ntoast = count()
+      local seg0 = arg()
+      local toks, segs = {}, {}
+      for j = 1, ntoast do
+        toks[j] = arg()
+        segs[j] = arg()
+      end
+      local p = upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
+      if not p then
+        skipped = skipped + 1
+      else
+        check_target(p.key, 'string', tbl)
+        local doc = seg0
+        if ntoast > 0 then
+          local t = key_type(p.src)
+          if t == 'none' then toast_source_missing(tbl, toks[1], p.src, 'the existing document is missing') end
+          if t ~= 'string' then toast_source_missing(tbl, toks[1], p.src, 'the existing value is a ' .. t) end
+          local old = get_string(p.src)
+          local want = {}
+          for j = 1, ntoast do want[toks[j]] = true end
+          local found = json_members(old, want, ntoast)
+          if not found then toast_source_missing(tbl, toks[1], p.src, 'the existing document is not a JSON object') end
+          local parts = {seg0}
+          for j = 1, ntoast do
+            local span = found[toks[j]]
+            if not span then toast_source_missing(tbl, toks[j], p.src, 'the existing document has no such member') end
+            parts[#parts + 1] = string.sub(old, span[1], span[2])
+            parts[#parts + 1] = segs[j]
+          end
+          doc = table.concat(parts)
+        end
+        set_string(p.key, doc)
+        upsert_commit(p, ver, id_new, id_old, oldkey)
+        applied = applied + 1
+      end
+    elseif code == 'H' then
+      local tbl, ver, id_new, id_old, newkey, oldkey = arg(), arg(), arg(), arg(), arg(), arg()
+      local nfield = count()
+      local flat = {}
+      for _ = 1, nfield do
+        flat[#flat + 1] = arg()
+        flat[#flat + 1] = arg()
+      end
+      local ntoast = count()
+      local tf = {}
+      for j = 1, ntoast do tf[j] = arg() end
+      local p = upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
+      if not p then
+        skipped = skipped + 1
+      else
+        check_target(p.key, 'hash', tbl)
+        if ntoast > 0 then
+          local t = key_type(p.src)
+          if t == 'none' then toast_source_missing(tbl, tf[1], p.src, 'the existing hash is missing') end
+          if t ~= 'hash' then toast_source_missing(tbl, tf[1], p.src, 'the existing value is a ' .. t) end
+          local vals = hash_fields(p.src, tf)
+          for j = 1, ntoast do
+            if not vals[j] then toast_source_missing(tbl, tf[j], p.src, 'the existing hash has no such field') end
+            flat[#flat + 1] = tf[j]
+            flat[#flat + 1] = vals[j]
+          end
+        end
+        set_hash(p.key, flat)
+        upsert_commit(p, ver, id_new, id_old, oldkey)
+        applied = applied + 1
+      end
+    elseif code == 'D' then
+      local tbl, ver, ident, oldkey = arg(), arg(), arg(), arg()
+      local idx = index_key(tbl)
+      local e = index_get(idx, ident)
+      if e and pos_cmp(version_of(e), ver) >= 0 then
+        skipped = skipped + 1
+      else
+        if e then
+          del_key(key_of(e))
+          index_del(idx, ident)
+        end
+        if oldkey ~= '' and not (e and key_of(e) == oldkey) then del_key(oldkey) end
+        applied = applied + 1
+      end
+    elseif code == 'T' then
+      local tbl = arg()
+      arg()  -- version: a truncate removes every row whatever its version
+      local idx = index_key(tbl)
+      local chunk = {'DEL'}
+      for _, e in ipairs(index_entries(idx)) do
+        local k = key_of(e)
+        mark_deleted(k)
+        chunk[#chunk + 1] = k
+        if #chunk > 1000 then
+          W[#W + 1] = chunk
+          chunk = {'DEL'}
+        end
+      end
+      if #chunk > 1 then W[#W + 1] = chunk end
+      W[#W + 1] = {'DEL', idx}
+      IX[idx] = {cleared = true, e = {}}
+      applied = applied + 1
+    elseif code == 'K' then
+      local n = count()
+      local c = {'DEL'}
+      for _ = 1, n do
+        local k = arg()
+        c[#c + 1] = k
+        mark_deleted(k)
+      end
+      if n > 0 then W[#W + 1] = c end
+      applied = applied + 1
+    elseif code == 'S' then
+      local skey, tbl = arg(), arg()
+      local nfield = count()
+      local c = {'XADD', skey}
+      if maxlen ~= '' then
+        c[#c + 1] = 'MAXLEN'
+        c[#c + 1] = '~'
+        c[#c + 1] = maxlen
+      end
+      c[#c + 1] = '*'
+      for _ = 1, nfield do
+        c[#c + 1] = arg()
+        c[#c + 1] = arg()
+      end
+      check_target(skey, 'stream', tbl)
+      KT[skey] = 'stream'
+      W[#W + 1] = c
+      applied = applied + 1
+    else
+      fail('SLUICE_INTERNAL', 'unknown op ' .. tostring(code) .. ' at argument ' .. (argi - 1))
+    end
+  end
+  if ARGV[argi] ~= nil then fail('SLUICE_INTERNAL', 'unread batch arguments from ' .. argi) end
+end
+
+local ok, e = pcall(plan)
+if not ok then
+  if type(e) == 'table' and e.err then return e end
+  return redis.error_reply(tostring(e))
+end
+
+for j = 1, #W do redis.call(unpack(W[j])) end
+if newcp ~= '' and (expected == '' or pos_cmp(newcp, expected) > 0) then
+  redis.call('HSET', cpkey, 'position', newcp)
+end
+return {'applied', applied, skipped}
+)lua";
+
+const std::string_view kBeginSnapshotScript = R"lua(
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'none' and t ~= 'hash' then
+  return redis.error_reply('SLUICE_STATE the checkpoint key ' .. KEYS[1] .. " of sink '" .. ARGV[2] .. "' holds a " .. t .. ', not a hash')
+end
+redis.call('HSET', KEYS[1], 'snapshot', 'in_progress', 'slot', ARGV[1])
+redis.call('HDEL', KEYS[1], 'position')
+return 1
+)lua";
+
+const std::string_view kFinishSnapshotScript = R"lua(
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'none' then
+  return redis.error_reply("SLUICE_STATE the checkpoint of sink '" .. ARGV[3] .. "' is gone: the Redis data was flushed or lost during the snapshot (" .. KEYS[1] .. ' does not exist)')
+end
+if t ~= 'hash' then
+  return redis.error_reply('SLUICE_STATE the checkpoint key ' .. KEYS[1] .. " of sink '" .. ARGV[3] .. "' holds a " .. t .. ', not a hash')
+end
+local snap = redis.call('HGET', KEYS[1], 'snapshot')
+if snap ~= 'in_progress' then
+  return redis.error_reply("SLUICE_STATE cannot finish the snapshot of sink '" .. ARGV[3] .. "': its checkpoint says snapshot=" .. tostring(snap or 'none') .. ', not in_progress (' .. KEYS[1] .. ')')
+end
+redis.call('HSET', KEYS[1], 'position', ARGV[1], 'snapshot', 'done', 'slot', ARGV[2])
+return 1
+)lua";
+
+const std::string_view kStartWithoutSnapshotScript = R"lua(
+redis.call('HSET', KEYS[1], 'position', ARGV[1], 'snapshot', 'done', 'slot', ARGV[2])
+return 1
+)lua";
+
+void append_identity_part(std::string& out, std::string_view value) {
+  out += std::to_string(value.size());
+  out.push_back(':');
+  out.append(value);
+}
+
+namespace {
+constexpr size_t kOpCountIndex = 3 + 8;  // EVALSHA sha 0, then ARGV[9]
+}  // namespace
+
+BatchArgs::BatchArgs(const Header& h) {
+  argv_ = {"EVALSHA", "", "0",
+           "1", h.sink, h.prefix, h.mode, h.format, h.expect_checkpoint ? "1" : "0",
+           h.expected, h.checkpoint, "0", h.stream_maxlen};
+}
+
+void BatchArgs::push(std::string value) {
+  bytes_ += value.size() + 16;
+  argv_.push_back(std::move(value));
+}
+
+void BatchArgs::upsert_json(const std::string& table, std::string version, std::string id_new, std::string id_old,
+                            std::string new_key, std::string old_key, std::vector<std::string> segments,
+                            std::vector<std::string> toast_tokens) {
+  if (segments.size() != toast_tokens.size() + 1) {
+    throw Error::internal("upsert_json: " + std::to_string(segments.size()) + " segments for " +
+                          std::to_string(toast_tokens.size()) + " TOAST columns");
+  }
+  push("U");
+  push(table);
+  push(std::move(version));
+  push(std::move(id_new));
+  push(std::move(id_old));
+  push(std::move(new_key));
+  push(std::move(old_key));
+  push(std::to_string(toast_tokens.size()));
+  push(std::move(segments[0]));
+  for (size_t i = 0; i < toast_tokens.size(); ++i) {
+    push(std::move(toast_tokens[i]));
+    push(std::move(segments[i + 1]));
+  }
+  ++ops_;
+}
+
+void BatchArgs::upsert_hash(const std::string& table, std::string version, std::string id_new, std::string id_old,
+                            std::string new_key, std::string old_key,
+                            std::vector<std::pair<std::string, std::string>> fields,
+                            std::vector<std::string> toast_fields) {
+  push("H");
+  push(table);
+  push(std::move(version));
+  push(std::move(id_new));
+  push(std::move(id_old));
+  push(std::move(new_key));
+  push(std::move(old_key));
+  push(std::to_string(fields.size()));
+  for (auto& [field, value] : fields) {
+    push(std::move(field));
+    push(std::move(value));
+  }
+  push(std::to_string(toast_fields.size()));
+  for (auto& field : toast_fields) push(std::move(field));
+  ++ops_;
+}
+
+void BatchArgs::remove(const std::string& table, std::string version, std::string identity, std::string old_key) {
+  push("D");
+  push(table);
+  push(std::move(version));
+  push(std::move(identity));
+  push(std::move(old_key));
+  ++ops_;
+}
+
+void BatchArgs::truncate(const std::string& table, std::string version) {
+  push("T");
+  push(table);
+  push(std::move(version));
+  ++ops_;
+}
+
+void BatchArgs::invalidate(std::vector<std::string> keys) {
+  push("K");
+  push(std::to_string(keys.size()));
+  for (auto& key : keys) push(std::move(key));
+  ++ops_;
+}
+
+void BatchArgs::stream(std::string stream_key, const std::string& table,
+                       std::vector<std::pair<std::string, std::string>> fields) {
+  push("S");
+  push(std::move(stream_key));
+  push(table);
+  push(std::to_string(fields.size()));
+  for (auto& [field, value] : fields) {
+    push(std::move(field));
+    push(std::move(value));
+  }
+  ++ops_;
+}
+
+const std::vector<std::string>& BatchArgs::command(const std::string& sha) {
+  argv_[1] = sha;
+  argv_[kOpCountIndex] = std::to_string(ops_);
+  return argv_;
+}
+
+BatchOutcome parse_batch_reply(const RedisReply& reply) {
+  auto bad = [&] { return Error::protocol("unexpected reply from the batch script"); };
+  if (reply.type() != RedisReply::Type::kArray || reply.size() != 3) throw bad();
+  BatchOutcome outcome;
+  const std::string_view status = reply.at(0).str();
+  if (status == "already_applied") {
+    outcome.already_applied = true;
+  } else if (status != "applied") {
+    throw bad();
+  }
+  if (reply.at(1).type() != RedisReply::Type::kInteger || reply.at(2).type() != RedisReply::Type::kInteger) {
+    throw bad();
+  }
+  outcome.applied = static_cast<size_t>(reply.at(1).integer());
+  outcome.skipped = static_cast<size_t>(reply.at(2).integer());
+  return outcome;
+}
+
+}  // namespace sluice

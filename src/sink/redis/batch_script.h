@@ -1,0 +1,111 @@
+// The Lua script that applies one batch of a Redis sink together with the sink's
+// checkpoint (EVALSHA: Redis runs a script atomically, so the batch and its
+// checkpoint become visible together or not at all), and the encoder of its ARGV.
+//
+// ARGV layout (numkeys = 0: the keys are computed from the data and the index, so
+// this needs a standalone Redis, not Redis Cluster):
+//   [1]  layout version ("1")
+//   [2]  sink name (for messages)
+//   [3]  state prefix P (checkpoint P:checkpoint, index P:index:<schema.table>)
+//   [4]  mode: "upsert" | "invalidate" | "stream"
+//   [5]  format: "json" | "hash"
+//   [6]  "1" when P:checkpoint must exist (the sink has loaded or written it)
+//   [7]  the position the sink expects in P:checkpoint ("" = none)
+//   [8]  the batch's checkpoint ("" = snapshot rows: needs snapshot=in_progress)
+//   [9]  number of ops
+//   [10] stream MAXLEN ("" = unbounded)
+//   [11...] the ops, each a code followed by its fields:
+//     U table version id_new id_old new_key old_key ntoast seg0 {tok seg}*ntoast
+//         upsert a JSON document: seg0 tok1-value seg1 ... where tok_i is the JSON
+//         key token of an unchanged TOAST column whose raw value is taken from the
+//         row's existing document
+//     H table version id_new id_old new_key old_key nfield {field value}*nfield
+//         ntoast {field}*ntoast
+//         upsert a hash (rewritten whole); toast fields are kept from the old hash
+//     D table version identity old_key        delete a row (upsert mode)
+//     T table version                         truncate (upsert mode): DEL every key in the index
+//     K nkey {key}*nkey                       invalidate: DEL the keys
+//     S stream_key table nfield {field value}*nfield    XADD
+//   Fields: version = Position::encode() of the change; id_* = encode_identity()
+//   ("" = none); new_key "" = take the key from the row's index entry (a key
+//   column is unchanged TOAST); old_key = key rendered from the old tuple, "" when
+//   there is none or it cannot be rendered.
+// Reply: {"applied" | "already_applied", ops applied, ops skipped by the version guard}.
+// Error replies start with SLUICE_STATE, SLUICE_INPUT or SLUICE_INTERNAL (mapped
+// to the Error kinds by the sink), or are Redis' own errors.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sluice {
+
+class RedisReply;
+
+extern const std::string_view kBatchScript;
+
+// Small scripts for the checkpoint lifecycle. KEYS[1] = P:checkpoint.
+// ARGV: slot, sink name.
+extern const std::string_view kBeginSnapshotScript;
+// ARGV: position, slot, sink name. Fails unless snapshot=in_progress.
+extern const std::string_view kFinishSnapshotScript;
+// ARGV: position, slot.
+extern const std::string_view kStartWithoutSnapshotScript;
+
+// Primary-key values, each as "<byte length>:<text>", concatenated: unambiguous
+// whatever the values contain.
+void append_identity_part(std::string& out, std::string_view value);
+
+class BatchArgs {
+ public:
+  struct Header {
+    std::string sink;
+    std::string prefix;
+    std::string mode;
+    std::string format;
+    bool expect_checkpoint = false;
+    std::string expected;    // "" = none
+    std::string checkpoint;  // "" = snapshot rows
+    std::string stream_maxlen;
+  };
+  explicit BatchArgs(const Header& header);
+
+  void upsert_json(const std::string& table, std::string version, std::string id_new, std::string id_old,
+                   std::string new_key, std::string old_key, std::vector<std::string> segments,
+                   std::vector<std::string> toast_tokens);
+  void upsert_hash(const std::string& table, std::string version, std::string id_new, std::string id_old,
+                   std::string new_key, std::string old_key,
+                   std::vector<std::pair<std::string, std::string>> fields,
+                   std::vector<std::string> toast_fields);
+  void remove(const std::string& table, std::string version, std::string identity, std::string old_key);
+  void truncate(const std::string& table, std::string version);
+  void invalidate(std::vector<std::string> keys);
+  void stream(std::string stream_key, const std::string& table,
+              std::vector<std::pair<std::string, std::string>> fields);
+
+  size_t op_count() const { return ops_; }
+  size_t byte_size() const { return bytes_; }
+
+  // The full command: EVALSHA <sha> 0 ARGV...
+  const std::vector<std::string>& command(const std::string& sha);
+
+ private:
+  void push(std::string value);
+
+  std::vector<std::string> argv_;
+  size_t ops_ = 0;
+  size_t bytes_ = 0;
+};
+
+struct BatchOutcome {
+  bool already_applied = false;
+  size_t applied = 0;
+  size_t skipped = 0;
+};
+// Throws Error::protocol when the reply does not have the documented shape.
+BatchOutcome parse_batch_reply(const RedisReply& reply);
+
+}  // namespace sluice

@@ -1,0 +1,634 @@
+#include "sink/redis/redis_sink.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "format/json_writer.h"
+#include "format/value_json.h"
+#include "sink/redis/batch_script.h"
+#include "sink/redis/json_members.h"
+
+namespace sluice {
+
+// How one table is written, derived once per Relation object (a new Relation
+// arrives after ALTER TABLE, so the cache never serves a stale shape).
+struct RedisSink::Route {
+  RelationPtr relation;         // keeps the cache key's address alive
+  std::string table;            // schema.table
+  const KeyTemplate* key = nullptr;
+  std::vector<int> columns;     // the document's columns, in column order
+  bool all_columns = true;
+  std::vector<int> identity;    // primary key (else replica identity) columns
+  std::vector<int> key_columns; // the columns the key template reads
+  std::vector<std::string> json_keys;  // per relation column: its JSON key token
+  std::vector<int> old_columns; // stream: the columns an old tuple carries
+  std::string stream_key;       // stream mode
+  std::string glob;             // invalidate mode: matches every key of the table
+
+  const std::vector<int>* only() const { return all_columns ? nullptr : &columns; }
+};
+
+namespace {
+
+constexpr size_t kMaxCachedRoutes = 256;
+constexpr size_t kScanCount = 1000;
+
+const char* mode_name(SinkMode mode) {
+  switch (mode) {
+    case SinkMode::kUpsert: return "upsert";
+    case SinkMode::kInvalidate: return "invalidate";
+    case SinkMode::kStream: return "stream";
+  }
+  return "?";
+}
+
+// ISO 8601, UTC, microseconds: "2024-05-01T12:34:56.123456Z".
+std::string iso8601_utc(std::chrono::system_clock::time_point tp) {
+  using namespace std::chrono;
+  const auto us = floor<microseconds>(tp);
+  const auto secs = floor<seconds>(us);
+  const time_t t = system_clock::to_time_t(time_point_cast<system_clock::duration>(secs));
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, (us - secs).count());
+}
+
+// "schema.table" -> a Relation with just the names (enough for KeyTemplate::glob).
+Relation relation_named(const std::string& table) {
+  Relation relation;
+  const size_t dot = table.find('.');
+  if (dot == std::string::npos) {
+    relation.schema = "public";
+    relation.name = table;
+  } else {
+    relation.schema = table.substr(0, dot);
+    relation.name = table.substr(dot + 1);
+  }
+  return relation;
+}
+
+bool all_text(const std::vector<Value>& values, const std::vector<int>& columns) {
+  return std::all_of(columns.begin(), columns.end(), [&](int i) { return values[i].is_text(); });
+}
+
+std::string column_list(const Relation& relation, const std::vector<int>& columns) {
+  std::string out;
+  for (int i : columns) {
+    if (!out.empty()) out += ", ";
+    out += relation.columns[i].name;
+  }
+  return out;
+}
+
+}  // namespace
+
+RedisSink::RedisSink(const SinkConfig& config, RedisConnection::Options options)
+    : config_(config),
+      url_(),
+      options_(options),
+      context_("redis sink '" + config.name + "'"),
+      prefix_(config.state_prefix.empty() ? "sluice:" + config.name : config.state_prefix),
+      checkpoint_key_(prefix_ + ":checkpoint"),
+      key_(KeyTemplate::parse(config.key, "sink '" + config.name + "': key")),
+      stream_(KeyTemplate::parse(config.stream, "sink '" + config.name + "': stream")) {
+  try {
+    url_ = RedisUrl::parse(config.url);
+  } catch (const Error& e) {
+    throw Error(e.kind(), "sink '" + config.name + "': " + e.what());
+  }
+  for (const SinkTableConfig& table : config.tables) {
+    if (table.key) {
+      table_keys_.emplace(table.table,
+                          KeyTemplate::parse(*table.key, "sink '" + config.name + "': table " + table.table + ": key"));
+    }
+    if (table.stream) {
+      table_streams_.emplace(
+          table.table, KeyTemplate::parse(*table.stream, "sink '" + config.name + "': table " + table.table + ": stream"));
+    }
+  }
+}
+
+RedisSink::~RedisSink() = default;
+
+// ---- connection -------------------------------------------------------------
+
+RedisConnection& RedisSink::connection() {
+  if (!connection_ || connection_->broken()) {
+    connection_.reset();
+    connection_ = std::make_unique<RedisConnection>(url_, options_, context_);
+  }
+  return *connection_;
+}
+
+template <typename F>
+auto RedisSink::with_connection(F&& f) {
+  try {
+    return f(connection());
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kTransient) connection_.reset();
+    throw;
+  }
+}
+
+Error RedisSink::script_error(RedisConnection& conn, std::string_view reply, std::string_view what) const {
+  const size_t space = reply.find(' ');
+  const std::string_view code = reply.substr(0, space);
+  const std::string rest = conn.scrub(std::string(space == std::string_view::npos ? "" : reply.substr(space + 1)));
+  // The script's own messages already name the sink.
+  if (code == "SLUICE_STATE") return Error::state(rest);
+  if (code == "SLUICE_INPUT") return Error::invalid_input(rest);
+  if (code == "SLUICE_INTERNAL") return Error::internal(context_ + ": " + std::string(what) + ": " + rest);
+  return conn.reply_error(what, reply);
+}
+
+std::string RedisSink::run_script(RedisConnection& conn, std::string_view script, const std::vector<std::string>& keys,
+                                  const std::vector<std::string>& args, std::string_view what) {
+  const std::string numkeys = std::to_string(keys.size());
+  std::vector<std::string_view> argv{"EVAL", script, numkeys};
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  RedisReply reply = conn.command(argv);
+  if (reply.is_error()) throw script_error(conn, reply.str(), what);
+  return std::string(reply.str());
+}
+
+// ---- checkpoint lifecycle ---------------------------------------------------
+
+SinkCheckpoint RedisSink::load_checkpoint() {
+  return with_connection([&](RedisConnection& conn) {
+    RedisReply reply = conn.checked({"HGETALL", checkpoint_key_}, "reading " + checkpoint_key_);
+    if (reply.type() != RedisReply::Type::kArray) {
+      throw Error::protocol(context_ + ": HGETALL " + checkpoint_key_ + " did not return an array");
+    }
+    SinkCheckpoint checkpoint;
+    for (size_t i = 0; i + 1 < reply.size(); i += 2) {
+      const std::string_view field = reply.at(i).str();
+      const std::string value(reply.at(i + 1).str());
+      if (field == "position") {
+        try {
+          checkpoint.position = Position::decode(value);
+        } catch (const Error& e) {
+          throw Error::state(context_ + ": " + checkpoint_key_ + " position: " + e.what());
+        }
+      } else if (field == "snapshot") {
+        if (value == "in_progress") {
+          checkpoint.snapshot = SnapshotState::kInProgress;
+        } else if (value == "done") {
+          checkpoint.snapshot = SnapshotState::kDone;
+        } else {
+          throw Error::state(context_ + ": " + checkpoint_key_ + " snapshot: '" + value +
+                             "' is neither in_progress nor done");
+        }
+      } else if (field == "slot") {
+        checkpoint.slot = value;
+      }
+    }
+    expected_ = checkpoint.position;
+    checkpoint_exists_ = reply.size() > 0;
+    state_known_ = true;
+    return checkpoint;
+  });
+}
+
+void RedisSink::begin_snapshot(const std::string& slot, const std::vector<std::string>& tables) {
+  with_connection([&](RedisConnection& conn) {
+    run_script(conn, kBeginSnapshotScript, {checkpoint_key_}, {slot, config_.name}, "beginning the snapshot");
+    expected_.reset();
+    checkpoint_exists_ = true;
+    state_known_ = true;
+    // Whatever an earlier (possibly interrupted) snapshot or run left behind.
+    for (const std::string& table : tables) {
+      switch (config_.mode) {
+        case SinkMode::kUpsert:
+          delete_indexed(conn, table);
+          break;
+        case SinkMode::kInvalidate: {
+          const Relation relation = relation_named(table);
+          scan_delete(conn, key_template_for(table).glob(relation));
+          break;
+        }
+        case SinkMode::kStream:
+          break;  // a stream is a log: earlier entries stay
+      }
+    }
+    return 0;
+  });
+}
+
+void RedisSink::finish_snapshot(const std::string& slot, Lsn consistent_point) {
+  const Position position{consistent_point, 0};
+  with_connection([&](RedisConnection& conn) {
+    run_script(conn, kFinishSnapshotScript, {checkpoint_key_}, {position.encode(), slot, config_.name},
+               "finishing the snapshot");
+    return 0;
+  });
+  expected_ = position;
+  checkpoint_exists_ = true;
+  state_known_ = true;
+}
+
+void RedisSink::start_without_snapshot(const std::string& slot, Lsn consistent_point) {
+  const Position position{consistent_point, 0};
+  with_connection([&](RedisConnection& conn) {
+    run_script(conn, kStartWithoutSnapshotScript, {checkpoint_key_}, {position.encode(), slot},
+               "recording the start position");
+    return 0;
+  });
+  expected_ = position;
+  checkpoint_exists_ = true;
+  state_known_ = true;
+}
+
+void RedisSink::delete_indexed(RedisConnection& conn, const std::string& table) {
+  const std::string index = prefix_ + ":index:" + table;
+  std::string cursor = "0";
+  do {
+    RedisReply reply = conn.checked({"HSCAN", index, cursor, "COUNT", std::to_string(kScanCount)}, "HSCAN " + index);
+    cursor = std::string(reply.at(0).str());
+    RedisReply items = reply.at(1);
+    std::vector<std::string_view> del{"DEL"};
+    for (size_t i = 1; i < items.size(); i += 2) {
+      const std::string_view entry = items.at(i).str();  // "<version> <key>"
+      if (entry.size() > 26) del.push_back(entry.substr(26));
+    }
+    if (del.size() > 1) conn.checked(del, "deleting the keys of " + table);
+  } while (cursor != "0");
+  conn.checked({"DEL", index}, "DEL " + index);
+}
+
+void RedisSink::scan_delete(RedisConnection& conn, const std::string& glob) {
+  const std::string own_state = prefix_ + ":";
+  std::string cursor = "0";
+  do {
+    RedisReply reply =
+        conn.checked({"SCAN", cursor, "MATCH", glob, "COUNT", std::to_string(kScanCount)}, "SCAN MATCH " + glob);
+    cursor = std::string(reply.at(0).str());
+    RedisReply keys = reply.at(1);
+    std::vector<std::string_view> del{"DEL"};
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const std::string_view key = keys.at(i).str();
+      if (key.substr(0, own_state.size()) != own_state) del.push_back(key);
+    }
+    if (del.size() > 1) conn.checked(del, "deleting the keys matching " + glob);
+  } while (cursor != "0");
+}
+
+// ---- routing ----------------------------------------------------------------
+
+const KeyTemplate& RedisSink::key_template_for(const std::string& table) const {
+  auto it = table_keys_.find(table);
+  return it != table_keys_.end() ? it->second : key_;
+}
+
+const RedisSink::Route& RedisSink::route_for(const RelationPtr& relation) {
+  if (!relation) throw Error::internal(context_ + ": a change without its relation");
+  auto found = routes_.find(relation.get());
+  if (found != routes_.end()) return *found->second;
+  if (routes_.size() >= kMaxCachedRoutes) {
+    // Forget shapes nobody else holds any more (replaced by ALTER TABLE).
+    std::erase_if(routes_, [](const auto& entry) { return entry.second->relation.use_count() == 1; });
+  }
+
+  const Relation& rel = *relation;
+  auto route = std::make_unique<Route>();
+  route->relation = relation;
+  route->table = rel.qualified_name();
+  const std::string where = context_ + ": table " + route->table;
+  const SinkTableConfig* table_config = nullptr;
+  for (const SinkTableConfig& t : config_.tables) {
+    if (t.table == route->table) table_config = &t;
+  }
+
+  route->key = &key_template_for(route->table);
+  try {
+    route->key->check(rel);
+    for (const std::string& name : route->key->columns(rel)) route->key_columns.push_back(rel.column_index(name));
+  } catch (const Error& e) {
+    throw Error(e.kind(), context_ + ": " + e.what());
+  }
+
+  if (table_config && table_config->columns) {
+    for (const std::string& name : *table_config->columns) {
+      const int index = rel.column_index(name);
+      if (index < 0) throw Error::config(where + ": columns: the table has no column '" + name + "'");
+      route->columns.push_back(index);
+    }
+    std::sort(route->columns.begin(), route->columns.end());
+    route->columns.erase(std::unique(route->columns.begin(), route->columns.end()), route->columns.end());
+    route->all_columns = false;
+  } else {
+    for (size_t i = 0; i < rel.columns.size(); ++i) route->columns.push_back(static_cast<int>(i));
+  }
+
+  for (size_t i = 0; i < rel.columns.size(); ++i) {
+    if (rel.columns[i].in_primary_key) route->identity.push_back(static_cast<int>(i));
+  }
+  if (route->identity.empty()) {
+    for (size_t i = 0; i < rel.columns.size(); ++i) {
+      if (rel.columns[i].in_replica_identity) route->identity.push_back(static_cast<int>(i));
+    }
+  }
+  if (config_.mode == SinkMode::kUpsert && route->identity.empty()) {
+    throw Error::config(where + ": mode = \"upsert\" needs a primary key (or a replica identity index) "
+                        "to tell rows apart");
+  }
+
+  for (const Column& column : rel.columns) {
+    std::string token;
+    append_json_string(token, column.name);
+    route->json_keys.push_back(std::move(token));
+  }
+  for (int i : route->columns) {
+    if (rel.replica_identity == 'f' || rel.columns[i].in_replica_identity) route->old_columns.push_back(i);
+  }
+  if (route->old_columns.empty()) route->old_columns = route->identity;
+
+  if (config_.mode == SinkMode::kStream) {
+    auto it = table_streams_.find(route->table);
+    const KeyTemplate& stream = it != table_streams_.end() ? it->second : stream_;
+    try {
+      if (!stream.columns(rel).empty()) {
+        throw Error::config("stream key template '" + stream.text() + "' may only use {schema} and {table}");
+      }
+      route->stream_key = stream.render(rel, std::vector<Value>(rel.columns.size()));
+    } catch (const Error& e) {
+      throw Error::config(where + ": " + e.what());
+    }
+  }
+  if (config_.mode == SinkMode::kInvalidate) route->glob = route->key->glob(rel);
+
+  const Route& result = *route;
+  routes_.emplace(relation.get(), std::move(route));
+  return result;
+}
+
+// ---- encoding ---------------------------------------------------------------
+
+namespace {
+
+void check_arity(const Relation& relation, const std::vector<Value>& values, const char* which) {
+  if (values.size() != relation.columns.size()) {
+    throw Error::invalid_input("table " + relation.qualified_name() + ": the " + which + " tuple has " +
+                               std::to_string(values.size()) + " values for " +
+                               std::to_string(relation.columns.size()) + " columns");
+  }
+}
+
+}  // namespace
+
+void RedisSink::encode(const Change& change, const Route& route, bool snapshot_rows, BatchArgs& args,
+                       std::vector<std::string>& truncate_globs) {
+  const Relation& rel = *route.relation;
+  if (!change.new_values.empty()) check_arity(rel, change.new_values, "new");
+  if (!change.old_values.empty()) check_arity(rel, change.old_values, "old");
+  if ((change.op == Op::kInsert || change.op == Op::kUpdate) && change.new_values.empty()) {
+    throw Error::invalid_input("table " + route.table + ": " + to_string(change.op) + " without a new tuple");
+  }
+  switch (config_.mode) {
+    case SinkMode::kUpsert: return encode_upsert(change, route, args);
+    case SinkMode::kInvalidate: return encode_invalidate(change, route, args, truncate_globs);
+    case SinkMode::kStream: return encode_stream(change, route, snapshot_rows, args);
+  }
+}
+
+namespace {
+
+std::string identity_of(const RelationPtr& relation, const std::vector<int>& identity, const std::vector<Value>& values,
+                        const char* which) {
+  std::string out;
+  for (int i : identity) {
+    const Value& value = values[i];
+    if (!value.is_text()) {
+      throw Error::invalid_input("table " + relation->qualified_name() + ": the " + which + " tuple has no value for key column " +
+                                 relation->columns[i].name +
+                                 (value.is_null() ? " (null)" : " (an unchanged TOAST value)"));
+    }
+    append_identity_part(out, value.text);
+  }
+  return out;
+}
+
+std::optional<std::string> try_render(const KeyTemplate& key, const Relation& relation, const std::vector<int>& key_columns,
+                                      const std::vector<Value>& values) {
+  if (values.size() != relation.columns.size() || !all_text(values, key_columns)) return std::nullopt;
+  return key.render(relation, values);
+}
+
+}  // namespace
+
+void RedisSink::encode_upsert(const Change& change, const Route& route, BatchArgs& args) {
+  const Relation& rel = *route.relation;
+  std::string version = change.position.encode();
+  switch (change.op) {
+    case Op::kInsert:
+    case Op::kUpdate: {
+      const std::vector<Value>& values = change.new_values;
+      std::string id_new = identity_of(route.relation, route.identity, values, "new");
+      std::string id_old;
+      std::string old_key;
+      if (change.op == Op::kUpdate && !change.old_values.empty()) {
+        if (all_text(change.old_values, route.identity)) {
+          std::string id = identity_of(route.relation, route.identity, change.old_values, "old");
+          if (id != id_new) id_old = std::move(id);
+        }
+        old_key = try_render(*route.key, rel, route.key_columns, change.old_values).value_or("");
+      }
+      // A key column that is unchanged TOAST did not change: the script takes the
+      // key from the row's index entry.
+      const bool key_toasted = std::any_of(route.key_columns.begin(), route.key_columns.end(),
+                                           [&](int i) { return values[i].is_unchanged_toast(); });
+      std::string new_key = key_toasted ? std::string() : route.key->render(rel, values);
+
+      if (config_.format == DocumentFormat::kJson) {
+        std::vector<std::string> toast_tokens;
+        for (int i : route.columns) {
+          if (values[i].is_unchanged_toast()) toast_tokens.push_back(route.json_keys[i]);
+        }
+        if (toast_tokens.empty()) {
+          args.upsert_json(route.table, std::move(version), std::move(id_new), std::move(id_old), std::move(new_key),
+                           std::move(old_key), {row_to_json(rel, values, route.only())}, {});
+        } else {
+          // Render the unchanged columns as null in place, then cut the document
+          // around those nulls: the script puts the stored raw values there.
+          std::vector<Value> placeholders = values;
+          for (Value& value : placeholders) {
+            if (value.is_unchanged_toast()) value = Value::null();
+          }
+          JsonSplit split = split_json_at_values(row_to_json(rel, placeholders, route.only()), toast_tokens);
+          args.upsert_json(route.table, std::move(version), std::move(id_new), std::move(id_old), std::move(new_key),
+                           std::move(old_key), std::move(split.segments), std::move(split.keys));
+        }
+      } else {
+        std::vector<std::pair<std::string, std::string>> fields;
+        std::vector<std::string> toast_fields;
+        for (int i : route.columns) {
+          const Column& column = rel.columns[i];
+          const Value& value = values[i];
+          if (value.is_unchanged_toast()) {
+            toast_fields.push_back(column.name);
+          } else if (value.is_text()) {
+            try {
+              fields.emplace_back(column.name, value_to_field(*resolve_column_type(rel, column), value.text));
+            } catch (const Error& e) {
+              throw Error(e.kind(), route.table + "." + column.name + ": " + e.what());
+            }
+          }
+        }
+        args.upsert_hash(route.table, std::move(version), std::move(id_new), std::move(id_old), std::move(new_key),
+                         std::move(old_key), std::move(fields), std::move(toast_fields));
+      }
+      return;
+    }
+    case Op::kDelete: {
+      if (change.old_values.empty() || !all_text(change.old_values, route.identity)) {
+        throw Error::invalid_input("table " + route.table + ": a DELETE without the values of its key columns (" +
+                                   column_list(rel, route.identity) +
+                                   "): the row cannot be found; check the table's REPLICA IDENTITY");
+      }
+      args.remove(route.table, std::move(version),
+                  identity_of(route.relation, route.identity, change.old_values, "old"),
+                  try_render(*route.key, rel, route.key_columns, change.old_values).value_or(""));
+      return;
+    }
+    case Op::kTruncate:
+      args.truncate(route.table, std::move(version));
+      return;
+  }
+}
+
+void RedisSink::encode_invalidate(const Change& change, const Route& route, BatchArgs& args,
+                                  std::vector<std::string>& truncate_globs) {
+  const Relation& rel = *route.relation;
+  if (change.op == Op::kTruncate) {
+    // Done by SCAN before the batch script (a script must not run for long).
+    if (std::find(truncate_globs.begin(), truncate_globs.end(), route.glob) == truncate_globs.end()) {
+      truncate_globs.push_back(route.glob);
+    }
+    return;
+  }
+  std::vector<std::string> keys;
+  auto add = [&](std::string key) {
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
+  };
+  if (!change.new_values.empty()) {
+    if (auto key = try_render(*route.key, rel, route.key_columns, change.new_values)) add(std::move(*key));
+  }
+  if (!change.old_values.empty()) {
+    if (auto key = try_render(*route.key, rel, route.key_columns, change.old_values)) add(std::move(*key));
+  }
+  if (keys.empty()) {
+    const std::vector<Value>& values = change.op == Op::kDelete ? change.old_values : change.new_values;
+    if (change.op == Op::kDelete && !values.empty() && rel.replica_identity != 'f') {
+      throw Error::invalid_input("table " + route.table + ": a DELETE carries only the replica-identity columns, but key template '" +
+                                 route.key->text() + "' needs " + column_list(rel, route.key_columns) +
+                                 ": use REPLICA IDENTITY FULL or mode = \"upsert\"");
+    }
+    if (values.empty()) {
+      throw Error::invalid_input("table " + route.table + ": a " + to_string(change.op) +
+                                 " without the values its key needs (REPLICA IDENTITY NOTHING?)");
+    }
+    route.key->render(rel, values);  // throws the error naming the column
+    throw Error::internal("table " + route.table + ": cannot render the key");
+  }
+  args.invalidate(std::move(keys));
+}
+
+void RedisSink::encode_stream(const Change& change, const Route& route, bool snapshot_rows, BatchArgs& args) {
+  const Relation& rel = *route.relation;
+  std::string key;
+  if (change.op != Op::kTruncate) {
+    std::optional<std::string> rendered;
+    if (!change.new_values.empty()) rendered = try_render(*route.key, rel, route.key_columns, change.new_values);
+    if (!rendered && !change.old_values.empty()) {
+      rendered = try_render(*route.key, rel, route.key_columns, change.old_values);
+    }
+    key = rendered.value_or("");
+  }
+  std::vector<std::pair<std::string, std::string>> fields;
+  fields.reserve(9);
+  fields.emplace_back("op", snapshot_rows ? "snapshot" : to_string(change.op));
+  fields.emplace_back("table", route.table);
+  fields.emplace_back("key", std::move(key));
+  fields.emplace_back("pos", change.position.str());
+  fields.emplace_back("lsn", change.position.commit_lsn.str());
+  fields.emplace_back("xid", std::to_string(change.xid));
+  fields.emplace_back("commit_time", iso8601_utc(change.commit_time));
+  if (!change.old_values.empty()) fields.emplace_back("old", row_to_json(rel, change.old_values, &route.old_columns));
+  if (!change.new_values.empty()) fields.emplace_back("new", row_to_json(rel, change.new_values, route.only()));
+  args.stream(route.stream_key, route.table, std::move(fields));
+}
+
+// ---- apply ------------------------------------------------------------------
+
+void RedisSink::apply(const Batch& batch) {
+  if (!state_known_) {
+    throw Error::internal(context_ + ": apply() before load_checkpoint(), begin_snapshot() or start_without_snapshot()");
+  }
+  ApplyStats stats;
+  const bool snapshot_rows = !batch.checkpoint.has_value();
+
+  BatchArgs::Header header;
+  header.sink = config_.name;
+  header.prefix = prefix_;
+  header.mode = mode_name(config_.mode);
+  header.format = config_.format == DocumentFormat::kJson ? "json" : "hash";
+  header.expect_checkpoint = checkpoint_exists_;
+  header.expected = expected_ ? expected_->encode() : "";
+  header.checkpoint = batch.checkpoint ? batch.checkpoint->encode() : "";
+  header.stream_maxlen = config_.stream_maxlen ? std::to_string(*config_.stream_maxlen) : "";
+  BatchArgs args(header);
+  std::vector<std::string> truncate_globs;
+
+  for (const ChangePtr& change : batch.changes) {
+    if (!change) throw Error::internal(context_ + ": a null change in a batch");
+    // Already in the store: the checkpoint was written with it (a replay).
+    if (!snapshot_rows && expected_ && change->position <= *expected_) {
+      ++stats.replayed;
+      continue;
+    }
+    const Route& route = route_for(change->relation);
+    try {
+      encode(*change, route, snapshot_rows, args, truncate_globs);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::kConfig || e.kind() == ErrorKind::kInternal) throw;
+      throw Error(e.kind(), context_ + ": " + to_string(change->op) + " at " + change->position.str() + ": " + e.what());
+    }
+  }
+
+  const bool moves_checkpoint = batch.checkpoint && (!expected_ || *batch.checkpoint > *expected_);
+  if (args.op_count() == 0 && truncate_globs.empty() && !moves_checkpoint) {
+    last_apply_ = stats;
+    return;
+  }
+
+  const BatchOutcome outcome = with_connection([&](RedisConnection& conn) {
+    for (const std::string& glob : truncate_globs) scan_delete(conn, glob);
+    for (int attempt = 0;; ++attempt) {
+      if (batch_sha_.empty()) {
+        RedisReply sha = conn.checked({"SCRIPT", "LOAD", kBatchScript}, "loading the batch script");
+        batch_sha_ = std::string(sha.str());
+      }
+      RedisReply reply = conn.command(args.command(batch_sha_));
+      if (!reply.is_error()) return parse_batch_reply(reply);
+      // The server lost its script cache (restart, SCRIPT FLUSH): load it again.
+      if (reply.str().substr(0, 8) == "NOSCRIPT" && attempt == 0) {
+        batch_sha_.clear();
+        continue;
+      }
+      throw script_error(conn, reply.str(), "applying a batch");
+    }
+  });
+
+  stats.already_applied = outcome.already_applied;
+  stats.applied = outcome.applied;
+  stats.skipped = outcome.skipped;
+  last_apply_ = stats;
+  if (moves_checkpoint) expected_ = batch.checkpoint;
+  if (batch.checkpoint) checkpoint_exists_ = true;
+}
+
+}  // namespace sluice

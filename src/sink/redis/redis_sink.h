@@ -1,0 +1,122 @@
+// The Redis sink: keeps a Redis database in step with the source tables
+// (docs: the [[sinks]] section of the configuration reference).
+//
+// Modes (SinkConfig::mode):
+//   upsert      one document per row under the table's key template, as a JSON
+//               string (format = "json": the row as to_jsonb() gives it) or a hash
+//               (format = "hash": one field per non-null column);
+//   invalidate  every change DELs the row's key(s): the application re-reads them;
+//   stream      every change is XADDed to a stream (key template with {schema},
+//               {table}) with fields op, table, key, pos, lsn, xid, commit_time,
+//               old, new.
+//
+// State, under P = SinkConfig::state_prefix (default "sluice:<name>"):
+//   P:checkpoint           hash {position, slot, snapshot = in_progress | done}
+//   P:index:<schema.table> (upsert) hash: row identity -> "<version> <redis key>",
+//                          version = Position::encode() of the last change applied
+//                          to the row. It finds the key of a row whose key template
+//                          uses non-key columns (deletes carry only the key), and it
+//                          is the per-row version guard: a change not newer than
+//                          the stored version is skipped (invariant 2).
+//
+// Every batch is ONE EVALSHA of the script in batch_script.h, which checks that
+// P:checkpoint is where this sink left it (fencing), applies all ops and moves the
+// checkpoint: after a crash the checkpoint says exactly which changes are in Redis.
+// Changes at or before the checkpoint the sink last loaded or wrote are not sent at
+// all (a replay). Unchanged TOAST values are copied from the stored document by
+// the script, byte for byte (invariant 5).
+//
+// Connects lazily; a lost connection throws Error::transient and the next call
+// reconnects (SinkRunner retries the same batch, which the checkpoint makes
+// idempotent). Used from one thread at a time (core/sink.h).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "core/sink.h"
+#include "format/key_template.h"
+#include "sink/redis/redis_connection.h"
+#include "sink/redis/redis_url.h"
+
+namespace sluice {
+
+class BatchArgs;
+
+class RedisSink final : public Sink {
+ public:
+  // Parses the url and the key templates (Error::config naming the sink); does
+  // not connect.
+  explicit RedisSink(const SinkConfig& config, RedisConnection::Options options = {});
+  ~RedisSink() override;
+  RedisSink(const RedisSink&) = delete;
+  RedisSink& operator=(const RedisSink&) = delete;
+
+  const std::string& name() const override { return config_.name; }
+  SinkCheckpoint load_checkpoint() override;
+  void apply(const Batch& batch) override;
+  void begin_snapshot(const std::string& slot, const std::vector<std::string>& tables) override;
+  void finish_snapshot(const std::string& slot, Lsn consistent_point) override;
+  void start_without_snapshot(const std::string& slot, Lsn consistent_point) override;
+
+  // What the last successful apply() did (for logs and tests).
+  struct ApplyStats {
+    bool already_applied = false;  // the store already had this batch's checkpoint
+    size_t replayed = 0;           // changes at or before the checkpoint: not sent
+    size_t applied = 0;            // ops written
+    size_t skipped = 0;            // ops skipped by the per-row version guard
+  };
+  const ApplyStats& last_apply() const { return last_apply_; }
+
+  const std::string& state_prefix() const { return prefix_; }
+
+ private:
+  struct Route;
+
+  const Route& route_for(const RelationPtr& relation);
+  const KeyTemplate& key_template_for(const std::string& table) const;
+  void encode(const Change& change, const Route& route, bool snapshot_rows, BatchArgs& args,
+              std::vector<std::string>& truncate_globs);
+  void encode_upsert(const Change& change, const Route& route, BatchArgs& args);
+  void encode_invalidate(const Change& change, const Route& route, BatchArgs& args,
+                         std::vector<std::string>& truncate_globs);
+  void encode_stream(const Change& change, const Route& route, bool snapshot_rows, BatchArgs& args);
+
+  RedisConnection& connection();
+  // Runs `f(connection)`; drops the connection when it throws Error::transient.
+  template <typename F>
+  auto with_connection(F&& f);
+  std::string run_script(RedisConnection& conn, std::string_view script, const std::vector<std::string>& keys,
+                         const std::vector<std::string>& args, std::string_view what);
+  Error script_error(RedisConnection& conn, std::string_view reply, std::string_view what) const;
+  void scan_delete(RedisConnection& conn, const std::string& glob);
+  void delete_indexed(RedisConnection& conn, const std::string& table);
+
+  SinkConfig config_;
+  RedisUrl url_;
+  RedisConnection::Options options_;
+  std::string context_;  // "redis sink 'NAME'"
+  std::string prefix_;
+  std::string checkpoint_key_;
+  KeyTemplate key_;
+  KeyTemplate stream_;
+  std::unordered_map<std::string, KeyTemplate> table_keys_;     // overrides
+  std::unordered_map<std::string, KeyTemplate> table_streams_;  // overrides
+
+  std::unique_ptr<RedisConnection> connection_;
+  std::string batch_sha_;
+
+  // The checkpoint as this sink last loaded or wrote it (fencing).
+  bool state_known_ = false;
+  bool checkpoint_exists_ = false;
+  std::optional<Position> expected_;
+
+  std::unordered_map<const Relation*, std::unique_ptr<Route>> routes_;
+  ApplyStats last_apply_;
+};
+
+}  // namespace sluice

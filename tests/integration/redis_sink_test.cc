@@ -1,0 +1,718 @@
+// The Redis sink against a real redis-server: documents, the per-row version
+// guard, unchanged TOAST values, fencing, the three modes, snapshots, and what
+// happens when the store rejects a change or goes away.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/error.h"
+#include "format/builtin_types.h"
+#include "harness/servers.h"
+#include "sink/redis/batch_script.h"
+#include "sink/redis/json_members.h"
+#include "sink/redis/redis_sink.h"
+#include "sink/redis/redis_url.h"
+
+namespace sluice {
+namespace {
+
+using test::RedisClient;
+using test::RedisServer;
+
+constexpr uint32_t kInt4 = 23;
+constexpr uint32_t kText = 25;
+constexpr uint32_t kJsonb = 3802;
+constexpr uint32_t kNumeric = 1700;
+
+// ---- building changes by hand -------------------------------------------------
+
+Column column(const std::string& name, uint32_t oid, bool key = false) {
+  Column c;
+  c.name = name;
+  c.type_oid = oid;
+  c.in_primary_key = key;
+  c.in_replica_identity = key;
+  c.type = builtin_type(oid);
+  return c;
+}
+
+// public.users (id int4 pk, name text, payload jsonb, note text)
+RelationPtr users() {
+  auto r = std::make_shared<Relation>();
+  r->oid = 16384;
+  r->schema = "public";
+  r->name = "users";
+  r->columns = {column("id", kInt4, true), column("name", kText), column("payload", kJsonb), column("note", kText)};
+  return r;
+}
+
+// public.media (channel_id int4, media_id int4 pk, title text)
+RelationPtr media() {
+  auto r = std::make_shared<Relation>();
+  r->oid = 16390;
+  r->schema = "public";
+  r->name = "media";
+  r->columns = {column("channel_id", kInt4), column("media_id", kInt4, true), column("title", kText)};
+  return r;
+}
+
+Value T(const std::string& text) { return Value::of(text); }
+const Value N = Value::null();
+const Value U = Value::unchanged_toast();
+
+Position pos(uint64_t lsn, uint32_t index = 1) { return Position{Lsn(lsn), index}; }
+
+std::chrono::system_clock::time_point commit_time() {
+  using namespace std::chrono;
+  return sys_days(year(2024) / 5 / 1) + hours(12) + minutes(34) + seconds(56) + microseconds(123456);
+}
+
+ChangePtr make(Op op, const RelationPtr& rel, Position p, std::vector<Value> new_values,
+               std::vector<Value> old_values = {}) {
+  auto c = std::make_shared<Change>();
+  c->op = op;
+  c->relation = rel;
+  c->position = p;
+  c->xid = 777;
+  c->commit_time = commit_time();
+  c->new_values = std::move(new_values);
+  c->old_values = std::move(old_values);
+  return c;
+}
+ChangePtr ins(const RelationPtr& rel, Position p, std::vector<Value> v) { return make(Op::kInsert, rel, p, std::move(v)); }
+ChangePtr upd(const RelationPtr& rel, Position p, std::vector<Value> v, std::vector<Value> old = {}) {
+  return make(Op::kUpdate, rel, p, std::move(v), std::move(old));
+}
+ChangePtr del(const RelationPtr& rel, Position p, std::vector<Value> old) { return make(Op::kDelete, rel, p, {}, std::move(old)); }
+ChangePtr trunc(const RelationPtr& rel, Position p) { return make(Op::kTruncate, rel, p, {}); }
+
+// A batch whose checkpoint is its last change's position.
+Batch batch(std::vector<ChangePtr> changes) {
+  Batch b;
+  b.checkpoint = changes.back()->position;
+  b.changes = std::move(changes);
+  return b;
+}
+// Snapshot rows: no checkpoint.
+Batch rows(std::vector<ChangePtr> changes) {
+  Batch b;
+  b.changes = std::move(changes);
+  return b;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// ---- fixture ------------------------------------------------------------------
+
+class RedisSinkTest : public ::testing::Test {
+ protected:
+  explicit RedisSinkTest(bool appendonly = false) : redis_(appendonly), client_(redis_.port()) {}
+
+  SinkConfig config(SinkMode mode = SinkMode::kUpsert, DocumentFormat format = DocumentFormat::kJson) const {
+    SinkConfig c;
+    c.name = "cache";
+    c.url = redis_.url();
+    c.mode = mode;
+    c.format = format;
+    return c;
+  }
+
+  // A sink that follows "slot1" from 0/100, like a fresh start without snapshot.
+  std::unique_ptr<RedisSink> started(const SinkConfig& c) {
+    auto sink = std::make_unique<RedisSink>(c);
+    sink->start_without_snapshot("slot1", Lsn(0x100));
+    return sink;
+  }
+
+  std::optional<std::string> hget(const std::string& key, const std::string& field) {
+    return client_.command({"HGET", key, field}).at(0);
+  }
+  std::map<std::string, std::string> hgetall(const std::string& key) {
+    auto flat = client_.command({"HGETALL", key});
+    std::map<std::string, std::string> out;
+    for (size_t i = 0; i + 1 < flat.size(); i += 2) out[*flat[i]] = *flat[i + 1];
+    return out;
+  }
+  std::string checkpoint() { return hget("sluice:cache:checkpoint", "position").value_or("<none>"); }
+
+  RedisServer redis_;
+  RedisClient client_;
+};
+
+class RedisSinkDurableTest : public RedisSinkTest {
+ protected:
+  RedisSinkDurableTest() : RedisSinkTest(/*appendonly=*/true) {}
+};
+
+// ---- upsert, JSON ------------------------------------------------------------
+
+TEST_F(RedisSinkTest, JsonInsertUpdateDeleteKeepDocumentIndexAndCheckpoint) {
+  auto sink = started(config());
+  auto rel = users();
+
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("ann"), T(R"({"a": 1})"), N})}));
+  EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"ann","payload":{"a": 1},"note":null})");
+  EXPECT_EQ(hget("sluice:cache:index:public.users", "1:1"), pos(0x200).encode() + " users:1");
+  EXPECT_EQ(checkpoint(), pos(0x200).encode());
+
+  sink->apply(batch({upd(rel, pos(0x300, 1), {T("1"), T("anne"), N, T("hi")}),
+                     ins(rel, pos(0x300, 2), {T("2"), T("bob"), N, N})}));
+  EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"anne","payload":null,"note":"hi"})");
+  EXPECT_EQ(client_.get("users:2"), R"({"id":2,"name":"bob","payload":null,"note":null})");
+  EXPECT_EQ(hget("sluice:cache:index:public.users", "1:1"), pos(0x300, 1).encode() + " users:1");
+  EXPECT_EQ(checkpoint(), pos(0x300, 2).encode());
+  EXPECT_EQ(sink->last_apply().applied, 2u);
+
+  sink->apply(batch({del(rel, pos(0x400), {T("1"), N, N, N})}));
+  EXPECT_EQ(client_.get("users:1"), std::nullopt);
+  EXPECT_EQ(hget("sluice:cache:index:public.users", "1:1"), std::nullopt);
+  EXPECT_TRUE(client_.get("users:2").has_value());
+  EXPECT_EQ(checkpoint(), pos(0x400).encode());
+
+  // A fresh sink reads what was stored.
+  RedisSink again(config());
+  SinkCheckpoint cp = again.load_checkpoint();
+  EXPECT_EQ(cp.position, pos(0x400));
+  EXPECT_EQ(cp.snapshot, SnapshotState::kDone);
+  EXPECT_EQ(cp.slot, "slot1");
+}
+
+TEST_F(RedisSinkTest, ColumnSubsetAndKeyOverridePerTable) {
+  SinkConfig c = config();
+  SinkTableConfig t;
+  t.table = "public.users";
+  t.key = "u:{id}:{name}";
+  t.columns = std::vector<std::string>{"name", "id"};
+  c.tables.push_back(t);
+  auto sink = started(c);
+  sink->apply(batch({ins(users(), pos(0x200), {T("1"), T("ann"), T("[1]"), T("x")})}));
+  EXPECT_EQ(client_.get("u:1:ann"), R"({"id":1,"name":"ann"})");
+}
+
+TEST_F(RedisSinkTest, PrimaryKeyChangeRemovesOldKeyAndIndexEntry) {
+  auto sink = started(config());
+  auto rel = users();
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("ann"), N, N})}));
+  sink->apply(batch({upd(rel, pos(0x300), {T("2"), T("ann"), N, N}, {T("1"), N, N, N})}));
+  EXPECT_EQ(client_.get("users:1"), std::nullopt);
+  EXPECT_EQ(client_.get("users:2"), R"({"id":2,"name":"ann","payload":null,"note":null})");
+  EXPECT_EQ(hget("sluice:cache:index:public.users", "1:1"), std::nullopt);
+  EXPECT_EQ(hget("sluice:cache:index:public.users", "1:2"), pos(0x300).encode() + " users:2");
+}
+
+TEST_F(RedisSinkTest, KeyFromNonKeyColumnFollowsTheRowAndIsFoundOnDelete) {
+  SinkConfig c = config();
+  SinkTableConfig t;
+  t.table = "public.media";
+  t.key = "m:{channel_id}:{media_id}";
+  c.tables.push_back(t);
+  auto sink = started(c);
+  auto rel = media();
+
+  sink->apply(batch({ins(rel, pos(0x200), {T("7"), T("42"), T("cat")})}));
+  EXPECT_EQ(client_.get("m:7:42"), R"({"channel_id":7,"media_id":42,"title":"cat"})");
+  // Moved to another channel: the key changes, the old one goes.
+  sink->apply(batch({upd(rel, pos(0x300), {T("8"), T("42"), T("cat")})}));
+  EXPECT_EQ(client_.get("m:7:42"), std::nullopt);
+  EXPECT_EQ(client_.get("m:8:42"), R"({"channel_id":8,"media_id":42,"title":"cat"})");
+  // The delete carries only the primary key: the index knows the key.
+  sink->apply(batch({del(rel, pos(0x400), {N, T("42"), N})}));
+  EXPECT_EQ(client_.get("m:8:42"), std::nullopt);
+  EXPECT_EQ(client_.keys("m:*"), std::vector<std::string>{});
+}
+
+TEST_F(RedisSinkTest, TruncateRemovesEveryKeyOfThatTableOnly) {
+  auto sink = started(config());
+  auto u = users();
+  auto m = media();
+  std::vector<ChangePtr> inserts;
+  for (int i = 1; i <= 2500; ++i) {
+    inserts.push_back(ins(u, pos(0x200, i), {T(std::to_string(i)), T("n"), N, N}));
+  }
+  inserts.push_back(ins(m, pos(0x200, 3000), {T("1"), T("5"), T("t")}));
+  sink->apply(batch(inserts));
+  ASSERT_EQ(client_.keys("users:*").size(), 2500u);
+
+  // Truncate, then a row inserted again in the same transaction.
+  sink->apply(batch({trunc(u, pos(0x300, 1)), ins(u, pos(0x300, 2), {T("9"), T("new"), N, N})}));
+  EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{"users:9"});
+  EXPECT_EQ(client_.command({"HLEN", "sluice:cache:index:public.users"}).at(0), "1");
+  EXPECT_EQ(client_.keys("media:*"), std::vector<std::string>{"media:5"});
+  EXPECT_EQ(client_.command({"HLEN", "sluice:cache:index:public.media"}).at(0), "1");
+}
+
+TEST_F(RedisSinkTest, NumbersKeepEveryDigit) {
+  auto sink = started(config());
+  auto rel = std::make_shared<Relation>();
+  rel->schema = "shop";
+  rel->name = "prices";
+  rel->columns = {column("id", kInt4, true), column("amount", kNumeric)};
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("12345678901234567890.000000001")})}));
+  EXPECT_EQ(client_.get("prices:1"), R"({"id":1,"amount":12345678901234567890.000000001})");
+}
+
+// ---- upsert, hash --------------------------------------------------------------
+
+TEST_F(RedisSinkTest, HashRowsHaveOneFieldPerNonNullColumn) {
+  auto sink = started(config(SinkMode::kUpsert, DocumentFormat::kHash));
+  auto rel = users();
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("ann"), T(R"({"a": [1, 2]})"), T("x")})}));
+  EXPECT_EQ(hgetall("users:1"), (std::map<std::string, std::string>{
+                                    {"id", "1"}, {"name", "ann"}, {"payload", R"({"a": [1, 2]})"}, {"note", "x"}}));
+  // A column set to null disappears.
+  sink->apply(batch({upd(rel, pos(0x300), {T("1"), T("ann"), N, T("x")})}));
+  EXPECT_EQ(hgetall("users:1"), (std::map<std::string, std::string>{{"id", "1"}, {"name", "ann"}, {"note", "x"}}));
+
+  // ALTER TABLE ... DROP COLUMN note: a new Relation; the field must not linger.
+  auto altered = std::make_shared<Relation>(*rel);
+  altered->columns.pop_back();
+  sink->apply(batch({upd(altered, pos(0x400), {T("1"), T("anna"), N})}));
+  EXPECT_EQ(hgetall("users:1"), (std::map<std::string, std::string>{{"id", "1"}, {"name", "anna"}}));
+
+  sink->apply(batch({del(altered, pos(0x500), {T("1"), N, N})}));
+  EXPECT_EQ(client_.command({"EXISTS", "users:1"}).at(0), "0");
+}
+
+TEST_F(RedisSinkTest, HashKeepsUnchangedToastFields) {
+  auto sink = started(config(SinkMode::kUpsert, DocumentFormat::kHash));
+  auto rel = users();
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("ann"), T(R"({"big": "x"})"), T("long note")})}));
+  sink->apply(batch({upd(rel, pos(0x300), {T("1"), T("bob"), U, U})}));
+  EXPECT_EQ(hgetall("users:1"), (std::map<std::string, std::string>{
+                                    {"id", "1"}, {"name", "bob"}, {"payload", R"({"big": "x"})"}, {"note", "long note"}}));
+}
+
+// ---- version guard and replays ---------------------------------------------------
+
+TEST_F(RedisSinkTest, OlderChangeAfterNewerOneIsSkippedPerRow) {
+  // Snapshot rows carry no checkpoint: only the per-row version guard orders them.
+  auto sink = std::make_unique<RedisSink>(config());
+  sink->begin_snapshot("slot1", {"public.users"});
+  auto rel = users();
+  sink->apply(rows({ins(rel, pos(0x300, 0), {T("1"), T("newer"), N, N})}));
+  sink->apply(rows({ins(rel, pos(0x200, 0), {T("1"), T("older"), N, N}),
+                    ins(rel, pos(0x200, 0), {T("2"), T("other"), N, N})}));
+  EXPECT_EQ(sink->last_apply().skipped, 1u);
+  EXPECT_EQ(sink->last_apply().applied, 1u);
+  EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"newer","payload":null,"note":null})");
+  // The same version again is not newer either.
+  sink->apply(rows({ins(rel, pos(0x300, 0), {T("1"), T("same"), N, N})}));
+  EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"newer","payload":null,"note":null})");
+  // An older delete does not remove a newer row.
+  sink->apply(rows({del(rel, pos(0x250, 0), {T("1"), N, N, N})}));
+  EXPECT_TRUE(client_.get("users:1").has_value());
+}
+
+TEST_F(RedisSinkTest, ReplayedBatchIsAlreadyAppliedAndOlderBatchChangesNothing) {
+  auto first = started(config());
+  auto rel = users();
+  Batch b1 = batch({ins(rel, pos(0x200), {T("1"), T("v1"), N, N})});
+  Batch b2 = batch({upd(rel, pos(0x300), {T("1"), T("v2"), N, N})});
+
+  // `second` loaded the checkpoint before b1 was applied: for it, b1 is a batch
+  // whose reply was lost.
+  RedisSink second(config());
+  second.load_checkpoint();
+  first->apply(b1);
+  second.apply(b1);
+  EXPECT_TRUE(second.last_apply().already_applied);
+
+  first->apply(b2);
+  EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"v2","payload":null,"note":null})");
+  // Replaying the older batch (a source restarting from an earlier position).
+  first->apply(b1);
+  EXPECT_EQ(first->last_apply().replayed, 1u);
+  EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"v2","payload":null,"note":null})");
+  EXPECT_EQ(checkpoint(), pos(0x300).encode());
+  // Same from a sink that starts after a restart.
+  RedisSink restarted(config());
+  restarted.load_checkpoint();
+  restarted.apply(b1);
+  restarted.apply(b2);
+  EXPECT_EQ(restarted.last_apply().replayed, 1u);
+  EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"v2","payload":null,"note":null})");
+  // A deleted row is not resurrected by a replay of its insert.
+  first->apply(batch({del(rel, pos(0x400), {T("1"), N, N, N})}));
+  first->apply(b1);
+  EXPECT_EQ(client_.get("users:1"), std::nullopt);
+}
+
+// ---- unchanged TOAST -------------------------------------------------------------
+
+TEST_F(RedisSinkTest, UnchangedToastKeepsTheStoredRawValues) {
+  auto sink = started(config());
+  auto rel = users();
+  // Nested JSON with braces inside strings, a number beyond double precision,
+  // and a text with escaped quotes, braces and a backslash.
+  const std::string payload = R"({"deep": {"x": [1, 2, {"y": "}]\"{"}]}, "n": 12345678901234567890.123456789})";
+  const std::string note = R"(say "hi" {not} \ done, [ok])";
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("ann"), T(payload), T(note)})}));
+  const std::string stored = *client_.get("users:1");
+  EXPECT_EQ(stored, R"({"id":1,"name":"ann","payload":)" + payload + R"(,"note":"say \"hi\" {not} \\ done, [ok]"})");
+
+  // Only name changed; payload and note were not sent.
+  sink->apply(batch({upd(rel, pos(0x300), {T("1"), T("bob"), U, U})}));
+  EXPECT_EQ(*client_.get("users:1"),
+            R"({"id":1,"name":"bob","payload":)" + payload + R"(,"note":"say \"hi\" {not} \\ done, [ok]"})");
+
+  // The first column and the last one unchanged, the middle ones changed.
+  sink->apply(batch({upd(rel, pos(0x400), {T("1"), U, T("[]"), U})}));
+  EXPECT_EQ(*client_.get("users:1"), R"({"id":1,"name":"bob","payload":[],"note":"say \"hi\" {not} \\ done, [ok]"})");
+
+  // Insert and TOAST update of a new row inside one batch: the script sees its own write.
+  sink->apply(batch({ins(rel, pos(0x500, 1), {T("2"), T("c"), T(R"({"k": "v"})"), T("n")}),
+                     upd(rel, pos(0x500, 2), {T("2"), T("d"), U, N})}));
+  EXPECT_EQ(*client_.get("users:2"), R"({"id":2,"name":"d","payload":{"k": "v"},"note":null})");
+}
+
+TEST_F(RedisSinkTest, UnchangedToastWithoutStoredDocumentIsAStateError) {
+  auto sink = started(config());
+  auto rel = users();
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("ann"), T("{}"), N})}));
+  client_.command({"DEL", "users:1"});
+  try {
+    sink->apply(batch({ins(rel, pos(0x300, 1), {T("2"), T("bob"), N, N}),
+                       upd(rel, pos(0x300, 2), {T("1"), T("x"), U, N})}));
+    FAIL() << "expected Error::state";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kState) << e.what();
+    const std::string m = e.what();
+    EXPECT_TRUE(contains(m, "public.users") && contains(m, "users:1") && contains(m, "\"payload\"")) << m;
+  }
+  // Nothing of the batch was written.
+  EXPECT_EQ(client_.get("users:1"), std::nullopt);
+  EXPECT_EQ(client_.get("users:2"), std::nullopt);
+  EXPECT_EQ(checkpoint(), pos(0x200).encode());
+}
+
+// ---- fencing ----------------------------------------------------------------------
+
+TEST_F(RedisSinkTest, CheckpointMovedBehindTheSinksBackIsAStateError) {
+  auto sink = started(config());
+  auto rel = users();
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("a"), N, N})}));
+  client_.command({"HSET", "sluice:cache:checkpoint", "position", pos(0x250).encode()});
+  try {
+    sink->apply(batch({ins(rel, pos(0x300), {T("2"), T("b"), N, N})}));
+    FAIL() << "expected Error::state";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kState) << e.what();
+    EXPECT_TRUE(contains(e.what(), "cache")) << e.what();
+  }
+  EXPECT_EQ(client_.get("users:2"), std::nullopt);
+}
+
+TEST_F(RedisSinkTest, FlushedRedisIsAStateError) {
+  auto sink = started(config());
+  auto rel = users();
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("a"), N, N})}));
+  client_.command({"FLUSHALL"});
+  try {
+    sink->apply(batch({ins(rel, pos(0x300), {T("2"), T("b"), N, N})}));
+    FAIL() << "expected Error::state";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kState) << e.what();
+    EXPECT_TRUE(contains(e.what(), "gone")) << e.what();
+  }
+  EXPECT_EQ(client_.keys("*"), std::vector<std::string>{});
+}
+
+TEST_F(RedisSinkTest, SnapshotRowsNeedASnapshotInProgress) {
+  auto sink = started(config());
+  try {
+    sink->apply(rows({ins(users(), pos(0x100, 0), {T("1"), T("a"), N, N})}));
+    FAIL() << "expected Error::state";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kState) << e.what();
+  }
+  EXPECT_EQ(client_.get("users:1"), std::nullopt);
+}
+
+// ---- the store rejects a change ------------------------------------------------------
+
+TEST_F(RedisSinkTest, WrongTypeIsInvalidInputAndWritesNothing) {
+  auto sink = started(config());
+  auto rel = users();
+  client_.command({"LPUSH", "users:2", "someone else's list"});
+  try {
+    sink->apply(batch({ins(rel, pos(0x200, 1), {T("1"), T("a"), N, N}),
+                       ins(rel, pos(0x200, 2), {T("2"), T("b"), N, N})}));
+    FAIL() << "expected Error::invalid_input";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput) << e.what();
+    const std::string m = e.what();
+    EXPECT_TRUE(contains(m, "cache") && contains(m, "public.users") && contains(m, "users:2") &&
+                contains(m, "WRONGTYPE"))
+        << m;
+  }
+  EXPECT_EQ(client_.get("users:1"), std::nullopt);
+  EXPECT_EQ(client_.command({"EXISTS", "sluice:cache:index:public.users"}).at(0), "0");
+  EXPECT_EQ(client_.command({"LLEN", "users:2"}).at(0), "1");
+  EXPECT_EQ(checkpoint(), pos(0x100, 0).encode());
+}
+
+// ---- invalidate -----------------------------------------------------------------------
+
+TEST_F(RedisSinkTest, InvalidateDeletesOldAndNewKeys) {
+  auto sink = started(config(SinkMode::kInvalidate));
+  auto rel = users();
+  for (const char* k : {"users:1", "users:2", "users:3", "users:4", "media:1"}) client_.command({"SET", k, "cached"});
+
+  sink->apply(batch({ins(rel, pos(0x200, 1), {T("1"), T("a"), N, N}),
+                     upd(rel, pos(0x200, 2), {T("3"), T("a"), N, N}, {T("2"), N, N, N})}));
+  EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{"users:4"});
+  sink->apply(batch({del(rel, pos(0x300), {T("4"), N, N, N})}));
+  EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{});
+
+  for (int i = 0; i < 3000; ++i) client_.command({"SET", "users:" + std::to_string(i), "cached"});
+  sink->apply(batch({trunc(rel, pos(0x400))}));
+  EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{});
+  EXPECT_EQ(client_.get("media:1"), "cached");
+  EXPECT_EQ(client_.keys("sluice:cache:index:*"), std::vector<std::string>{});
+  EXPECT_EQ(checkpoint(), pos(0x400).encode());
+}
+
+// ---- stream ----------------------------------------------------------------------------
+
+struct StreamEntry {
+  std::string id;
+  std::map<std::string, std::string> fields;
+};
+
+TEST_F(RedisSinkTest, StreamEntriesCarryEveryField) {
+  SinkConfig c = config(SinkMode::kStream);
+  c.stream = "cdc:{schema}:{table}";
+  c.stream_maxlen = 1000;
+  auto sink = std::make_unique<RedisSink>(c);
+  auto rel = users();
+  sink->begin_snapshot("slot1", {"public.users"});
+  sink->apply(rows({ins(rel, pos(0x100, 0), {T("1"), T("a"), N, N})}));
+  sink->finish_snapshot("slot1", Lsn(0x100));
+  Batch b = batch({upd(rel, pos(0x16B374D848, 1), {T("1"), T("b"), N, N}),
+                   del(rel, pos(0x16B374D848, 2), {T("1"), N, N, N}), trunc(rel, pos(0x16B374D848, 3))});
+  sink->apply(b);
+  // A replay adds nothing.
+  RedisSink again(c);
+  again.load_checkpoint();
+  again.apply(b);
+
+  const std::set<std::string> names{"op", "table", "key", "pos", "lsn", "xid", "commit_time", "old", "new"};
+  auto flat = client_.command({"XRANGE", "cdc:public:users", "-", "+"});
+  std::vector<StreamEntry> entries;
+  for (size_t i = 0; i < flat.size();) {
+    StreamEntry e{*flat[i++], {}};
+    while (i + 1 < flat.size() && names.count(*flat[i])) {
+      e.fields[*flat[i]] = *flat[i + 1];
+      i += 2;
+    }
+    entries.push_back(std::move(e));
+  }
+  ASSERT_EQ(entries.size(), 4u);
+  EXPECT_EQ(entries[0].fields["op"], "snapshot");
+  EXPECT_EQ(entries[0].fields["new"], R"({"id":1,"name":"a","payload":null,"note":null})");
+
+  const auto& u = entries[1].fields;
+  EXPECT_EQ(u.at("op"), "update");
+  EXPECT_EQ(u.at("table"), "public.users");
+  EXPECT_EQ(u.at("key"), "users:1");
+  EXPECT_EQ(u.at("pos"), pos(0x16B374D848, 1).str());
+  EXPECT_EQ(u.at("lsn"), "16/B374D848");
+  EXPECT_EQ(u.at("xid"), "777");
+  EXPECT_EQ(u.at("commit_time"), "2024-05-01T12:34:56.123456Z");
+  EXPECT_EQ(u.count("old"), 0u);
+  EXPECT_EQ(u.at("new"), R"({"id":1,"name":"b","payload":null,"note":null})");
+
+  const auto& d = entries[2].fields;
+  EXPECT_EQ(d.at("op"), "delete");
+  EXPECT_EQ(d.at("key"), "users:1");
+  EXPECT_EQ(d.at("old"), R"({"id":1})");
+  EXPECT_EQ(d.count("new"), 0u);
+
+  const auto& t = entries[3].fields;
+  EXPECT_EQ(t.at("op"), "truncate");
+  EXPECT_EQ(t.at("key"), "");
+  EXPECT_EQ(t.count("old") + t.count("new"), 0u);
+}
+
+// ---- snapshots ---------------------------------------------------------------------------
+
+TEST_F(RedisSinkTest, BeginSnapshotClearsWhatTheSinkHeldForThoseTables) {
+  auto sink = started(config());
+  auto u = users();
+  auto m = media();
+  sink->apply(batch({ins(u, pos(0x200, 1), {T("1"), T("a"), N, N}), ins(u, pos(0x200, 2), {T("2"), T("b"), N, N}),
+                     ins(m, pos(0x200, 3), {T("1"), T("5"), T("t")})}));
+
+  RedisSink fresh(config());
+  fresh.begin_snapshot("slot2", {"public.users"});
+  EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{});
+  EXPECT_EQ(client_.command({"EXISTS", "sluice:cache:index:public.users"}).at(0), "0");
+  EXPECT_EQ(client_.keys("media:*"), std::vector<std::string>{"media:5"});
+  EXPECT_EQ(hgetall("sluice:cache:checkpoint"),
+            (std::map<std::string, std::string>{{"snapshot", "in_progress"}, {"slot", "slot2"}}));
+  SinkCheckpoint cp = RedisSink(config()).load_checkpoint();
+  EXPECT_EQ(cp.snapshot, SnapshotState::kInProgress);
+  EXPECT_FALSE(cp.position.has_value());
+
+  fresh.apply(rows({ins(u, pos(0x900, 0), {T("3"), T("c"), N, N})}));
+  fresh.finish_snapshot("slot2", Lsn(0x900));
+  EXPECT_EQ(hgetall("sluice:cache:checkpoint"),
+            (std::map<std::string, std::string>{{"snapshot", "done"}, {"slot", "slot2"}, {"position", pos(0x900, 0).encode()}}));
+  // The snapshot row is older than every streamed change.
+  fresh.apply(batch({upd(u, pos(0x901), {T("3"), T("d"), N, N})}));
+  EXPECT_EQ(client_.get("users:3"), R"({"id":3,"name":"d","payload":null,"note":null})");
+}
+
+TEST_F(RedisSinkTest, BeginSnapshotInInvalidateModeClearsTheTablesKeys) {
+  auto sink = std::make_unique<RedisSink>(config(SinkMode::kInvalidate));
+  client_.command({"SET", "users:1", "x"});
+  client_.command({"SET", "users:2:extra", "x"});
+  client_.command({"SET", "media:1", "x"});
+  sink->begin_snapshot("slot1", {"public.users"});
+  EXPECT_EQ(client_.keys("*"), (std::vector<std::string>{"media:1", "sluice:cache:checkpoint"}));
+}
+
+// ---- outages --------------------------------------------------------------------------
+
+TEST_F(RedisSinkDurableTest, StoppedRedisIsTransientAndTheSameBatchAppliesAfterRestart) {
+  auto sink = started(config());
+  auto rel = users();
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("a"), N, N})}));
+  Batch b = batch({upd(rel, pos(0x300), {T("1"), T("b"), N, N})});
+
+  redis_.stop();
+  try {
+    sink->apply(b);
+    FAIL() << "expected Error::transient";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kTransient) << e.what();
+  }
+  EXPECT_THROW(sink->apply(b), Error);  // still down: reconnecting fails the same way
+
+  redis_.start();  // the script cache is empty now: NOSCRIPT, load, retry
+  sink->apply(b);
+  RedisClient client(redis_.port());
+  EXPECT_EQ(client.get("users:1"), R"({"id":1,"name":"b","payload":null,"note":null})");
+  EXPECT_EQ(client.command({"HGET", "sluice:cache:checkpoint", "position"}).at(0), pos(0x300).encode());
+}
+
+// ---- url and connection -----------------------------------------------------------------
+
+TEST(RedisSinkUrlTest, ParsesEveryPart) {
+  RedisUrl u = RedisUrl::parse("redis://alice:s%40cret@cache.local:6380/3");
+  EXPECT_EQ(u.user, "alice");
+  EXPECT_EQ(u.password, "s@cret");
+  EXPECT_EQ(u.host, "cache.local");
+  EXPECT_EQ(u.port, 6380);
+  EXPECT_EQ(u.db, 3);
+  EXPECT_EQ(u.redacted(), "redis://alice:********@cache.local:6380/3");
+
+  RedisUrl d = RedisUrl::parse("redis://localhost");
+  EXPECT_EQ(d.port, 6379);
+  EXPECT_EQ(d.db, 0);
+  EXPECT_FALSE(d.password.has_value());
+
+  RedisUrl p = RedisUrl::parse("redis://:pw@[::1]:7000");
+  EXPECT_EQ(p.user, "");
+  EXPECT_EQ(p.password, "pw");
+  EXPECT_EQ(p.host, "::1");
+  EXPECT_EQ(p.port, 7000);
+}
+
+TEST(RedisSinkUrlTest, RejectsMalformedUrlsWithoutShowingThePassword) {
+  for (const char* bad : {"http://h", "rediss://u:topsecret@h", "redis://u:topsecret@h:99999",
+                          "redis://u:topsecret@h:x/0", "redis://u:topsecret@/0", "redis://u:topsecret@h/db",
+                          "redis://u:topsecret@h/0?x=1", "redis://topsecret@h", "redis://u:top%zzsecret@h"}) {
+    try {
+      RedisUrl::parse(bad);
+      ADD_FAILURE() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kConfig) << bad;
+      EXPECT_FALSE(contains(e.what(), "topsecret")) << e.what();
+    }
+  }
+}
+
+TEST_F(RedisSinkTest, WrongPasswordIsAServerErrorThatDoesNotEchoIt) {
+  client_.command({"CONFIG", "SET", "requirepass", "right-one"});
+  SinkConfig c = config();
+  c.url = "redis://:wrong-one@127.0.0.1:" + std::to_string(redis_.port()) + "/0";
+  RedisSink sink(c);
+  try {
+    sink.load_checkpoint();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kServer) << e.what();
+    EXPECT_FALSE(contains(e.what(), "wrong-one")) << e.what();
+  }
+  c.url = "redis://:right-one@127.0.0.1:" + std::to_string(redis_.port()) + "/2";
+  RedisSink ok(c);
+  EXPECT_EQ(ok.load_checkpoint().snapshot, SnapshotState::kNone);
+}
+
+TEST(RedisSinkConfigTest, BadTemplatesAndColumnsAreConfigErrors) {
+  SinkConfig c;
+  c.name = "cache";
+  c.url = "redis://127.0.0.1:1/0";
+  c.key = "{table:{pk}";
+  EXPECT_THROW(RedisSink{c}, Error);
+  c.key = "{table}:{pk}";
+  c.url = "redis://u:pw@h:notaport";
+  try {
+    RedisSink s(c);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kConfig);
+    EXPECT_TRUE(contains(e.what(), "cache"));
+    EXPECT_FALSE(contains(e.what(), ":pw@"));
+  }
+}
+
+TEST_F(RedisSinkTest, UnknownColumnInTemplateIsAConfigError) {
+  SinkConfig c = config();
+  c.key = "{table}:{nope}";
+  auto sink = started(c);
+  try {
+    sink->apply(batch({ins(users(), pos(0x200), {T("1"), T("a"), N, N})}));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kConfig) << e.what();
+    EXPECT_TRUE(contains(e.what(), "nope")) << e.what();
+  }
+}
+
+// ---- the C++ JSON member scanner (the Lua one mirrors it) ----------------------------
+
+TEST(RedisSinkJsonMembersTest, SplitsAroundValuesWhateverTheyContain) {
+  const std::string doc = R"({"a":"x\"}{","b":null,"c":{"d":[1,"]"]},"e":null})";
+  JsonSplit split = split_json_at_values(doc, {R"("e")", R"("b")"});
+  ASSERT_EQ(split.keys, (std::vector<std::string>{R"("b")", R"("e")"}));
+  EXPECT_EQ(split.segments, (std::vector<std::string>{R"({"a":"x\"}{","b":)", R"(,"c":{"d":[1,"]"]},"e":)", "}"}));
+
+  std::vector<std::string> keys;
+  EXPECT_TRUE(for_each_json_member(R"( { "k" : [ {"x": "}"} ] , "l":1.5e3 } )", [&](std::string_view k, JsonSpan) {
+    keys.emplace_back(k);
+    return true;
+  }));
+  EXPECT_EQ(keys, (std::vector<std::string>{R"("k")", R"("l")"}));
+  for (const char* bad : {"", "[]", "{", R"({"a")", R"({"a":)", R"({"a":"x})", R"({"a":[1})", R"({"a":1,})", R"({"a":1} x)"}) {
+    EXPECT_FALSE(for_each_json_member(bad, [](std::string_view, JsonSpan) { return true; })) << bad;
+  }
+}
+
+TEST(RedisSinkJsonMembersTest, IdentityIsUnambiguous) {
+  std::string a, b;
+  append_identity_part(a, "1:2");
+  append_identity_part(b, "1");
+  append_identity_part(b, "2");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a, "3:1:2");
+}
+
+}  // namespace
+}  // namespace sluice

@@ -1,0 +1,226 @@
+#include "format/key_template.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "format/builtin_types.h"
+
+namespace sluice {
+namespace {
+
+constexpr uint32_t kInt4 = 23, kInt8 = 20, kText = 25, kTimestampTz = 1184, kFloat8 = 701;
+
+Column make_column(std::string name, uint32_t oid, bool pk = false) {
+  Column c;
+  c.name = std::move(name);
+  c.type_oid = oid;
+  c.type = builtin_type(oid);
+  c.in_primary_key = pk;
+  c.in_replica_identity = pk;
+  return c;
+}
+
+// public.users (id int4, org int8, email text, note text, created timestamptz,
+// score float8), primary key (id, org).
+Relation users() {
+  Relation r;
+  r.oid = 16390;
+  r.schema = "public";
+  r.name = "users";
+  r.columns = {make_column("id", kInt4, true),    make_column("org", kInt8, true),
+               make_column("email", kText),       make_column("note", kText),
+               make_column("created", kTimestampTz), make_column("score", kFloat8)};
+  return r;
+}
+
+std::vector<Value> user_row() {
+  return {Value::of("7"),    Value::of("42"),
+          Value::of("a@b.c"), Value::null(),
+          Value::of("2024-01-02 03:04:05+00"), Value::of("1e+20")};
+}
+
+// The message of the Error `fn` throws, checking its kind.
+template <typename Fn>
+std::string error_of(Fn fn, ErrorKind kind) {
+  try {
+    fn();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), kind) << e.what();
+    return e.what();
+  }
+  return {};
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// --- parse ------------------------------------------------------------------
+
+TEST(KeyTemplateTest, ParsesPlaceholdersAndLiterals) {
+  KeyTemplate t = KeyTemplate::parse("{table}:{pk}");
+  EXPECT_EQ(t.text(), "{table}:{pk}");
+  EXPECT_TRUE(t.uses_pk());
+  EXPECT_FALSE(KeyTemplate::parse("m:{email}").uses_pk());
+  EXPECT_FALSE(KeyTemplate::parse("constant").uses_pk());
+}
+
+TEST(KeyTemplateTest, RejectsUnbalancedBraces) {
+  for (const char* bad : {"{table", "table}", "{table}}", "a{b{c}}", "{{pk}", "x}y{z}", "{"}) {
+    std::string message =
+        error_of([&] { KeyTemplate::parse(bad); }, ErrorKind::kConfig);
+    EXPECT_TRUE(contains(message, std::string("key template '") + bad + "': ")) << message;
+    EXPECT_TRUE(contains(message, "brace")) << message;
+  }
+}
+
+TEST(KeyTemplateTest, RejectsEmptyPlaceholderAndEmptyTemplate) {
+  EXPECT_TRUE(contains(error_of([] { KeyTemplate::parse("a:{}"); }, ErrorKind::kConfig),
+                       "empty placeholder"));
+  EXPECT_TRUE(contains(error_of([] { KeyTemplate::parse(""); }, ErrorKind::kConfig), "empty"));
+}
+
+TEST(KeyTemplateTest, WherePrefixesParseErrors) {
+  std::string message = error_of(
+      [] { KeyTemplate::parse("{table", "sluice.toml:12: sinks[0].key"); }, ErrorKind::kConfig);
+  EXPECT_EQ(message.rfind("sluice.toml:12: sinks[0].key: key template '{table': ", 0), 0u)
+      << message;
+}
+
+// --- check / columns ---------------------------------------------------------
+
+TEST(KeyTemplateTest, CheckAcceptsExistingColumns) {
+  Relation r = users();
+  EXPECT_NO_THROW(KeyTemplate::parse("{schema}.{table}:{pk}").check(r));
+  EXPECT_NO_THROW(KeyTemplate::parse("u:{email}:{created}").check(r));
+}
+
+TEST(KeyTemplateTest, CheckNamesTemplateTableAndUnknownColumn) {
+  Relation r = users();
+  KeyTemplate t = KeyTemplate::parse("u:{nope}", "sinks[1].key");
+  std::string message = error_of([&] { t.check(r); }, ErrorKind::kConfig);
+  EXPECT_EQ(message, "sinks[1].key: key template 'u:{nope}': table public.users has no column 'nope'");
+}
+
+TEST(KeyTemplateTest, PkFallsBackToReplicaIdentityThenFails) {
+  Relation r = users();
+  for (Column& c : r.columns) c.in_primary_key = false;  // e.g. REPLICA IDENTITY USING INDEX
+  KeyTemplate t = KeyTemplate::parse("{table}:{pk}");
+  EXPECT_NO_THROW(t.check(r));
+  EXPECT_EQ(t.render(r, user_row()), "users:7:42");
+
+  for (Column& c : r.columns) c.in_replica_identity = false;
+  std::string message = error_of([&] { t.check(r); }, ErrorKind::kConfig);
+  EXPECT_TRUE(contains(message, "public.users")) << message;
+  EXPECT_TRUE(contains(message, "{table}:{pk}")) << message;
+  EXPECT_THROW(t.columns(r), Error);
+  EXPECT_THROW(t.render(r, user_row()), Error);
+}
+
+TEST(KeyTemplateTest, PrimaryKeyWinsOverReplicaIdentity) {
+  Relation r = users();
+  r.columns[1].in_primary_key = false;     // pk = (id)
+  r.columns[2].in_replica_identity = true;  // identity also has email
+  EXPECT_EQ(KeyTemplate::parse("{pk}").render(r, user_row()), "7");
+}
+
+TEST(KeyTemplateTest, ColumnsExpandPkOnceInFirstUseOrder) {
+  Relation r = users();
+  EXPECT_EQ(KeyTemplate::parse("{table}:{pk}").columns(r), (std::vector<std::string>{"id", "org"}));
+  EXPECT_EQ(KeyTemplate::parse("{email}:{pk}:{id}").columns(r),
+            (std::vector<std::string>{"email", "id", "org"}));
+  EXPECT_EQ(KeyTemplate::parse("{schema}:{table}").columns(r), std::vector<std::string>{});
+  EXPECT_THROW(KeyTemplate::parse("{nope}").columns(r), Error);
+}
+
+// --- render ------------------------------------------------------------------
+
+TEST(KeyTemplateTest, RendersPkJoinedByColon) {
+  Relation r = users();
+  EXPECT_EQ(KeyTemplate::parse("{table}:{pk}").render(r, user_row()), "users:7:42");
+  EXPECT_EQ(KeyTemplate::parse("{schema}.{table}/{pk}").render(r, user_row()), "public.users/7:42");
+}
+
+TEST(KeyTemplateTest, RendersColumnsInFieldForm) {
+  Relation r = users();
+  EXPECT_EQ(KeyTemplate::parse("m:{email}:{id}").render(r, user_row()), "m:a@b.c:7");
+  EXPECT_EQ(KeyTemplate::parse("at:{created}").render(r, user_row()), "at:2024-01-02T03:04:05+00:00");
+  EXPECT_EQ(KeyTemplate::parse("s:{score}").render(r, user_row()), "s:100000000000000000000");
+  EXPECT_EQ(KeyTemplate::parse("{{literal}}:{id}}}").render(r, user_row()), "{literal}:7}");
+  EXPECT_EQ(KeyTemplate::parse("no placeholders").render(r, user_row()), "no placeholders");
+}
+
+TEST(KeyTemplateTest, ResolvesTypesFromOidWhenNotAttached) {
+  Relation r = users();
+  r.columns[4].type = nullptr;  // builtin timestamptz by OID
+  EXPECT_EQ(KeyTemplate::parse("{created}").render(r, user_row()), "2024-01-02T03:04:05+00:00");
+  r.columns[4].type_oid = 99999;
+  std::string message =
+      error_of([&] { KeyTemplate::parse("{created}").render(r, user_row()); },
+               ErrorKind::kInvalidInput);
+  EXPECT_TRUE(contains(message, "public.users.created: type oid 99999 is not resolved")) << message;
+}
+
+TEST(KeyTemplateTest, NullKeyPartIsAnError) {
+  Relation r = users();
+  KeyTemplate t = KeyTemplate::parse("n:{note}");
+  std::string message = error_of([&] { t.render(r, user_row()); }, ErrorKind::kInvalidInput);
+  EXPECT_EQ(message, "key template 'n:{note}': public.users.note is null; a key cannot contain null");
+
+  std::vector<Value> row = user_row();
+  row[1] = Value::null();
+  message = error_of([&] { KeyTemplate::parse("{pk}").render(r, row); }, ErrorKind::kInvalidInput);
+  EXPECT_TRUE(contains(message, "public.users.org is null")) << message;
+  EXPECT_TRUE(contains(message, "'{pk}'")) << message;
+}
+
+TEST(KeyTemplateTest, UnchangedToastKeyPartIsAnError) {
+  Relation r = users();
+  std::vector<Value> row = user_row();
+  row[2] = Value::unchanged_toast();
+  std::string message =
+      error_of([&] { KeyTemplate::parse("{email}").render(r, row); }, ErrorKind::kInvalidInput);
+  EXPECT_TRUE(contains(message, "public.users.email")) << message;
+  EXPECT_TRUE(contains(message, "unchanged TOAST")) << message;
+  EXPECT_TRUE(contains(message, "'{email}'")) << message;
+}
+
+TEST(KeyTemplateTest, BadValuesAndShapesAreErrors) {
+  Relation r = users();
+  std::vector<Value> row = user_row();
+  row[0] = Value::of("seven");
+  std::string message =
+      error_of([&] { KeyTemplate::parse("{pk}").render(r, row); }, ErrorKind::kInvalidInput);
+  EXPECT_TRUE(contains(message, "public.users.id: int4: not a number")) << message;
+
+  row.pop_back();
+  error_of([&] { KeyTemplate::parse("{pk}").render(r, row); }, ErrorKind::kInvalidInput);
+  error_of([&] { KeyTemplate::parse("{nope}").render(r, user_row()); }, ErrorKind::kConfig);
+}
+
+// --- glob --------------------------------------------------------------------
+
+TEST(KeyTemplateTest, GlobReplacesValuesWithStars) {
+  Relation r = users();
+  EXPECT_EQ(KeyTemplate::parse("{table}:{pk}").glob(r), "users:*");
+  EXPECT_EQ(KeyTemplate::parse("{schema}.{table}:{email}:{id}").glob(r), "public.users:*:*");
+  EXPECT_EQ(KeyTemplate::parse("x:{id}{org}").glob(r), "x:*");  // one star covers both
+  EXPECT_EQ(KeyTemplate::parse("{{x}}").glob(r), "{x}");
+}
+
+TEST(KeyTemplateTest, GlobEscapesMetacharacters) {
+  Relation r = users();
+  EXPECT_EQ(KeyTemplate::parse("k*?[]\\^-:{pk}").glob(r), "k\\*\\?\\[\\]\\\\^-:*");
+  r.schema = "we*rd";
+  r.name = "t[1]?";
+  EXPECT_EQ(KeyTemplate::parse("{schema}:{table}:{pk}").glob(r), "we\\*rd:t\\[1\\]\\?:*");
+  // A literal '*' next to a placeholder stays escaped and the placeholder still adds one.
+  EXPECT_EQ(KeyTemplate::parse("*{id}").glob(r), "\\**");
+}
+
+}  // namespace
+}  // namespace sluice
