@@ -254,6 +254,9 @@ TEST_F(RedisSinkTest, NumbersKeepEveryDigit) {
   rel->columns = {column("id", kInt4, true), column("amount", kNumeric)};
   sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("12345678901234567890.000000001")})}));
   EXPECT_EQ(client_.get("prices:1"), R"({"id":1,"amount":12345678901234567890.000000001})");
+  // A TOASTed number, last in the document, is kept digit for digit.
+  sink->apply(batch({upd(rel, pos(0x300), {T("1"), U})}));
+  EXPECT_EQ(client_.get("prices:1"), R"({"id":1,"amount":12345678901234567890.000000001})");
 }
 
 // ---- upsert, hash --------------------------------------------------------------
@@ -285,6 +288,20 @@ TEST_F(RedisSinkTest, HashKeepsUnchangedToastFields) {
   sink->apply(batch({upd(rel, pos(0x300), {T("1"), T("bob"), U, U})}));
   EXPECT_EQ(hgetall("users:1"), (std::map<std::string, std::string>{
                                     {"id", "1"}, {"name", "bob"}, {"payload", R"({"big": "x"})"}, {"note", "long note"}}));
+}
+
+TEST_F(RedisSinkTest, HashUnchangedToastWithoutStoredFieldIsAStateError) {
+  auto sink = started(config(SinkMode::kUpsert, DocumentFormat::kHash));
+  auto rel = users();
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("ann"), N, T("x")})}));
+  try {
+    sink->apply(batch({upd(rel, pos(0x300), {T("1"), T("bob"), U, T("y")})}));
+    FAIL() << "expected Error::state";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kState) << e.what();
+    EXPECT_TRUE(contains(e.what(), "payload") && contains(e.what(), "users:1")) << e.what();
+  }
+  EXPECT_EQ(hgetall("users:1"), (std::map<std::string, std::string>{{"id", "1"}, {"name", "ann"}, {"note", "x"}}));
 }
 
 // ---- version guard and replays ---------------------------------------------------

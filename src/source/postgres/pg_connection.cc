@@ -48,18 +48,21 @@ std::string one_line(std::string text) {
 }
 
 // A conninfo parse error quotes the offending fragment of the dsn, which may be
-// part of a password; drop everything between double quotes.
+// part of a password (and may itself contain quotes): everything from the first
+// quoted fragment longer than one character to the last quote is masked (keeps
+// 'missing "=" after ...').
 std::string without_quoted(std::string_view text) {
-  std::string out;
-  bool inside = false;
-  for (char c : text) {
-    if (c == '"') {
-      if (!inside) out += "\"...\"";
-      inside = !inside;
-    } else if (!inside) {
-      out += c;
-    }
+  size_t open = text.find('"');
+  while (open != std::string_view::npos) {
+    size_t close = text.find('"', open + 1);
+    if (close == std::string_view::npos || close - open - 1 > 1) break;
+    open = text.find('"', close + 1);
   }
+  if (open == std::string_view::npos) return std::string(text);
+  size_t last = text.rfind('"');
+  std::string out(text.substr(0, open));
+  out += "\"...\"";
+  if (last > open) out += text.substr(last + 1);
   return out;
 }
 

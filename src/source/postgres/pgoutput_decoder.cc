@@ -3,13 +3,12 @@
 // the contract (what is an error, what the messages say) is in pgoutput_decoder.h.
 #include "source/postgres/pgoutput_decoder.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <cstring>
 #include <ratio>
 #include <string_view>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include "core/error.h"
 

@@ -132,7 +132,7 @@ void ReplicationStream::throw_stream_error(const PgResult& result, const std::st
     // replication slot" / "This slot has been invalidated ...".
     if ((sqlstate == "42704" && about_slot) || contains(primary, "can no longer get changes") ||
         (about_slot && (contains(primary, "invalidated") || contains(detail, "invalidated")))) {
-      throw Error::state(fmt::format("replication slot {} cannot be used: {}", slot_, text));
+      throw Error::state(std::move(text));
     }
     // 55006: replication slot "x" is active for PID n.
     if (sqlstate == "55006") throw Error::transient(std::move(text));
@@ -195,9 +195,8 @@ void ReplicationStream::end_of_copy() {
   if (!result || result.status() == PGRES_FATAL_ERROR || result.status() == PGRES_BAD_RESPONSE) {
     throw_stream_error(result, what);
   }
-  std::string status = PQresStatus(static_cast<ExecStatusType>(result.status()));
-  throw Error::transient(
-      fmt::format("PostgreSQL {}: the server ended the {} ({})", conn_.where(), what, status));
+  // CopyDone: a walsender ends the stream when the server shuts down.
+  throw Error::transient(fmt::format("PostgreSQL {}: the server ended the {} (shutting down?)", conn_.where(), what));
 }
 
 void ReplicationStream::send_status(Lsn write, Lsn flush, Lsn apply, bool reply_requested,
