@@ -33,7 +33,12 @@ class SnapshotWorker {
         progress_(progress),
         reader_(config.source.dsn, snapshot_name),
         catalog_(config.source.dsn) {
-    for (const auto& sink_config : config.sinks) sinks_.push_back(make_sink(sink_config));
+    for (const auto& sink_config : config.sinks) {
+      sinks_.push_back(make_sink(sink_config));
+      // Connects, and lets the sink see that its snapshot is in progress.
+      retry_transient(fmt::format("sink '{}'", sink_config.name), config.retry, stop,
+                      [&] { sinks_.back()->load_checkpoint(); });
+    }
   }
 
   void copy(const pg::TableInfo& table) {
