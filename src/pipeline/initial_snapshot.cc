@@ -91,7 +91,13 @@ SnapshotResult copy_initial_snapshot(const Config& config, const std::string& sn
     auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
     for (const auto& name : config.source.tables) {
       tables.push_back(pg::describe_table(connection, name));
-      progress.estimated_total += static_cast<uint64_t>(std::max(0.0, tables.back().estimated_rows));
+      double estimate = tables.back().estimated_rows;
+      if (estimate <= 0) {
+        // Never analyzed: count, so progress has a real total.
+        auto result = connection.exec("SELECT count(*) FROM " + connection.quote_qualified(tables.back().schema, tables.back().name));
+        estimate = std::stod(std::string(result.value(0, 0)));
+      }
+      progress.estimated_total += static_cast<uint64_t>(estimate);
     }
   }
   spdlog::info("snapshot: copying {} tables (~{} rows) at {} with {} workers", tables.size(),

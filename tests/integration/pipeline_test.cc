@@ -3,6 +3,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <set>
 #include <thread>
 
 #include "integration/pipeline_fixture.h"
@@ -167,6 +168,46 @@ TEST_F(PipelineTest, Kill9DuringABurstLosesAndDuplicatesNothing) {
   }
   writer.join();
   ASSERT_TRUE(wait_until_synced(60s)) << sluice->output();
+}
+
+// Stream mode makes duplicates visible: every change is one stream entry, so
+// exactly-once delivery means exactly one entry per committed change.
+TEST_F(PipelineTest, Kill9InStreamModeDeliversEachChangeExactlyOnce) {
+  db->exec("ALTER TABLE media REPLICA IDENTITY FULL");
+  auto config = write_config("", "", "stream");
+  auto sluice = start_sluice(config);
+  ASSERT_TRUE(eventually([&] { return sluice->output().find("streaming from slot") != std::string::npos; }))
+      << sluice->output();
+  constexpr int kTransactions = 1500;
+  std::thread writer([&] {
+    PgClient w(pg->dsn());
+    for (int i = 0; i < kTransactions; ++i) {
+      w.exec("INSERT INTO user_account (email, display_name) VALUES ('s" + std::to_string(i) + "@x', 's')");
+    }
+  });
+  for (int round = 0; round < 6; ++round) {
+    std::this_thread::sleep_for(250ms);
+    sluice->kill9();
+    sluice = start_sluice(config);
+  }
+  writer.join();
+  const std::string expected = std::to_string(6 + kTransactions);  // 6 snapshot rows
+  ASSERT_TRUE(eventually([&] { return cache->command({"XLEN", "sluice:changes"})[0] == expected; }, 60s))
+      << "XLEN " << *cache->command({"XLEN", "sluice:changes"})[0] << " != " << expected << "\n" << sluice->output();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(cache->command({"XLEN", "sluice:changes"})[0], expected);
+  auto entries = cache->command({"XRANGE", "sluice:changes", "-", "+"});
+  std::set<std::string> positions;
+  size_t pos_fields = 0;
+  for (size_t i = 0; i + 1 < entries.size(); ++i) {
+    if (entries[i] && *entries[i] == "pos" && entries[i + 1]) {
+      ++pos_fields;
+      positions.insert(*entries[i + 1]);
+    }
+  }
+  EXPECT_EQ(pos_fields, 6u + kTransactions);
+  // Snapshot rows share the consistent point; every streamed change is distinct.
+  EXPECT_EQ(positions.size(), 1u + kTransactions);
 }
 
 TEST_F(PipelineTest, RedisDownTenSecondsUnderLoadCatchesUp) {
