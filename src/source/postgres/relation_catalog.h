@@ -30,6 +30,8 @@ class RelationCatalog {
   RelationPtr describe(const TableInfo& table);
 
   PgConnection& connection();
+  // Drops the catalog connection (after an outage); the next call reconnects.
+  void reset_connection() { connection_.reset(); }
 
  private:
   std::string dsn_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -32,17 +33,25 @@ class Session {
         assembler_([this](QueueItem item) { push(std::move(item)); }) {}
 
   void run() {
+    Backoff backoff(config_.retry);
     while (!finish_.load() && !stop_.requested()) {
       try {
-        connect();
-        pump();
+        if (!stream_) connect();
+        pump(backoff);
       } catch (const StopRequested&) {
         break;
       } catch (const Error& e) {
         if (!e.retryable()) throw;
-        spdlog::warn("replication stream of slot '{}' lost: {}; reconnecting", config_.source.slot, e.what());
+        // One line per outage, not per attempt; the position is kept (the slot
+        // resumes at its confirmed flush; replays are dropped by position).
         stream_.reset();
         assembler_.reset_transaction();
+        catalog_.reset_connection();
+        if (!outage_start_) {
+          outage_start_ = std::chrono::steady_clock::now();
+          spdlog::warn("PostgreSQL source (slot '{}'): {}; retrying with backoff", config_.source.slot, e.what());
+        }
+        wait(backoff.next());
       }
     }
   }
@@ -69,16 +78,31 @@ class Session {
 
  private:
   void connect() {
-    retry_transient(fmt::format("PostgreSQL replication connection for slot '{}'", config_.source.slot),
-                    config_.retry, stop_, [&] {
-                      auto stream = std::make_unique<ReplicationStream>(config_.source.dsn);
-                      // 0/0: the server starts at the slot's confirmed flush position.
-                      stream->start(config_.source.slot, Lsn(), config_.source.publication, 1, true);
-                      stream_ = std::move(stream);
-                    });
+    auto stream = std::make_unique<ReplicationStream>(config_.source.dsn);
+    // 0/0: the server starts at the slot's confirmed flush position.
+    stream->start(config_.source.slot, Lsn(), config_.source.publication, 1, true);
+    stream_ = std::move(stream);
     decoder_ = std::make_unique<PgOutputDecoder>(1);
-    last_status_ = std::chrono::steady_clock::now();
+    // Ask for a keepalive at once: it tells us the connection really works and
+    // where the server's WAL is.
+    send_status(true);
     spdlog::info("streaming from slot '{}' (publication '{}')", config_.source.slot, config_.source.publication);
+  }
+
+  // Sleeps for `delay`, waking early for a finish or a stop.
+  void wait(std::chrono::milliseconds delay) {
+    auto deadline = std::chrono::steady_clock::now() + delay;
+    while (std::chrono::steady_clock::now() < deadline && !finish_.load()) {
+      if (stop_.wait_for(std::chrono::milliseconds(100))) throw StopRequested{};
+    }
+  }
+
+  void end_outage(Backoff& backoff) {
+    if (!outage_start_) return;
+    auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - *outage_start_).count();
+    spdlog::info("PostgreSQL source (slot '{}'): recovered after {:.1f}s", config_.source.slot, seconds);
+    outage_start_.reset();
+    backoff.reset();
   }
 
   Lsn acknowledged() const {
@@ -101,11 +125,12 @@ class Session {
     }
   }
 
-  void pump() {
+  void pump(Backoff& backoff) {
     while (!finish_.load() && !stop_.requested()) {
       maybe_send_status();
       auto data = stream_->read(kReadSlice);
       if (!data) continue;
+      end_outage(backoff);
       auto message = parse_replication_message(*data);
       if (auto* keepalive = std::get_if<PrimaryKeepalive>(&message)) {
         if (!assembler_.in_transaction() && keepalive->wal_end > last_idle_) {
@@ -149,6 +174,7 @@ class Session {
   Lsn received_;
   Lsn last_idle_;
   std::chrono::steady_clock::time_point last_status_;
+  std::optional<std::chrono::steady_clock::time_point> outage_start_;
 };
 
 }  // namespace
