@@ -76,7 +76,9 @@ struct RedisServer::Impl {
     o.program = program;
     o.args = {"--port", std::to_string(port), "--bind", "127.0.0.1", "--dir", dir,
               "--save", "", "--appendonly", appendonly ? "yes" : "no",
-              "--appendfsync", "always", "--daemonize", "no", "--logfile", ""};
+              "--appendfsync", "always", "--daemonize", "no", "--logfile", "",
+              // DEBUG SLEEP lets tests stall Redis on purpose.
+              "--enable-debug-command", "local"};
     o.cwd = dir;
     o.output_path = log;
     o.new_process_group = true;  // ^C on the test runner is for the runner
