@@ -72,8 +72,7 @@ TEST_F(CheckCommandTest, DroppedSlotStopsTheRunWithRecoveryAdvice) {
   {
     auto sluice = start_sluice(config);
     // Past the snapshot (a stop during it would rightly restart the snapshot).
-    ASSERT_TRUE(eventually([&] { return sluice->output().find("streaming from slot") != std::string::npos; }))
-        << sluice->output();
+    ASSERT_TRUE(wait_streaming(*sluice));
     sluice->terminate();
     ASSERT_EQ(sluice->wait(30s), 0) << sluice->output();
   }

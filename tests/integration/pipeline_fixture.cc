@@ -81,6 +81,13 @@ std::unique_ptr<SluiceProcess> PipelineTest::start_sluice(const std::string& con
   return std::make_unique<SluiceProcess>(args, env);
 }
 
+::testing::AssertionResult PipelineTest::wait_streaming(SluiceProcess& sluice, std::chrono::milliseconds timeout) {
+  if (eventually([&] { return sluice.output().find("streaming from slot") != std::string::npos; }, timeout)) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "sluice did not start streaming:\n" << sluice.output();
+}
+
 std::string PipelineTest::key_pattern(const std::string& table) const {
   return table == "media" ? "m:*" : table + ":*";
 }

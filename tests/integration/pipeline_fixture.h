@@ -33,6 +33,9 @@ class PipelineTest : public ::testing::Test {
   ::testing::AssertionResult wait_until_synced(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   std::string key_pattern(const std::string& table) const;
+  // Waits until `sluice` says it streams (the snapshot, if any, is done).
+  ::testing::AssertionResult wait_streaming(SluiceProcess& sluice,
+                                            std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
   std::unique_ptr<PostgresServer> pg;
   std::unique_ptr<RedisServer> redis;

@@ -176,8 +176,7 @@ TEST_F(PipelineTest, Kill9InStreamModeDeliversEachChangeExactlyOnce) {
   db->exec("ALTER TABLE media REPLICA IDENTITY FULL");
   auto config = write_config("", "", "stream");
   auto sluice = start_sluice(config);
-  ASSERT_TRUE(eventually([&] { return sluice->output().find("streaming from slot") != std::string::npos; }))
-      << sluice->output();
+  ASSERT_TRUE(wait_streaming(*sluice));
   constexpr int kTransactions = 1500;
   std::thread writer([&] {
     PgClient w(pg->dsn());
@@ -286,9 +285,7 @@ TEST_F(PipelineTest, InvalidateModeDeletesKeysOnChange) {
   // media key uses channel_id: `check` demands REPLICA IDENTITY FULL for it.
   db->exec("ALTER TABLE media REPLICA IDENTITY FULL");
   auto sluice = start_sluice(write_config("", "", "invalidate"));
-  ASSERT_TRUE(eventually([&] {
-    return sluice->output().find("streaming from slot") != std::string::npos;
-  })) << sluice->output();
+  ASSERT_TRUE(wait_streaming(*sluice));
   cache->command({"SET", "user_account:1", "cached by the app"});
   cache->command({"SET", "channel:2", "cached by the app"});
   db->exec("UPDATE user_account SET display_name = 'z' WHERE user_account_id = 1");
@@ -300,9 +297,7 @@ TEST_F(PipelineTest, InvalidateModeDeletesKeysOnChange) {
 TEST_F(PipelineTest, StreamModeAppendsEachChange) {
   db->exec("ALTER TABLE media REPLICA IDENTITY FULL");
   auto sluice = start_sluice(write_config("stream = \"changes:{table}\"\n", "", "stream"));
-  ASSERT_TRUE(eventually([&] {
-    return sluice->output().find("streaming from slot") != std::string::npos;
-  })) << sluice->output();
+  ASSERT_TRUE(wait_streaming(*sluice));
   db->exec("UPDATE user_account SET display_name = 'z' WHERE user_account_id = 1");
   ASSERT_TRUE(eventually([&] {
     auto n = cache->command({"XLEN", "changes:user_account"});
@@ -332,7 +327,7 @@ TEST_F(PipelineTest, SecondRunResumesWithoutSnapshotOrDuplicates) {
   auto config = write_config("", "", "stream");
   {
     auto sluice = start_sluice(config);
-    ASSERT_TRUE(eventually([&] { return sluice->output().find("streaming from slot") != std::string::npos; }));
+    ASSERT_TRUE(wait_streaming(*sluice));
     db->exec("UPDATE user_account SET display_name = 'once' WHERE user_account_id = 1");
     ASSERT_TRUE(eventually([&] { return cache->command({"XLEN", "sluice:changes"})[0] == std::string("7"); }))
         << sluice->output() << *cache->command({"XLEN", "sluice:changes"})[0];

@@ -15,8 +15,7 @@ class ResilienceTest : public PipelineTest {};
 
 TEST_F(ResilienceTest, PostgresCrashAndRestartIsRetriedAndCaughtUp) {
   auto sluice = start_sluice(write_config());
-  ASSERT_TRUE(eventually([&] { return sluice->output().find("streaming from slot") != std::string::npos; }))
-      << sluice->output();
+  ASSERT_TRUE(wait_streaming(*sluice));
   db->exec("INSERT INTO user_account (email, display_name) VALUES ('before@x', 'b')");
   ASSERT_TRUE(wait_until_synced()) << sluice->output();
   db.reset();
@@ -49,8 +48,7 @@ TEST_F(ResilienceTest, InterruptedSnapshotRestartsCleanly) {
   // Rows deleted between the two attempts must not survive from the first one.
   db->exec("DELETE FROM user_account WHERE user_account_id BETWEEN 3 AND 50");
   sluice = start_sluice(config);
-  ASSERT_TRUE(eventually([&] { return sluice->output().find("streaming from slot") != std::string::npos; }, 120s))
-      << sluice->output();
+  ASSERT_TRUE(wait_streaming(*sluice, 120s));
   EXPECT_NE(sluice->output().find("interrupted"), std::string::npos) << sluice->output();
   ASSERT_TRUE(wait_until_synced(60s)) << sluice->output();
 }
@@ -61,8 +59,7 @@ TEST_F(ResilienceTest, SlowRedisDoesNotTimeOutTheWalsender) {
   pg->start();
   db = std::make_unique<PgClient>(pg->dsn());
   auto sluice = start_sluice(write_config("queue_max_bytes = 65536\nbatch_max_bytes = 32768\n"));
-  ASSERT_TRUE(eventually([&] { return sluice->output().find("streaming from slot") != std::string::npos; }))
-      << sluice->output();
+  ASSERT_TRUE(wait_streaming(*sluice));
   std::thread stall([&] {
     RedisClient admin(redis->port());
     admin.command({"DEBUG", "SLEEP", "6"});

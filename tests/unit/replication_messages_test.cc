@@ -10,34 +10,14 @@
 #include <vector>
 
 #include "core/error.h"
+#include "unit/wire_bytes.h"
 
 namespace sluice::pg {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Test-only builder for wire bytes.
-class Bytes {
- public:
-  Bytes& put1(uint8_t v) {
-    data_.push_back(v);
-    return *this;
-  }
-  Bytes& put8(uint64_t v) {
-    for (int shift = 56; shift >= 0; shift -= 8) data_.push_back(static_cast<uint8_t>(v >> shift));
-    return *this;
-  }
-  Bytes& putRaw(std::string_view s) {
-    data_.insert(data_.end(), s.begin(), s.end());
-    return *this;
-  }
-  std::span<const uint8_t> span() const { return data_; }
-  std::span<const uint8_t> prefix(size_t n) const { return span().first(n); }
-  size_t size() const { return data_.size(); }
-
- private:
-  std::vector<uint8_t> data_;
-};
+using test::Bytes;
 
 constexpr int64_t kTime = 767880000123456;  // 2024-05-01 12:00:00.123456 UTC
 
