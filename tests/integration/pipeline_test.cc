@@ -135,6 +135,43 @@ TEST_F(PipelineTest, TransactionsApplyWholeAndRollbacksNever) {
   EXPECT_NE(cache->get("channel:1")->find("\"one\""), std::string::npos);
 }
 
+// A reader of the cache never sees half a transaction: every transaction sets
+// the same generation on three documents, and a concurrent MGET (atomic in
+// Redis) must always find the three equal.
+TEST_F(PipelineTest, TransactionBecomesVisibleAtOnce) {
+  auto sluice = start_sluice(write_config());
+  ASSERT_TRUE(wait_streaming(*sluice));
+  ASSERT_TRUE(wait_until_synced()) << sluice->output();
+  std::atomic<bool> writing{true};
+  std::atomic<int> mixed{0}, observed{0};
+  std::thread reader([&] {
+    RedisClient r(redis->port());
+    while (writing) {
+      auto docs = r.command({"MGET", "channel:1", "channel:2", "user_account:1"});
+      std::set<std::string> generations;
+      for (const auto& doc : docs) {
+        if (!doc) continue;
+        auto at = doc->find("\"gen-");
+        generations.insert(at == std::string::npos ? "none" : doc->substr(at, doc->find('"', at + 1) - at));
+      }
+      if (generations.size() > 1) ++mixed;
+      ++observed;
+    }
+  });
+  for (int g = 0; g < 60; ++g) {
+    std::string gen = "'gen-" + std::to_string(g) + "'";
+    db->exec("BEGIN; UPDATE channel SET name = " + gen + " WHERE channel_id = 1; UPDATE channel SET name = " + gen +
+             " WHERE channel_id = 2; UPDATE user_account SET display_name = " + gen +
+             " WHERE user_account_id = 1; COMMIT;");
+  }
+  ASSERT_TRUE(eventually([&] { return cache->get("user_account:1")->find("gen-59") != std::string::npos; }))
+      << sluice->output();
+  writing = false;
+  reader.join();
+  EXPECT_GT(observed.load(), 0);
+  EXPECT_EQ(mixed.load(), 0) << "a reader saw documents from different transactions at once";
+}
+
 TEST_F(PipelineTest, SigtermFinishesAndExitsZero) {
   auto sluice = start_sluice(write_config());
   ASSERT_TRUE(wait_until_synced()) << sluice->output();
