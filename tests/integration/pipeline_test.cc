@@ -317,6 +317,19 @@ TEST_F(PipelineTest, IdleSlotAdvancesWhileOtherTablesWrite) {
   }, 30s)) << "confirmed_flush stayed at " << before << " while WAL moved to " << wal_after << "\n" << sluice->output();
 }
 
+TEST_F(PipelineTest, TablesOutsideTheConfigAreNotRoutedEvenIfPublished) {
+  db->exec("CREATE TABLE audit (audit_id serial PRIMARY KEY, note text)");
+  db->exec("CREATE PUBLICATION sluice_cache FOR ALL TABLES");  // prepared by the DBA, wider than sluice's tables
+  auto sluice = start_sluice(write_config());
+  ASSERT_TRUE(wait_streaming(*sluice));
+  db->exec("BEGIN; INSERT INTO audit (note) VALUES ('not for the cache'); "
+           "UPDATE user_account SET display_name = 'routed' WHERE user_account_id = 1; COMMIT;");
+  db->exec("TRUNCATE audit");
+  ASSERT_TRUE(wait_until_synced()) << sluice->output();
+  EXPECT_TRUE(cache->keys("audit*").empty());
+  EXPECT_TRUE(sluice->running()) << sluice->output();
+}
+
 TEST_F(PipelineTest, InvalidateModeDeletesKeysOnChange) {
   // Without the upsert index a delete only carries the replica identity, and the
   // media key uses channel_id: `check` demands REPLICA IDENTITY FULL for it.

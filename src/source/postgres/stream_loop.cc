@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -30,6 +31,7 @@ class Session {
         finish_(finish),
         stop_(stop),
         catalog_(config.source.dsn),
+        captured_tables_(config.source.tables.begin(), config.source.tables.end()),
         assembler_([this](QueueItem item) { push(std::move(item)); }) {}
 
   void run() {
@@ -144,17 +146,24 @@ class Session {
       received_ = std::max(received_, xlog.wal_start);
       Message decoded = decoder_->decode(xlog.payload);
       if (auto* relation = std::get_if<RelationMessage>(&decoded)) {
-        decoder_->replace_relation(catalog_.complete(*relation->relation));
+        // A publication prepared by the DBA may publish more tables than sluice
+        // captures; their changes are numbered but never routed.
+        if (captured(*relation->relation)) decoder_->replace_relation(catalog_.complete(*relation->relation));
         continue;
       }
       assembler_.consume(decoded);
     }
   }
 
+  bool captured(const Relation& relation) const {
+    return captured_tables_.count(relation.qualified_name()) > 0;
+  }
+
   // Hands an item to every sink's queue, in order. While a queue is full the
   // source keeps acknowledging on time (and notices a stop).
   void push(QueueItem item) {
     if (auto* end = std::get_if<TransactionEnd>(&item)) last_idle_ = std::max(last_idle_, end->end_lsn);
+    if (auto* change = std::get_if<ChangePtr>(&item); change && !captured(*(*change)->relation)) return;
     for (auto* runner : runners_) {
       while (!runner->queue().push(item, kPushSlice)) {
         if (stop_.requested()) throw StopRequested{};
@@ -168,6 +177,7 @@ class Session {
   std::atomic<bool>& finish_;
   StopSignal& stop_;
   RelationCatalog catalog_;
+  std::set<std::string> captured_tables_;  // "schema.table" of source.tables
   TransactionAssembler assembler_;
   std::unique_ptr<ReplicationStream> stream_;
   std::unique_ptr<PgOutputDecoder> decoder_;
