@@ -7,6 +7,7 @@
 
 #include "app/check_command.h"
 #include "app/run_command.h"
+#include "app/verify_command.h"
 #include "config/config.h"
 #include "core/error.h"
 
@@ -26,6 +27,12 @@ int run_cli(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "validate the configuration and the servers; print what run would do");
   check->add_option("-c,--config", config_path, "configuration file (TOML)")->required();
 
+  VerifyOptions verify_options;
+  auto* verify = app.add_subcommand(
+      "verify", "compare every captured table with each upsert sink; exit 1 when keys are missing, different or extra");
+  verify->add_option("-c,--config", config_path, "configuration file (TOML)")->required();
+  verify->add_option("--table", verify_options.tables, "only this table (schema.table; repeatable)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -41,6 +48,7 @@ int run_cli(int argc, char** argv) {
     return 1;
   }
   if (*run) return run_command(config, run_options);
+  if (*verify) return verify_command(config, verify_options);
   return check_command(config);
 }
 

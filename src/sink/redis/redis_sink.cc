@@ -1,6 +1,9 @@
 #include "sink/redis/redis_sink.h"
 
 #include <algorithm>
+#include <charconv>
+
+#include <algorithm>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -629,6 +632,104 @@ void RedisSink::apply(const Batch& batch) {
   last_apply_ = stats;
   if (moves_checkpoint) expected_ = batch.checkpoint;
   if (batch.checkpoint) checkpoint_exists_ = true;
+}
+
+// ---- verification -------------------------------------------------------------
+
+namespace {
+std::string canonical_hash(std::vector<std::pair<std::string, std::string>> fields) {
+  std::sort(fields.begin(), fields.end());
+  std::string out;
+  for (const auto& [field, value] : fields) {
+    out += field;
+    out += '\x1f';
+    out += value;
+    out += '\x1e';
+  }
+  return out;
+}
+}  // namespace
+
+RedisSink::Expected RedisSink::expected_for(const RelationPtr& relation, const std::vector<Value>& row) {
+  if (config_.mode != SinkMode::kUpsert) throw Error::internal(context_ + ": only upsert sinks hold documents to verify");
+  const Route& route = route_for(relation);
+  const Relation& rel = *relation;
+  Expected expected;
+  expected.key = route.key->render(rel, row);
+  if (config_.format == DocumentFormat::kJson) {
+    expected.canonical = row_to_json(rel, row, route.only());
+  } else {
+    std::vector<std::pair<std::string, std::string>> fields;
+    for (int i : route.columns) {
+      if (!row[i].is_text()) continue;
+      fields.emplace_back(rel.columns[i].name, value_to_field(*resolve_column_type(rel, rel.columns[i]), row[i].text));
+    }
+    expected.canonical = canonical_hash(std::move(fields));
+  }
+  return expected;
+}
+
+std::vector<std::optional<std::string>> RedisSink::read_canonical(const std::vector<std::string>& keys) {
+  return with_connection([&](RedisConnection& conn) {
+    const bool json = config_.format == DocumentFormat::kJson;
+    for (const auto& key : keys) conn.append({json ? std::string_view("GET") : std::string_view("HGETALL"), key});
+    std::vector<std::optional<std::string>> out;
+    out.reserve(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      RedisReply reply = conn.read();
+      if (reply.is_error()) throw conn.reply_error("reading " + keys[i], reply.str());
+      if (json) {
+        out.push_back(reply.is_nil() ? std::nullopt : std::optional<std::string>(std::string(reply.str())));
+      } else if (reply.size() == 0) {
+        out.push_back(std::nullopt);
+      } else {
+        std::vector<std::pair<std::string, std::string>> fields;
+        for (size_t f = 0; f + 1 < reply.size(); f += 2) {
+          fields.emplace_back(std::string(reply.at(f).str()), std::string(reply.at(f + 1).str()));
+        }
+        out.push_back(canonical_hash(std::move(fields)));
+      }
+    }
+    return out;
+  });
+}
+
+void RedisSink::scan_index(const std::string& table,
+                           const std::function<void(const std::vector<std::pair<std::string, std::string>>&)>& visit) {
+  const std::string index = prefix_ + ":index:" + table;
+  std::string cursor = "0";
+  do {
+    std::vector<std::pair<std::string, std::string>> entries;
+    with_connection([&](RedisConnection& conn) {
+      RedisReply reply = conn.checked({"HSCAN", index, cursor, "COUNT", "1000"}, "scanning the index of " + table);
+      cursor = std::string(reply.at(0).str());
+      RedisReply items = reply.at(1);
+      for (size_t i = 0; i + 1 < items.size(); i += 2) {
+        std::string_view entry = items.at(i + 1).str();
+        auto space = entry.find(' ');
+        entries.emplace_back(std::string(items.at(i).str()),
+                             std::string(space == std::string_view::npos ? entry : entry.substr(space + 1)));
+      }
+      return 0;
+    });
+    if (!entries.empty()) visit(entries);
+  } while (cursor != "0");
+}
+
+std::vector<std::string> RedisSink::decode_identity(std::string_view identity) {
+  std::vector<std::string> values;
+  while (!identity.empty()) {
+    auto colon = identity.find(':');
+    size_t length = 0;
+    auto [ptr, ec] = std::from_chars(identity.data(), identity.data() + (colon == std::string_view::npos ? 0 : colon), length);
+    if (colon == std::string_view::npos || ec != std::errc() || ptr != identity.data() + colon ||
+        identity.size() < colon + 1 + length) {
+      throw Error::invalid_input("index entry identity is malformed: '" + std::string(identity.substr(0, 64)) + "'");
+    }
+    values.emplace_back(identity.substr(colon + 1, length));
+    identity.remove_prefix(colon + 1 + length);
+  }
+  return values;
 }
 
 }  // namespace sluice

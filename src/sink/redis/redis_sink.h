@@ -31,6 +31,7 @@
 // idempotent). Used from one thread at a time (core/sink.h).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,6 +74,25 @@ class RedisSink final : public Sink {
   const ApplyStats& last_apply() const { return last_apply_; }
 
   const std::string& state_prefix() const { return prefix_; }
+
+  // ---- Verification support (`sluice verify`, upsert mode) ----
+  // What this sink stores for a full row: its key, and its canonical stored form
+  // (json: the document text; hash: the fields sorted by name, as
+  // "field\x1fvalue\x1e" pairs). Throws like apply() would for that row.
+  struct Expected {
+    std::string key;
+    std::string canonical;
+  };
+  Expected expected_for(const RelationPtr& relation, const std::vector<Value>& row);
+  // The canonical stored forms of `keys` in one pipelined round trip; nullopt
+  // where a key is absent. Throws Error::transient when Redis is unreachable.
+  std::vector<std::optional<std::string>> read_canonical(const std::vector<std::string>& keys);
+  // Visits the table's index ("schema.table") in batches of (identity, key),
+  // with HSCAN, so memory stays flat whatever the table's size.
+  void scan_index(const std::string& table,
+                  const std::function<void(const std::vector<std::pair<std::string, std::string>>&)>& visit);
+  // The primary-key values an index identity was built from.
+  static std::vector<std::string> decode_identity(std::string_view identity);
 
  private:
   struct Route;

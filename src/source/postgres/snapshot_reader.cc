@@ -14,7 +14,7 @@ SnapshotReader::SnapshotReader(const std::string& dsn, const std::string& snapsh
     : SnapshotReader(PgConnection::connect(dsn, PgConnection::Mode::kNormal), snapshot_name) {}
 
 SnapshotReader::SnapshotReader(PgConnection conn, const std::string& snapshot_name) : conn_(std::move(conn)) {
-  if (snapshot_name.empty()) throw Error::internal("SnapshotReader needs a snapshot name");
+  if (snapshot_name.empty()) return;  // current state, one statement per chunk
   conn_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   conn_.exec("SET TRANSACTION SNAPSHOT " + conn_.quote_literal(snapshot_name));
 }

@@ -38,6 +38,9 @@ class SnapshotReader {
   //   BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '<name>'
   // Throws what PgConnection throws; an expired or unknown snapshot is Error::server
   // (SQLSTATE 22023 "invalid snapshot identifier").
+  // An empty `snapshot_name` reads the current state instead, each chunk in its
+  // own statement (no long transaction): what `sluice verify` wants. Tables
+  // without a primary key need a snapshot (their cursor lives in a transaction).
   SnapshotReader(const std::string& dsn, const std::string& snapshot_name);
   // Same, on a connection the caller opened (kNormal, idle, no transaction open).
   SnapshotReader(PgConnection conn, const std::string& snapshot_name);

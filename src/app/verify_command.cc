@@ -1,0 +1,264 @@
+#include "app/verify_command.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "sink/redis/redis_sink.h"
+#include "source/postgres/catalog.h"
+#include "source/postgres/pg_connection.h"
+#include "source/postgres/relation_catalog.h"
+#include "source/postgres/snapshot_reader.h"
+
+namespace sluice {
+
+namespace {
+
+constexpr int kRecheckRounds = 5;
+constexpr auto kRecheckPause = std::chrono::seconds(1);
+constexpr size_t kExamples = 3;
+
+enum class Drift { kMissing, kDifferent, kExtra };
+
+struct Suspect {
+  Drift kind;
+  std::vector<std::string> primary_key;  // values, in primary-key order
+  std::string key;                       // the Redis key in question
+};
+
+struct TableReport {
+  uint64_t checked = 0;
+  std::map<Drift, std::vector<std::string>> drift;  // kind -> keys
+};
+
+// A PostgreSQL text[] literal of `values`.
+std::string text_array(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// Reads rows of one table by primary key, many at a time.
+class RowLookup {
+ public:
+  RowLookup(pg::PgConnection& conn, const pg::TableInfo& table) : conn_(conn) {
+    std::vector<std::string> columns, join;
+    for (const auto& column : table.columns) columns.push_back("t." + conn.quote_identifier(column.name));
+    for (size_t i = 0; i < table.primary_key.size(); ++i) {
+      int at = table.column_index(table.primary_key[i]);
+      auto type = conn.exec_params("SELECT format_type($1::oid, $2::int)",
+                                   {std::to_string(table.columns[at].type_oid), std::to_string(table.columns[at].type_modifier)});
+      join.push_back(fmt::format("t.{} = k.c{}::{}", conn.quote_identifier(table.primary_key[i]), i, type.value(0, 0)));
+      key_positions_.push_back(at);
+    }
+    std::vector<std::string> unnest_args, aliases;
+    for (size_t i = 0; i < table.primary_key.size(); ++i) {
+      unnest_args.push_back(fmt::format("${}::text[]", i + 1));
+      aliases.push_back(fmt::format("c{}", i));
+    }
+    sql_ = fmt::format("SELECT {} FROM unnest({}) AS k({}) JOIN {} t ON {}", fmt::join(columns, ", "),
+                       fmt::join(unnest_args, ", "), fmt::join(aliases, ", "),
+                       conn.quote_qualified(table.schema, table.name), fmt::join(join, " AND "));
+  }
+
+  // The current rows whose primary keys are listed, by joined primary key.
+  std::map<std::vector<std::string>, std::vector<Value>> fetch(const std::vector<std::vector<std::string>>& keys) {
+    std::map<std::vector<std::string>, std::vector<Value>> rows;
+    if (keys.empty()) return rows;
+    std::vector<std::optional<std::string>> params;
+    for (size_t i = 0; i < key_positions_.size(); ++i) {
+      std::vector<std::string> column;
+      for (const auto& key : keys) column.push_back(key[i]);
+      params.push_back(text_array(column));
+    }
+    auto result = conn_.exec_params(sql_, params);
+    for (int r = 0; r < result.rows(); ++r) {
+      std::vector<Value> row;
+      for (int c = 0; c < result.columns(); ++c) {
+        row.push_back(result.is_null(r, c) ? Value::null() : Value::of(std::string(result.value(r, c))));
+      }
+      rows.emplace(primary_key_of(row), std::move(row));
+    }
+    return rows;
+  }
+
+  std::vector<std::string> primary_key_of(const std::vector<Value>& row) const {
+    std::vector<std::string> key;
+    for (int at : key_positions_) key.push_back(row[at].text);
+    return key;
+  }
+
+ private:
+  pg::PgConnection& conn_;
+  std::string sql_;
+  std::vector<int> key_positions_;
+};
+
+class TableVerifier {
+ public:
+  TableVerifier(const Config& config, RedisSink& sink, pg::PgConnection& conn, const pg::TableInfo& table,
+                RelationPtr relation)
+      : config_(config), sink_(sink), table_(table), relation_(std::move(relation)), lookup_(conn, table) {}
+
+  TableReport run() {
+    compare_source_rows();
+    find_extra_keys();
+    recheck();
+    return report_;
+  }
+
+ private:
+  void compare_source_rows() {
+    pg::SnapshotReader reader(config_.source.dsn, "");
+    reader.begin_table(table_, config_.source.snapshot_chunk_rows);
+    std::vector<std::vector<Value>> rows;
+    auto last_progress = std::chrono::steady_clock::now();
+    while (reader.next_chunk(rows)) {
+      std::vector<std::string> keys;
+      std::vector<std::string> expected;
+      for (const auto& row : rows) {
+        auto e = sink_.expected_for(relation_, row);
+        keys.push_back(std::move(e.key));
+        expected.push_back(std::move(e.canonical));
+      }
+      auto stored = sink_.read_canonical(keys);
+      for (size_t i = 0; i < rows.size(); ++i) {
+        if (!stored[i]) {
+          suspects_.push_back({Drift::kMissing, lookup_.primary_key_of(rows[i]), keys[i]});
+        } else if (*stored[i] != expected[i]) {
+          suspects_.push_back({Drift::kDifferent, lookup_.primary_key_of(rows[i]), keys[i]});
+        }
+      }
+      report_.checked += rows.size();
+      rows.clear();
+      if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(2)) {
+        last_progress = std::chrono::steady_clock::now();
+        fmt::print(stderr, "verify: sink '{}' {}: {} rows checked\n", sink_.name(), table_.qualified_name(),
+                   report_.checked);
+      }
+    }
+  }
+
+  // Index entries whose primary key matches no source row.
+  void find_extra_keys() {
+    sink_.scan_index(table_.qualified_name(), [&](const std::vector<std::pair<std::string, std::string>>& entries) {
+      std::vector<std::vector<std::string>> keys;
+      for (const auto& [identity, key] : entries) keys.push_back(RedisSink::decode_identity(identity));
+      auto found = lookup_.fetch(keys);
+      for (size_t i = 0; i < entries.size(); ++i) {
+        if (!found.count(keys[i])) suspects_.push_back({Drift::kExtra, keys[i], entries[i].second});
+      }
+    });
+  }
+
+  // A suspect is drift only if it still disagrees with the source's current row
+  // after every round (the stream may simply not have caught up yet).
+  void recheck() {
+    for (int round = 0; round < kRecheckRounds && !suspects_.empty(); ++round) {
+      std::this_thread::sleep_for(kRecheckPause);
+      std::vector<std::vector<std::string>> keys;
+      for (const auto& suspect : suspects_) keys.push_back(suspect.primary_key);
+      auto current = lookup_.fetch(keys);
+      std::vector<std::string> redis_keys;
+      std::vector<std::optional<std::string>> expected;
+      for (const auto& suspect : suspects_) {
+        auto row = current.find(suspect.primary_key);
+        if (row == current.end()) {
+          redis_keys.push_back(suspect.key);  // the row is gone: its key must be too
+          expected.push_back(std::nullopt);
+        } else {
+          auto e = sink_.expected_for(relation_, row->second);
+          redis_keys.push_back(std::move(e.key));
+          expected.push_back(std::move(e.canonical));
+        }
+      }
+      auto stored = sink_.read_canonical(redis_keys);
+      std::vector<Suspect> still;
+      for (size_t i = 0; i < suspects_.size(); ++i) {
+        if (stored[i] != expected[i]) still.push_back(std::move(suspects_[i]));
+      }
+      suspects_ = std::move(still);
+    }
+    for (const auto& suspect : suspects_) report_.drift[suspect.kind].push_back(suspect.key);
+  }
+
+  const Config& config_;
+  RedisSink& sink_;
+  const pg::TableInfo& table_;
+  RelationPtr relation_;
+  RowLookup lookup_;
+  TableReport report_;
+  std::vector<Suspect> suspects_;
+};
+
+void print_report(const std::string& sink, const std::string& table, const TableReport& report) {
+  auto count = [&](Drift kind) {
+    auto it = report.drift.find(kind);
+    return it == report.drift.end() ? size_t{0} : it->second.size();
+  };
+  fmt::print("sink '{}' {}: {} rows checked, {} missing, {} different, {} extra\n", sink, table, report.checked,
+             count(Drift::kMissing), count(Drift::kDifferent), count(Drift::kExtra));
+  for (const auto& [kind, keys] : report.drift) {
+    const char* name = kind == Drift::kMissing ? "missing" : kind == Drift::kDifferent ? "different" : "extra";
+    for (size_t i = 0; i < keys.size() && i < kExamples; ++i) fmt::print("  {}: {}\n", name, keys[i]);
+  }
+}
+
+}  // namespace
+
+int verify_command(const Config& config, const VerifyOptions& options) {
+  std::vector<std::string> tables = options.tables.empty() ? config.source.tables : options.tables;
+  for (auto& table : tables) {
+    table = normalize_table_name(table);
+    if (std::find(config.source.tables.begin(), config.source.tables.end(), table) == config.source.tables.end()) {
+      fmt::print(stderr, "sluice verify: {} is not one of source.tables in {}\n", table, config.path);
+      return 1;
+    }
+  }
+  bool drift = false;
+  try {
+    auto conn = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
+    pg::RelationCatalog catalog(config.source.dsn);
+    for (const auto& sink_config : config.sinks) {
+      if (sink_config.mode != SinkMode::kUpsert) {
+        fmt::print("sink '{}': mode is not \"upsert\", it holds no documents to verify\n", sink_config.name);
+        continue;
+      }
+      RedisSink sink(sink_config);
+      sink.load_checkpoint();
+      for (const auto& table_name : tables) {
+        auto table = pg::describe_table(conn, table_name);
+        if (!table.exists) throw Error::server(fmt::format("table {} does not exist", table_name));
+        if (table.primary_key.empty()) {
+          fmt::print("sink '{}' {}: not verified: the table has no primary key\n", sink_config.name, table_name);
+          continue;
+        }
+        TableVerifier verifier(config, sink, conn, table, catalog.describe(table));
+        auto report = verifier.run();
+        print_report(sink_config.name, table_name, report);
+        if (!report.drift.empty()) drift = true;
+      }
+    }
+  } catch (const Error& e) {
+    fmt::print(stderr, "sluice verify: {}: {}\n", to_string(e.kind()), e.what());
+    return 1;
+  }
+  fmt::print("{}\n", drift ? "drift found" : "no drift");
+  return drift ? 1 : 0;
+}
+
+}  // namespace sluice

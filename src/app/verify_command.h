@@ -1,0 +1,24 @@
+// `sluice verify`: compares every captured table with each sink that holds
+// documents (Redis, mode = "upsert"), reading the source in primary-key chunks
+// and the sink with pipelined reads, so memory stays flat whatever the table's
+// size. Reports per table the rows checked and the keys missing, different and
+// extra (index entries that match no row), with a few examples. A key that
+// differs is re-checked against the source's current row for a few seconds
+// before it counts, so changes committed while verify runs (and not yet
+// streamed) are not reported as drift. Exit 0: no drift; 1: drift or an error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace sluice {
+
+struct VerifyOptions {
+  std::vector<std::string> tables;  // "schema.table"; empty: every source table
+};
+
+int verify_command(const Config& config, const VerifyOptions& options);
+
+}  // namespace sluice
