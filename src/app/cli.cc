@@ -32,6 +32,8 @@ int run_cli(int argc, char** argv) {
       "verify", "compare every captured table with each upsert sink; exit 1 when keys are missing, different or extra");
   verify->add_option("-c,--config", config_path, "configuration file (TOML)")->required();
   verify->add_option("--table", verify_options.tables, "only this table (schema.table; repeatable)");
+  verify->add_flag("--repair", verify_options.repair,
+                   "rewrite what differs from the source, through the streaming version guard");
 
   try {
     app.parse(argc, argv);

@@ -34,6 +34,7 @@ struct Suspect {
 
 struct TableReport {
   uint64_t checked = 0;
+  uint64_t repaired = 0;
   std::map<Drift, std::vector<std::string>> drift;  // kind -> keys
 };
 
@@ -112,12 +113,14 @@ class TableVerifier {
  public:
   TableVerifier(const Config& config, RedisSink& sink, pg::PgConnection& conn, const pg::TableInfo& table,
                 RelationPtr relation)
-      : config_(config), sink_(sink), table_(table), relation_(std::move(relation)), lookup_(conn, table) {}
+      : config_(config), sink_(sink), conn_(conn), table_(table), relation_(std::move(relation)), lookup_(conn, table) {}
 
-  TableReport run() {
+  TableReport run(bool repair) {
     compare_source_rows();
     find_extra_keys();
     recheck();
+    if (repair && !suspects_.empty()) this->repair();
+    for (const auto& suspect : suspects_) report_.drift[suspect.kind].push_back(suspect.key);
     return report_;
   }
 
@@ -193,11 +196,45 @@ class TableVerifier {
       }
       suspects_ = std::move(still);
     }
-    for (const auto& suspect : suspects_) report_.drift[suspect.kind].push_back(suspect.key);
+  }
+
+  // Writes each suspect's current source state (or removes its key) as a change
+  // at the WAL position read before the rows were: any change the stream applies
+  // later is newer and wins, and the version guard keeps the repair from
+  // overwriting a change the stream applied meanwhile.
+  void repair() {
+    Position version{Lsn::parse(std::string(conn_.exec("SELECT pg_current_wal_lsn()::text").value(0, 0))), 0};
+    std::vector<std::vector<std::string>> keys;
+    for (const auto& suspect : suspects_) keys.push_back(suspect.primary_key);
+    auto current = lookup_.fetch(keys);
+    Batch batch;
+    batch.repair = true;
+    for (const auto& suspect : suspects_) {
+      auto change = std::make_shared<Change>();
+      change->relation = relation_;
+      change->position = version;
+      auto row = current.find(suspect.primary_key);
+      if (row != current.end()) {
+        change->op = Op::kInsert;
+        change->new_values = row->second;
+      } else {
+        change->op = Op::kDelete;
+        change->old_values.assign(relation_->columns.size(), Value::null());
+        for (size_t i = 0; i < table_.primary_key.size(); ++i) {
+          change->old_values[relation_->column_index(table_.primary_key[i])] = Value::of(suspect.primary_key[i]);
+        }
+      }
+      batch.changes.push_back(std::move(change));
+    }
+    sink_.apply(batch);
+    report_.repaired += suspects_.size();
+    // What is still off after the repair (e.g. a newer change won) is re-checked.
+    recheck();
   }
 
   const Config& config_;
   RedisSink& sink_;
+  pg::PgConnection& conn_;
   const pg::TableInfo& table_;
   RelationPtr relation_;
   RowLookup lookup_;
@@ -210,8 +247,10 @@ void print_report(const std::string& sink, const std::string& table, const Table
     auto it = report.drift.find(kind);
     return it == report.drift.end() ? size_t{0} : it->second.size();
   };
-  fmt::print("sink '{}' {}: {} rows checked, {} missing, {} different, {} extra\n", sink, table, report.checked,
+  fmt::print("sink '{}' {}: {} rows checked, {} missing, {} different, {} extra", sink, table, report.checked,
              count(Drift::kMissing), count(Drift::kDifferent), count(Drift::kExtra));
+  if (report.repaired) fmt::print(" ({} keys repaired)", report.repaired);
+  fmt::print("\n");
   for (const auto& [kind, keys] : report.drift) {
     const char* name = kind == Drift::kMissing ? "missing" : kind == Drift::kDifferent ? "different" : "extra";
     for (size_t i = 0; i < keys.size() && i < kExamples; ++i) fmt::print("  {}: {}\n", name, keys[i]);
@@ -248,7 +287,7 @@ int verify_command(const Config& config, const VerifyOptions& options) {
           continue;
         }
         TableVerifier verifier(config, sink, conn, table, catalog.describe(table));
-        auto report = verifier.run();
+        auto report = verifier.run(options.repair);
         print_report(sink_config.name, table_name, report);
         if (!report.drift.empty()) drift = true;
       }

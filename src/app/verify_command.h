@@ -5,7 +5,8 @@
 // extra (index entries that match no row), with a few examples. A key that
 // differs is re-checked against the source's current row for a few seconds
 // before it counts, so changes committed while verify runs (and not yet
-// streamed) are not reported as drift. Exit 0: no drift; 1: drift or an error.
+// streamed) are not reported as drift. Exit 0: no drift (or all of it repaired
+// with --repair); 1: drift or an error.
 #pragma once
 
 #include <string>
@@ -17,6 +18,9 @@ namespace sluice {
 
 struct VerifyOptions {
   std::vector<std::string> tables;  // "schema.table"; empty: every source table
+  // Rewrite what still differs from the source's current row, through the same
+  // per-row version guard as streaming (never over a newer change).
+  bool repair = false;
 };
 
 int verify_command(const Config& config, const VerifyOptions& options);

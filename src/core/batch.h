@@ -16,6 +16,9 @@ struct Batch {
   // Position of the last change of the batch, stored by the sink with the batch.
   // Empty for snapshot batches (the checkpoint moves when the snapshot finishes).
   std::optional<Position> checkpoint;
+  // Rows rewritten by `sluice verify --repair` (no checkpoint): applied through
+  // the per-row version guard like any change, leaving the checkpoint alone.
+  bool repair = false;
 };
 
 }  // namespace sluice

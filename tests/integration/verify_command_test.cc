@@ -50,6 +50,20 @@ TEST_F(VerifyCommandTest, ReportsMissingDifferentAndExtraKeys) {
   auto [code2, output2] = run_sluice({"verify", "--config", config, "--table", "public.media"}, env);
   EXPECT_EQ(code2, 1) << output2;
   EXPECT_EQ(output2.find("user_account"), std::string::npos) << output2;
+
+  // --repair rewrites each drifted key from the source; then nothing is left.
+  auto [code3, output3] = run_sluice({"verify", "--config", config, "--repair"}, env);
+  EXPECT_EQ(code3, 0) << output3;
+  EXPECT_NE(output3.find("public.media: 1 rows checked, 0 missing, 0 different, 0 extra (1 keys repaired)"),
+            std::string::npos) << output3;
+  EXPECT_FALSE(cache->get("m:2:2"));
+  EXPECT_TRUE(all_tables_match());
+  auto [code4, output4] = run_sluice({"verify", "--config", config}, env);
+  EXPECT_EQ(code4, 0) << output4;
+  // Streaming resumes on top of the repaired keys.
+  auto sluice = start_sluice(config);
+  db->exec("UPDATE user_account SET display_name = 'after repair' WHERE user_account_id = 1");
+  ASSERT_TRUE(wait_until_synced()) << sluice->output();
 }
 
 TEST_F(VerifyCommandTest, ChangesCommittedDuringVerifyAreNotDrift) {

@@ -52,7 +52,15 @@ if cptype == 'none' and expect_checkpoint then
   return redis.error_reply('SLUICE_STATE the checkpoint of ' .. who .. ' is gone: the Redis data was flushed or lost (' .. cpkey .. ' does not exist)')
 end
 local stored = redis.call('HGET', cpkey, 'position') or ''
-if newcp ~= '' then
+local repair = newcp == 'repair'
+if repair then
+  -- `sluice verify --repair`: rows rewritten from the source through the per-row
+  -- version guard; the checkpoint stays where streaming left it.
+  if cptype == 'none' then
+    return redis.error_reply('SLUICE_STATE cannot repair ' .. who .. ': it has no checkpoint (' .. cpkey .. ')')
+  end
+  newcp = ''
+elseif newcp ~= '' then
   if stored == newcp then
     -- An earlier attempt of this batch was applied; its reply was lost.
     return {'already_applied', 0, 0}
@@ -60,7 +68,7 @@ if newcp ~= '' then
   if stored ~= expected then
     return redis.error_reply('SLUICE_STATE the checkpoint of ' .. who .. ' is at ' .. show(stored) .. ' but this sink last left it at ' .. show(expected) .. ': another process writes to the same state (' .. cpkey .. ')')
   end
-else
+elseif not repair then
   local snap = redis.call('HGET', cpkey, 'snapshot')
   if snap ~= 'in_progress' then
     return redis.error_reply('SLUICE_STATE snapshot rows for ' .. who .. ' but its checkpoint says snapshot=' .. tostring(snap or 'none') .. ', not in_progress (' .. cpkey .. ')')

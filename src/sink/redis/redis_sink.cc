@@ -572,7 +572,7 @@ void RedisSink::apply(const Batch& batch) {
     throw Error::internal(context_ + ": apply() before load_checkpoint(), begin_snapshot() or start_without_snapshot()");
   }
   ApplyStats stats;
-  const bool snapshot_rows = !batch.checkpoint.has_value();
+  const bool snapshot_rows = !batch.checkpoint.has_value() && !batch.repair;
 
   BatchArgs::Header header;
   header.sink = config_.name;
@@ -581,7 +581,7 @@ void RedisSink::apply(const Batch& batch) {
   header.format = config_.format == DocumentFormat::kJson ? "json" : "hash";
   header.expect_checkpoint = checkpoint_exists_;
   header.expected = expected_ ? expected_->encode() : "";
-  header.checkpoint = batch.checkpoint ? batch.checkpoint->encode() : "";
+  header.checkpoint = batch.repair ? "repair" : batch.checkpoint ? batch.checkpoint->encode() : "";
   header.stream_maxlen = config_.stream_maxlen ? std::to_string(*config_.stream_maxlen) : "";
   BatchArgs args(header);
   std::vector<std::string> truncate_globs;
@@ -589,7 +589,7 @@ void RedisSink::apply(const Batch& batch) {
   for (const ChangePtr& change : batch.changes) {
     if (!change) throw Error::internal(context_ + ": a null change in a batch");
     // Already in the store: the checkpoint was written with it (a replay).
-    if (!snapshot_rows && expected_ && change->position <= *expected_) {
+    if (!snapshot_rows && !batch.repair && expected_ && change->position <= *expected_) {
       ++stats.replayed;
       continue;
     }
