@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace sluice::test {
 
@@ -86,6 +87,25 @@ std::unique_ptr<SluiceProcess> PipelineTest::start_sluice(const std::string& con
     return ::testing::AssertionSuccess();
   }
   return ::testing::AssertionFailure() << "sluice did not start streaming:\n" << sluice.output();
+}
+
+void PipelineTest::redis_down_ten_seconds_under_load(SluiceProcess& sluice) {
+  using namespace std::chrono_literals;
+  std::thread writer([&] {
+    PgClient w(pg->dsn());
+    for (int i = 0; i < 120; ++i) {
+      w.exec("INSERT INTO user_account (email, display_name) VALUES ('r" + std::to_string(i) + "@x', 'r'); "
+             "UPDATE channel SET name = 'c" + std::to_string(i) + "' WHERE channel_id = 1");
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  std::this_thread::sleep_for(500ms);
+  redis->stop();
+  std::this_thread::sleep_for(10s);
+  EXPECT_TRUE(sluice.running()) << sluice.output();
+  redis->start();
+  writer.join();
+  cache = std::make_unique<RedisClient>(redis->port());
 }
 
 std::string PipelineTest::key_pattern(const std::string& table) const {

@@ -33,6 +33,10 @@ class PipelineTest : public ::testing::Test {
   ::testing::AssertionResult wait_until_synced(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   std::string key_pattern(const std::string& table) const;
+  // Writes ~10 transactions/s for 12 s (an insert and an update each) while
+  // Redis is stopped for 10 s of it; returns with Redis started again and
+  // `cache` reconnected. Expects sluice to keep running through the outage.
+  void redis_down_ten_seconds_under_load(SluiceProcess& sluice);
   // Waits until `sluice` says it streams (the snapshot, if any, is done).
   ::testing::AssertionResult wait_streaming(SluiceProcess& sluice,
                                             std::chrono::milliseconds timeout = std::chrono::seconds(20));

@@ -249,20 +249,7 @@ TEST_F(PipelineTest, Kill9InStreamModeDeliversEachChangeExactlyOnce) {
 TEST_F(PipelineTest, RedisDownTenSecondsUnderLoadCatchesUp) {
   auto sluice = start_sluice(write_config());
   ASSERT_TRUE(wait_until_synced()) << sluice->output();
-  std::thread writer([&] {
-    PgClient w(pg->dsn());
-    for (int i = 0; i < 120; ++i) {
-      w.exec("INSERT INTO user_account (email, display_name) VALUES ('r" + std::to_string(i) + "@x', 'r')");
-      std::this_thread::sleep_for(100ms);
-    }
-  });
-  std::this_thread::sleep_for(500ms);
-  redis->stop();
-  std::this_thread::sleep_for(10s);
-  EXPECT_TRUE(sluice->running()) << sluice->output();
-  redis->start();
-  writer.join();
-  cache = std::make_unique<RedisClient>(redis->port());
+  redis_down_ten_seconds_under_load(*sluice);
   // Redis restarted without persistence: the sink's checkpoint is gone. Issue 3
   // rebuilds such a sink; until then sluice must notice and stop, never write
   // on top of an empty store as if nothing happened.
@@ -285,21 +272,7 @@ class PersistentRedisPipelineTest : public PipelineTest {
 TEST_F(PersistentRedisPipelineTest, RedisDownTenSecondsUnderLoadCatchesUp) {
   auto sluice = start_sluice(write_config());
   ASSERT_TRUE(wait_until_synced()) << sluice->output();
-  std::thread writer([&] {
-    PgClient w(pg->dsn());
-    for (int i = 0; i < 120; ++i) {
-      w.exec("INSERT INTO user_account (email, display_name) VALUES ('r" + std::to_string(i) + "@x', 'r'); "
-             "UPDATE channel SET name = 'c" + std::to_string(i) + "' WHERE channel_id = 1");
-      std::this_thread::sleep_for(100ms);
-    }
-  });
-  std::this_thread::sleep_for(500ms);
-  redis->stop();
-  std::this_thread::sleep_for(10s);
-  EXPECT_TRUE(sluice->running()) << sluice->output();
-  redis->start();
-  writer.join();
-  cache = std::make_unique<RedisClient>(redis->port());
+  redis_down_ten_seconds_under_load(*sluice);
   ASSERT_TRUE(wait_until_synced(60s)) << sluice->output();
   EXPECT_TRUE(sluice->running());
 }
