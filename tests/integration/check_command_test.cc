@@ -87,5 +87,37 @@ TEST_F(CheckCommandTest, DroppedSlotStopsTheRunWithRecoveryAdvice) {
   ASSERT_TRUE(wait_until_synced()) << sluice->output();
 }
 
+TEST_F(CheckCommandTest, InvalidatedSlotStopsTheRunAndResnapshotRecovers) {
+  pg->set_config("max_slot_wal_keep_size = '32MB'");
+  pg->stop();
+  pg->start();
+  db = std::make_unique<PgClient>(pg->dsn());
+  auto config = write_config();
+  {
+    auto sluice = start_sluice(config);
+    ASSERT_TRUE(wait_streaming(*sluice));
+    sluice->terminate();
+    ASSERT_EQ(sluice->wait(30s), 0) << sluice->output();
+  }
+  // While sluice is away, more WAL than the slot may keep goes by.
+  for (int i = 0; i < 6; ++i) {
+    db->exec("INSERT INTO user_account (email, display_name) SELECT 'w" + std::to_string(i) +
+             "-' || g || '@x', repeat('w', 200) FROM generate_series(1, 20000) g");
+    db->exec("SELECT pg_switch_wal()");
+  }
+  db->exec("CHECKPOINT");
+  ASSERT_TRUE(eventually([&] {
+    return db->scalar("SELECT coalesce(wal_status, '') FROM pg_replication_slots WHERE slot_name = 'sluice_cache'") == "lost";
+  })) << db->scalar("SELECT coalesce(wal_status, 'null') FROM pg_replication_slots WHERE slot_name = 'sluice_cache'");
+  auto [code, output] = run_sluice({"run", "--config", config}, env, 60s);
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find("slot 'sluice_cache' was invalidated"), std::string::npos) << output;
+  EXPECT_NE(output.find("--resnapshot"), std::string::npos) << output;
+  auto sluice = start_sluice(config, {"--resnapshot"});
+  ASSERT_TRUE(wait_streaming(*sluice, 60s));
+  db->exec("UPDATE user_account SET display_name = 'after' WHERE user_account_id = 1");
+  ASSERT_TRUE(wait_until_synced(60s)) << sluice->output();
+}
+
 }  // namespace
 }  // namespace sluice::test
