@@ -29,7 +29,7 @@ const KeyList kSourceKeys = {
     "kind", "dsn", "slot", "publication", "tables", "snapshot",
     "snapshot_chunk_rows", "snapshot_workers", "status_interval_ms"};
 const KeyList kSinkKeys = {
-    "name", "kind", "url", "mode", "format", "key", "stream", "stream_maxlen", "state_prefix",
+    "name", "kind", "url", "mode", "format", "key", "stream", "stream_maxlen", "state_prefix", "on_error",
     "tables", "batch_max_changes", "batch_max_bytes", "queue_max_bytes"};
 const KeyList kSinkTableKeys = {"table", "key", "columns", "stream"};
 const KeyList kRetryKeys = {"initial_backoff_ms", "max_backoff_ms"};
@@ -490,6 +490,10 @@ class Loader {
              fmt::format("\"hash\" only applies to mode = \"upsert\" (this sink has mode = {})",
                          in_quotes(mode_name)));
       }
+    }
+    if (const toml::node* n = table.get("on_error")) {
+      sink.on_error = enum_value<OnError>(*n, key("on_error"),
+                                          {{"stop", OnError::kStop}, {"dead_letter", OnError::kDeadLetter}});
     }
     if (const toml::node* n = table.get("key")) sink.key = non_empty_string(*n, key("key"));
     if (const toml::node* n = table.get("stream")) {

@@ -16,6 +16,8 @@ namespace sluice {
 enum class SnapshotMode { kInitial, kNever };
 enum class SinkMode { kUpsert, kInvalidate, kStream };
 enum class DocumentFormat { kJson, kHash };
+// What a sink does with a change the store rejects (a "poison" change).
+enum class OnError { kStop, kDeadLetter };
 
 struct SourceConfig {
   std::string kind = "postgres";
@@ -47,6 +49,9 @@ struct SinkConfig {
   std::string stream = "sluice:changes";  // stream key template (mode = "stream")
   std::optional<size_t> stream_maxlen;    // approximate MAXLEN for XADD
   std::string state_prefix;               // where sluice keeps its own state; default "sluice:{name}"
+  // kStop: stop without acknowledging it. kDeadLetter: record it (with the
+  // reason) in the stream <state_prefix>:dead_letter, count it, and go on.
+  OnError on_error = OnError::kStop;
   std::vector<SinkTableConfig> tables;
   size_t batch_max_changes = 5000;
   size_t batch_max_bytes = 8 << 20;

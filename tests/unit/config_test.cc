@@ -718,3 +718,21 @@ TEST_F(ConfigSecretTest, UrlFromEnvironmentDoesNotLeak) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(ConfigOnErrorTest, DefaultsToStopAndReadsDeadLetter) {
+  EXPECT_EQ(parse_config(sink_with(""), "sluice.toml").sinks[0].on_error, OnError::kStop);
+  EXPECT_EQ(parse_config(sink_with("on_error = \"dead_letter\"\n"), "sluice.toml").sinks[0].on_error,
+            OnError::kDeadLetter);
+}
+
+TEST(ConfigOnErrorTest, UnknownPolicyIsNamed) {
+  std::string message = error_of(sink_with("on_error = \"ignore\"\n"));
+  EXPECT_NE(message.find("sinks[0].on_error: \"ignore\" is not one of \"stop\", \"dead_letter\""), std::string::npos)
+      << message;
+}
+
+}  // namespace
+}  // namespace sluice

@@ -52,6 +52,12 @@ extern const std::string_view kBatchScript;
 extern const std::string_view kBeginSnapshotScript;
 // ARGV: position, slot, sink name. Fails unless snapshot=in_progress.
 extern const std::string_view kFinishSnapshotScript;
+// on_error = "dead_letter": KEYS = {checkpoint, dead-letter stream};
+// ARGV = {expected position, new position, sink name, field, value, ...}.
+// Fenced like a batch; XADDs the entry, moves the checkpoint past the change and
+// counts it (checkpoint field dead_letters), all at once. Returns 1, or 0 when
+// the checkpoint is already there (an earlier attempt was applied).
+extern const std::string_view kDeadLetterScript;
 // ARGV: position, slot.
 extern const std::string_view kStartWithoutSnapshotScript;
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <ctime>
 
@@ -568,6 +570,68 @@ void RedisSink::encode_stream(const Change& change, const Route& route, bool sna
 // ---- apply ------------------------------------------------------------------
 
 void RedisSink::apply(const Batch& batch) {
+  if (config_.on_error != OnError::kDeadLetter || !batch.checkpoint) return apply_once(batch);
+  try {
+    apply_once(batch);
+  } catch (const Error& e) {
+    // A change the store rejects (or that cannot be encoded): nothing of the
+    // batch was written. Find it by applying the changes one at a time.
+    if (e.kind() != ErrorKind::kInvalidInput) throw;
+    if (batch.changes.size() == 1) return dead_letter(*batch.changes.front(), e.what());
+    for (const ChangePtr& change : batch.changes) {
+      if (expected_ && change->position <= *expected_) continue;
+      Batch one;
+      one.changes = {change};
+      one.checkpoint = change->position;
+      apply(one);
+    }
+  }
+}
+
+namespace {
+// The change as text values, for the dead-letter entry: it must be recordable
+// even when its values cannot be rendered.
+std::string raw_values_json(const Relation& relation, const std::vector<Value>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size() && i < relation.columns.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, relation.columns[i].name);
+    out += ':';
+    if (values[i].is_text()) {
+      append_json_string(out, values[i].text);
+    } else {
+      out += values[i].is_null() ? "null" : "\"(unchanged TOAST)\"";
+    }
+  }
+  return out + "}";
+}
+}  // namespace
+
+void RedisSink::dead_letter(const Change& change, const std::string& reason) {
+  const std::string position = change.position.encode();
+  const std::string stream = prefix_ + ":dead_letter";
+  std::vector<std::string> args = {expected_ ? expected_->encode() : "", position, config_.name,
+                                   "pos", change.position.str(), "table", change.relation->qualified_name(),
+                                   "op", to_string(change.op), "xid", std::to_string(change.xid),
+                                   "reason", reason};
+  if (!change.old_values.empty()) {
+    args.push_back("old");
+    args.push_back(raw_values_json(*change.relation, change.old_values));
+  }
+  if (!change.new_values.empty()) {
+    args.push_back("new");
+    args.push_back(raw_values_json(*change.relation, change.new_values));
+  }
+  with_connection([&](RedisConnection& conn) {
+    return run_script(conn, kDeadLetterScript, {checkpoint_key_, stream}, args, "recording a dead letter");
+  });
+  spdlog::warn("{}: {} of {} at {} rejected, recorded in {}: {}", context_, to_string(change.op),
+               change.relation->qualified_name(), change.position.str(), stream, reason);
+  expected_ = change.position;
+  checkpoint_exists_ = true;
+}
+
+void RedisSink::apply_once(const Batch& batch) {
   if (!state_known_) {
     throw Error::internal(context_ + ": apply() before load_checkpoint(), begin_snapshot() or start_without_snapshot()");
   }

@@ -98,6 +98,8 @@ class RedisSink final : public Sink {
   struct Route;
 
   const Route& route_for(const RelationPtr& relation);
+  void apply_once(const Batch& batch);
+  void dead_letter(const Change& change, const std::string& reason);
   const KeyTemplate& key_template_for(const std::string& table) const;
   void encode(const Change& change, const Route& route, bool snapshot_rows, BatchArgs& args,
               std::vector<std::string>& truncate_globs);
