@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "app/instance_lock.h"
 #include "app/preflight.h"
 #include "app/signals.h"
 #include "core/error.h"
@@ -56,6 +57,7 @@ int run(const Config& config, const RunOptions& options) {
     for (const auto& problem : report.problems) spdlog::error("{}", problem);
     return 1;
   }
+  InstanceLock active(config, g_finish, g_stop);  // held for the whole run
   ensure_publication(config);
 
   std::vector<std::unique_ptr<Sink>> sinks;
