@@ -1,5 +1,6 @@
 #include "app/run_command.h"
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -12,7 +13,8 @@
 #include "core/error.h"
 #include "core/retry.h"
 #include "core/sink_runner.h"
-#include "pipeline/initial_snapshot.h"
+#include "pipeline/sink_rebuild.h"
+#include "pipeline/snapshot_copy.h"
 #include "pipeline/start_plan.h"
 #include "sink/make_sink.h"
 #include "source/postgres/catalog.h"
@@ -47,7 +49,8 @@ void start_from_new_slot(const Config& config, const StartPlan& plan, std::vecto
   }
   for (auto& sink : sinks) sink->begin_snapshot(config.source.slot, config.source.tables);
   // `replication` stays open and idle: the exported snapshot lives as long as it does.
-  copy_initial_snapshot(config, created.snapshot_name, created.consistent_point, make_sink, g_finish, g_stop);
+  SnapshotCopy copy{created.snapshot_name, created.consistent_point, config.sinks};
+  copy_snapshot(config, copy, make_sink, g_finish, g_stop);
   for (auto& sink : sinks) sink->finish_snapshot(config.source.slot, created.consistent_point);
 }
 
@@ -67,7 +70,7 @@ int run(const Config& config, const RunOptions& options) {
     SinkCheckpoint checkpoint;
     retry_transient(fmt::format("sink '{}'", config.sinks[i].name), config.retry, g_stop,
                     [&] { checkpoint = sinks[i]->load_checkpoint(); });
-    checkpoints.push_back({config.sinks[i].name, checkpoint});
+    checkpoints.push_back({config.sinks[i].name, checkpoint, config.sinks[i].on_reset == OnReset::kRebuild});
   }
 
   auto plan = plan_start(config.source.slot, report.slot, checkpoints, config.source.snapshot, options.resnapshot);
@@ -92,8 +95,18 @@ int run(const Config& config, const RunOptions& options) {
   std::vector<SinkRunner*> runner_pointers;
   for (size_t i = 0; i < sinks.size(); ++i) {
     auto checkpoint = sinks[i]->load_checkpoint();
-    runners.push_back(std::make_unique<SinkRunner>(std::move(sinks[i]), config.sinks[i], config.retry, g_stop,
-                                                   checkpoint.position, confirmed));
+    const SinkConfig& sink_config = config.sinks[i];
+    RebuildStarter rebuild;
+    if (sink_config.on_reset == OnReset::kRebuild) {
+      rebuild = [&config, &sink_config](Sink& sink) {
+        return std::make_unique<SinkRebuild>(config, sink_config, sink, make_sink);
+      };
+    }
+    const bool rebuild_first =
+        std::find(plan.rebuild.begin(), plan.rebuild.end(), sink_config.name) != plan.rebuild.end();
+    runners.push_back(std::make_unique<SinkRunner>(std::move(sinks[i]), sink_config, config.retry, g_stop,
+                                                   checkpoint.position, confirmed, std::move(rebuild),
+                                                   rebuild_first));
     runner_pointers.push_back(runners.back().get());
     spdlog::info("sink '{}' resumes after {}", config.sinks[i].name,
                  checkpoint.position ? checkpoint.position->str() : std::string("the start"));

@@ -29,7 +29,7 @@ const KeyList kSourceKeys = {
     "kind", "dsn", "slot", "publication", "tables", "snapshot",
     "snapshot_chunk_rows", "snapshot_workers", "status_interval_ms"};
 const KeyList kSinkKeys = {
-    "name", "kind", "url", "mode", "format", "key", "stream", "stream_maxlen", "state_prefix", "on_error",
+    "name", "kind", "url", "mode", "format", "key", "stream", "stream_maxlen", "state_prefix", "on_error", "on_reset",
     "tables", "batch_max_changes", "batch_max_bytes", "queue_max_bytes"};
 const KeyList kSinkTableKeys = {"table", "key", "columns", "stream"};
 const KeyList kRetryKeys = {"initial_backoff_ms", "max_backoff_ms"};
@@ -494,6 +494,10 @@ class Loader {
     if (const toml::node* n = table.get("on_error")) {
       sink.on_error = enum_value<OnError>(*n, key("on_error"),
                                           {{"stop", OnError::kStop}, {"dead_letter", OnError::kDeadLetter}});
+    }
+    if (const toml::node* n = table.get("on_reset")) {
+      sink.on_reset = enum_value<OnReset>(*n, key("on_reset"),
+                                          {{"rebuild", OnReset::kRebuild}, {"stop", OnReset::kStop}});
     }
     if (const toml::node* n = table.get("key")) sink.key = non_empty_string(*n, key("key"));
     if (const toml::node* n = table.get("stream")) {

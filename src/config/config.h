@@ -18,6 +18,9 @@ enum class SinkMode { kUpsert, kInvalidate, kStream };
 enum class DocumentFormat { kJson, kHash };
 // What a sink does with a change the store rejects (a "poison" change).
 enum class OnError { kStop, kDeadLetter };
+// What a sink does when its store comes back empty (its checkpoint is gone: the
+// data was flushed, or the server restarted without persistence).
+enum class OnReset { kRebuild, kStop };
 
 struct SourceConfig {
   std::string kind = "postgres";
@@ -52,6 +55,9 @@ struct SinkConfig {
   // kStop: stop without acknowledging it. kDeadLetter: record it (with the
   // reason) in the stream <state_prefix>:dead_letter, count it, and go on.
   OnError on_error = OnError::kStop;
+  // kRebuild: copy every table again from a fresh consistent snapshot while
+  // streaming goes on (pipeline/sink_rebuild.h). kStop: stop with an error.
+  OnReset on_reset = OnReset::kRebuild;
   std::vector<SinkTableConfig> tables;
   size_t batch_max_changes = 5000;
   size_t batch_max_bytes = 8 << 20;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/change.h"
+#include "core/lsn.h"
 
 namespace sluice {
 
@@ -19,6 +20,10 @@ struct Batch {
   // Rows rewritten by `sluice verify --repair` (no checkpoint): applied through
   // the per-row version guard like any change, leaving the checkpoint alone.
   bool repair = false;
+  // Rows copied by a sink rebuild at this point (no checkpoint): written through
+  // the per-row version guard and the rebuild's tombstones, only while that
+  // rebuild is the one in progress.
+  std::optional<Lsn> rebuild;
 };
 
 }  // namespace sluice

@@ -9,6 +9,9 @@
 //
 // Errors: Error::transient when the store is unreachable or the connection dropped
 // (the caller retries the same batch; apply() must be idempotent for that);
+// SinkWasReset (an Error::state) when the store lost everything, checkpoint
+// included (flushed, or restarted without persistence): nothing of the batch was
+// written, and the caller may rebuild the sink (on_reset) and apply it again;
 // any other Error is fatal (e.g. Error::state when the stored checkpoint is not
 // the one this sink wrote last, Error::invalid_input for a change the store rejects).
 #pragma once
@@ -17,6 +20,7 @@
 #include <string>
 
 #include "core/batch.h"
+#include "core/error.h"
 #include "core/lsn.h"
 
 namespace sluice {
@@ -29,6 +33,14 @@ struct SinkCheckpoint {
   std::optional<Position> position;   // last applied change; empty: the sink is new
   SnapshotState snapshot = SnapshotState::kNone;
   std::string slot;                   // the slot the checkpoint belongs to
+  // A rebuild after a reset is copying rows at this point (begin_rebuild()).
+  std::optional<Lsn> rebuilding;
+};
+
+// The store came back empty: its stored checkpoint is gone (see file comment).
+class SinkWasReset : public Error {
+ public:
+  explicit SinkWasReset(std::string message) : Error(ErrorKind::kState, std::move(message)) {}
 };
 
 class Sink {
@@ -54,6 +66,20 @@ class Sink {
   // Marks the sink as following `slot` from `position` without a snapshot
   // (snapshot = "never").
   virtual void start_without_snapshot(const std::string& slot, Lsn consistent_point) = 0;
+
+  // Rebuild after a reset, while streaming goes on (pipeline/sink_rebuild.h).
+  // begin_rebuild() stores a checkpoint again: the position this sink last
+  // applied (none when it never applied any), `slot`, and, when `copy_point` is
+  // given, that rows copied at that point are being written (Batch::rebuild).
+  // While that is so, a streamed delete or truncate newer than the copy point
+  // leaves a tombstone so that a copied row never brings a deleted row back.
+  // finish_rebuild() ends it (fenced on `copy_point`) and drops the tombstones;
+  // Error::state when another rebuild has replaced this one.
+  virtual void begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) = 0;
+  virtual void finish_rebuild(Lsn copy_point, const std::vector<std::string>& tables) = 0;
+  // Whether the sink holds one entry per row, so that a rebuild has rows to copy
+  // (Redis upsert). Otherwise begin_rebuild(slot, nullopt) is the whole rebuild.
+  virtual bool holds_rows() const = 0;
 };
 
 }  // namespace sluice

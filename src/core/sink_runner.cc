@@ -7,7 +7,8 @@
 namespace sluice {
 
 SinkRunner::SinkRunner(std::unique_ptr<Sink> sink, const SinkConfig& config, const RetryConfig& retry,
-                       StopSignal& stop, std::optional<Position> applied, Lsn durable)
+                       StopSignal& stop, std::optional<Position> applied, Lsn durable,
+                       RebuildStarter rebuild, bool rebuild_first)
     : sink_(std::move(sink)),
       name_(config.name),
       batch_max_changes_(config.batch_max_changes),
@@ -15,6 +16,8 @@ SinkRunner::SinkRunner(std::unique_ptr<Sink> sink, const SinkConfig& config, con
       retry_(retry),
       stop_(stop),
       queue_(config.queue_max_bytes),
+      rebuild_starter_(std::move(rebuild)),
+      rebuild_first_(rebuild_first),
       applied_(applied),
       durable_(durable.value()) {}
 
@@ -28,6 +31,7 @@ SinkRunner::~SinkRunner() {
 void SinkRunner::start() {
   thread_ = std::thread([this] {
     run();
+    rebuild_.reset();  // cancels a rebuild still copying; the next run starts it again
     done_.store(true);
   });
 }
@@ -45,8 +49,10 @@ void SinkRunner::run() {
   std::deque<QueueItem> pending;
   bool at_boundary = true;  // the last item taken ended a transaction (or nothing taken yet)
   try {
+    if (rebuild_first_) start_rebuild();
     for (;;) {
       if (stop_.requested()) return;
+      check_rebuild();
       if (pending.empty()) {
         queue_.pop(pending, batch_max_changes_ + 16, batch_max_bytes_, std::chrono::milliseconds(50));
       }
@@ -93,7 +99,7 @@ void SinkRunner::run() {
 void SinkRunner::flush() {
   if (!batch_.changes.empty()) {
     batch_.checkpoint = batch_.changes.back()->position;
-    retry_transient("sink '" + name_ + "'", retry_, stop_, [&] { sink_->apply(batch_); });
+    apply_batch();
     applied_ = batch_.checkpoint;
     changes_applied_.fetch_add(batch_.changes.size());
   }
@@ -102,6 +108,52 @@ void SinkRunner::flush() {
   batch_.checkpoint.reset();
   batch_bytes_ = 0;
   batch_durable_.reset();
+}
+
+}  // namespace sluice
+
+namespace sluice {
+
+void SinkRunner::apply_batch() {
+  for (;;) {
+    try {
+      retry_transient("sink '" + name_ + "'", retry_, stop_, [&] { sink_->apply(batch_); },
+                      [&] { check_rebuild(); });
+      return;
+    } catch (const SinkWasReset& e) {
+      if (!rebuild_starter_) {
+        throw Error::state(std::string(e.what()) +
+                           "; on_reset = \"stop\": stopping. Set on_reset = \"rebuild\" to rebuild the sink "
+                           "while streaming, or run `sluice run --resnapshot`");
+      }
+      spdlog::warn("sink '{}': {}; rebuilding it from a fresh snapshot while streaming goes on", name_, e.what());
+      start_rebuild();
+    }
+  }
+}
+
+void SinkRunner::start_rebuild() {
+  rebuild_.reset();  // a rebuild the new reset made useless
+  retry_transient("sink '" + name_ + "' (starting a rebuild)", retry_, stop_,
+                  [&] { rebuild_ = rebuild_starter_(*sink_); });
+}
+
+void SinkRunner::check_rebuild() {
+  if (!rebuild_) return;
+  switch (rebuild_->status()) {
+    case BackgroundTask::Status::kRunning:
+      return;
+    case BackgroundTask::Status::kDone:
+      rebuild_.reset();
+      return;
+    case BackgroundTask::Status::kFailed:
+      if (!rebuild_->failure_is_transient()) {
+        throw Error::state("the rebuild failed: " + rebuild_->failure());
+      }
+      spdlog::warn("sink '{}': the rebuild was interrupted ({}); starting it again", name_, rebuild_->failure());
+      start_rebuild();
+      return;
+  }
 }
 
 }  // namespace sluice

@@ -6,6 +6,12 @@
 // Changes whose position is not newer than the sink's checkpoint are dropped
 // (replays after a restart or a reconnect of the source). A non-transient error
 // is sticky: the runner records it, requests the process-wide stop and exits.
+//
+// Sink reset (SinkWasReset: the store came back empty): with a RebuildStarter
+// (on_reset = "rebuild") the runner starts the rebuild, applies the same batch
+// again and goes on streaming while the rebuild copies rows in the background; a
+// rebuild that fails transiently is started again, any other failure is fatal.
+// Without one (on_reset = "stop") the reset is a fatal error.
 #pragma once
 
 #include <atomic>
@@ -16,6 +22,7 @@
 #include <thread>
 
 #include "config/config.h"
+#include "core/background_task.h"
 #include "core/change_queue.h"
 #include "core/sink.h"
 #include "core/stop_signal.h"
@@ -26,8 +33,12 @@ class SinkRunner {
  public:
   // `applied`: the sink's stored checkpoint (changes at or before it are dropped).
   // `durable`: the LSN the source may already be acknowledged to for this sink.
+  // `rebuild`: empty for on_reset = "stop". `rebuild_first`: start a rebuild
+  // before anything else (the sink came back empty while sluice was down, or a
+  // rebuild was interrupted).
   SinkRunner(std::unique_ptr<Sink> sink, const SinkConfig& config, const RetryConfig& retry,
-             StopSignal& stop, std::optional<Position> applied, Lsn durable);
+             StopSignal& stop, std::optional<Position> applied, Lsn durable,
+             RebuildStarter rebuild = {}, bool rebuild_first = false);
   ~SinkRunner();
   SinkRunner(const SinkRunner&) = delete;
   SinkRunner& operator=(const SinkRunner&) = delete;
@@ -49,6 +60,11 @@ class SinkRunner {
  private:
   void run();
   void flush();
+  void apply_batch();
+  void start_rebuild();
+  // Acts on the rebuild's outcome: forgets it when done, starts it again after a
+  // transient failure, throws Error::state after any other.
+  void check_rebuild();
 
   std::unique_ptr<Sink> sink_;
   std::string name_;
@@ -60,6 +76,9 @@ class SinkRunner {
   std::thread thread_;
   std::atomic<bool> finishing_{false};
   std::atomic<bool> done_{false};
+  RebuildStarter rebuild_starter_;
+  bool rebuild_first_;
+  std::unique_ptr<BackgroundTask> rebuild_;  // owned by the runner thread
 
   // Owned by the runner thread.
   std::optional<Position> applied_;

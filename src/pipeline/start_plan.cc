@@ -25,13 +25,14 @@ StartPlan plan_start(const std::string& slot_name, const std::optional<SlotState
     StartPlan plan = fresh(slot.has_value(), SnapshotMode::kInitial, "--resnapshot: recreating the slot and rebuilding every sink");
     return plan;
   }
-  const NamedCheckpoint* applied = nullptr;      // a sink that holds a position
+  const NamedCheckpoint* applied = nullptr;      // a sink that follows the slot
   const NamedCheckpoint* interrupted = nullptr;  // a sink whose snapshot did not finish
-  const NamedCheckpoint* empty = nullptr;        // a sink with nothing stored
+  const NamedCheckpoint* empty = nullptr;        // a sink with nothing stored that may not be rebuilt
+  std::vector<std::string> rebuild;              // empty sinks that may be, and interrupted rebuilds
   for (const auto& sink : sinks) {
     if (sink.checkpoint.snapshot == SnapshotState::kInProgress) {
       interrupted = &sink;
-    } else if (sink.checkpoint.position) {
+    } else if (sink.checkpoint.position || sink.checkpoint.rebuilding) {
       applied = &sink;
       if (!sink.checkpoint.slot.empty() && sink.checkpoint.slot != slot_name) {
         throw Error::state(fmt::format(
@@ -39,6 +40,9 @@ StartPlan plan_start(const std::string& slot_name, const std::optional<SlotState
             "point source.slot back at '{}', or rebuild the sink with `sluice run --resnapshot`",
             sink.sink, sink.checkpoint.slot, slot_name, sink.checkpoint.slot));
       }
+      if (sink.checkpoint.rebuilding) rebuild.push_back(sink.sink);
+    } else if (sink.may_rebuild) {
+      rebuild.push_back(sink.sink);
     } else {
       empty = &sink;
     }
@@ -60,10 +64,11 @@ StartPlan plan_start(const std::string& slot_name, const std::optional<SlotState
   if (!slot) {
     if (applied && !interrupted) {
       throw Error::state(fmt::format(
-          "replication slot '{}' does not exist, but sink '{}' has applied changes from it up to {}: the slot "
+          "replication slot '{}' does not exist, but sink '{}' has applied changes from it{}: the slot "
           "was dropped or invalidated, so the changes made since then cannot be streamed. Recover with "
           "`sluice run --resnapshot`, which recreates the slot and rebuilds every sink",
-          slot_name, applied->sink, applied->checkpoint.position->str()));
+          slot_name, applied->sink,
+          applied->checkpoint.position ? " up to " + applied->checkpoint.position->str() : std::string()));
     }
     if (interrupted) return fresh(false, SnapshotMode::kInitial, fmt::format("the snapshot into sink '{}' was interrupted; starting it again", interrupted->sink));
     return fresh(false, mode, fmt::format("creating replication slot '{}'", slot_name));
@@ -85,6 +90,8 @@ StartPlan plan_start(const std::string& slot_name, const std::optional<SlotState
   }
   StartPlan plan;
   plan.reason = fmt::format("resuming from slot '{}'", slot_name);
+  plan.rebuild = std::move(rebuild);
+  for (const auto& name : plan.rebuild) plan.reason += fmt::format("; rebuilding sink '{}' while streaming", name);
   return plan;
 }
 

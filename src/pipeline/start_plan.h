@@ -6,7 +6,10 @@
 //   slot invalidated (wal_status = lost)          -> Error::state: the slot was lost
 //   slot present, a snapshot was interrupted      -> drop slot, create, snapshot again
 //   slot present, no sink has anything yet        -> drop slot, create (+ snapshot)
-//   slot present, some sink has no checkpoint     -> Error::state (new or flushed sink)
+//   slot present, some sink has no checkpoint     -> rebuild that sink while the
+//                                                    others resume (on_reset =
+//                                                    "rebuild"); else Error::state
+//   slot present, a sink's rebuild was interrupted -> resume, rebuild it again
 //   slot present, every sink has a checkpoint     -> resume
 //   --resnapshot                                  -> drop slot, create, snapshot
 #pragma once
@@ -28,12 +31,14 @@ struct SlotState {
 struct NamedCheckpoint {
   std::string sink;
   SinkCheckpoint checkpoint;
+  bool may_rebuild = false;  // on_reset = "rebuild"
 };
 
 struct StartPlan {
   bool drop_slot = false;     // drop the existing slot first
   bool create_slot = false;   // create the slot (exporting a snapshot)
   bool snapshot = false;      // copy the tables under the exported snapshot
+  std::vector<std::string> rebuild;  // sinks to rebuild while streaming (when resuming)
   std::string reason;         // one line for the log: why this plan
 };
 

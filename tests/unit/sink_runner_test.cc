@@ -2,6 +2,8 @@
 // Redis sink itself is tested against a real Redis in tests/integration).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -16,6 +18,8 @@ class RecordingSink : public Sink {
   std::mutex mutex;
   std::vector<Batch> batches;
   int transient_failures_left = 0;
+  int resets_left = 0;           // apply() throws SinkWasReset this many times
+  int rebuilds_begun = 0;
   std::string name_ = "rec";
 
   const std::string& name() const override { return name_; }
@@ -26,12 +30,49 @@ class RecordingSink : public Sink {
       --transient_failures_left;
       throw Error::transient("store down");
     }
+    if (resets_left > 0) {
+      --resets_left;
+      throw SinkWasReset("the checkpoint is gone");
+    }
     batches.push_back(batch);
   }
   void begin_snapshot(const std::string&, const std::vector<std::string>&) override {}
   void finish_snapshot(const std::string&, Lsn) override {}
   void start_without_snapshot(const std::string&, Lsn) override {}
+  void begin_rebuild(const std::string&, std::optional<Lsn>) override {
+    std::lock_guard lock(mutex);
+    ++rebuilds_begun;
+  }
+  void finish_rebuild(Lsn, const std::vector<std::string>&) override {}
+  bool holds_rows() const override { return true; }
 };
+
+// A rebuild whose outcome the test sets.
+class FakeRebuild : public BackgroundTask {
+ public:
+  struct Shared {
+    std::atomic<Status> status{Status::kRunning};
+    std::atomic<bool> transient{true};
+    std::atomic<int> started{0};
+    std::atomic<int> destroyed{0};
+  };
+  explicit FakeRebuild(Shared& shared) : shared_(shared) { ++shared_.started; }
+  ~FakeRebuild() override { ++shared_.destroyed; }
+  Status status() const override { return shared_.status.load(); }
+  std::string failure() const override { return "copy failed"; }
+  bool failure_is_transient() const override { return shared_.transient.load(); }
+
+ private:
+  Shared& shared_;
+};
+
+bool eventually_true(const std::function<bool()>& condition) {
+  for (int i = 0; i < 500; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
 
 ChangePtr change(uint64_t lsn, uint32_t index) {
   auto c = std::make_shared<Change>();
@@ -142,6 +183,67 @@ TEST_F(SinkRunnerTest, FatalErrorIsStickyAndStopsTheProcess) {
   EXPECT_NE(runner.failure()->find("WRONGTYPE"), std::string::npos);
   EXPECT_TRUE(stop.requested());
   EXPECT_EQ(runner.durable_lsn(), Lsn(0));
+}
+
+TEST_F(SinkRunnerTest, ResetWithoutRebuildIsFatalAndSaysHowToRecover) {
+  auto runner = make();
+  sink->resets_left = 1;
+  push(*runner, change(0x100, 1));
+  push(*runner, TransactionEnd{Lsn(0x120)});
+  runner->start();
+  runner->join();
+  ASSERT_TRUE(runner->failure());
+  EXPECT_NE(runner->failure()->find("on_reset"), std::string::npos) << *runner->failure();
+  EXPECT_NE(runner->failure()->find("--resnapshot"), std::string::npos) << *runner->failure();
+  EXPECT_EQ(runner->durable_lsn(), Lsn(0x10));
+}
+
+TEST_F(SinkRunnerTest, ResetStartsARebuildAndAppliesTheSameBatchAgain) {
+  config.name = "rec";
+  auto owned = std::make_unique<RecordingSink>();
+  sink = owned.get();
+  sink->resets_left = 1;
+  FakeRebuild::Shared shared;
+  SinkRunner runner(std::move(owned), config, retry, stop, std::nullopt, Lsn(0x10),
+                    [&](Sink& s) {
+                      s.begin_rebuild("slot", Lsn(0x500));
+                      return std::make_unique<FakeRebuild>(shared);
+                    });
+  push(runner, change(0x100, 1));
+  push(runner, TransactionEnd{Lsn(0x120)});
+  runner.start();
+  ASSERT_TRUE(eventually_true([&] { return runner.durable_lsn() == Lsn(0x120); }));
+  EXPECT_EQ(shared.started.load(), 1);
+  EXPECT_EQ(sink->rebuilds_begun, 1);
+  // Streaming goes on while the rebuild runs.
+  push(runner, change(0x200, 1));
+  push(runner, TransactionEnd{Lsn(0x220)});
+  ASSERT_TRUE(eventually_true([&] { return runner.durable_lsn() == Lsn(0x220); }));
+  EXPECT_EQ(shared.destroyed.load(), 0);
+  // A transient failure starts it again; done, it is forgotten.
+  shared.status = BackgroundTask::Status::kFailed;
+  ASSERT_TRUE(eventually_true([&] { return shared.started.load() == 2; }));
+  shared.status = BackgroundTask::Status::kDone;
+  ASSERT_TRUE(eventually_true([&] { return shared.destroyed.load() == 2; }));
+  drain(runner);
+  EXPECT_FALSE(runner.failure());
+  std::lock_guard lock(sink->mutex);
+  ASSERT_EQ(sink->batches.size(), 2u);
+  EXPECT_EQ(sink->batches[0].checkpoint, (Position{Lsn(0x100), 1}));
+}
+
+TEST_F(SinkRunnerTest, RebuildThatCannotSucceedIsFatal) {
+  config.name = "rec";
+  FakeRebuild::Shared shared;
+  shared.status = BackgroundTask::Status::kFailed;
+  shared.transient = false;
+  SinkRunner runner(std::make_unique<RecordingSink>(), config, retry, stop, std::nullopt, Lsn(0x10),
+                    [&](Sink&) { return std::make_unique<FakeRebuild>(shared); }, /*rebuild_first=*/true);
+  runner.start();
+  runner.join();
+  ASSERT_TRUE(runner.failure());
+  EXPECT_NE(runner.failure()->find("the rebuild failed: copy failed"), std::string::npos) << *runner.failure();
+  EXPECT_TRUE(stop.requested());
 }
 
 }  // namespace

@@ -80,6 +80,40 @@ TEST(StartPlanTest, NewSinkBesideAppliedSinkIsAnError) {
   EXPECT_THROW(plan_start("s", healthy(), {applied("a"), empty("b")}, SnapshotMode::kInitial, false), Error);
 }
 
+TEST(StartPlanTest, EmptySinkThatMayRebuildIsRebuiltWhileTheOthersResume) {
+  auto flushed = empty("b");
+  flushed.may_rebuild = true;
+  auto plan = plan_start("s", healthy(), {applied("a"), flushed}, SnapshotMode::kInitial, false);
+  EXPECT_FALSE(plan.create_slot);
+  EXPECT_FALSE(plan.drop_slot);
+  EXPECT_FALSE(plan.snapshot);
+  EXPECT_EQ(plan.rebuild, std::vector<std::string>{"b"});
+  EXPECT_NE(plan.reason.find("rebuilding sink 'b'"), std::string::npos) << plan.reason;
+}
+
+TEST(StartPlanTest, InterruptedRebuildResumesAndRebuildsAgain) {
+  auto rebuilding = applied("a");
+  rebuilding.checkpoint.rebuilding = Lsn(0x200);
+  auto plan = plan_start("s", healthy(), {rebuilding}, SnapshotMode::kInitial, false);
+  EXPECT_FALSE(plan.create_slot);
+  EXPECT_EQ(plan.rebuild, std::vector<std::string>{"a"});
+  // Even when it never applied a change before the reset.
+  rebuilding.checkpoint.position.reset();
+  plan = plan_start("s", healthy(), {rebuilding}, SnapshotMode::kInitial, false);
+  EXPECT_FALSE(plan.create_slot);
+  EXPECT_EQ(plan.rebuild, std::vector<std::string>{"a"});
+}
+
+TEST(StartPlanTest, LoneEmptySinkThatMayRebuildStartsFresh) {
+  auto flushed = empty("a");
+  flushed.may_rebuild = true;
+  auto plan = plan_start("s", healthy(), {flushed}, SnapshotMode::kInitial, false);
+  EXPECT_TRUE(plan.drop_slot);
+  EXPECT_TRUE(plan.create_slot);
+  EXPECT_TRUE(plan.snapshot);
+  EXPECT_TRUE(plan.rebuild.empty());
+}
+
 TEST(StartPlanTest, CheckpointOfAnotherSlotIsAnError) {
   EXPECT_THROW(plan_start("s", healthy(), {applied("a", "other")}, SnapshotMode::kInitial, false), Error);
 }

@@ -49,11 +49,22 @@ if cptype ~= 'none' and cptype ~= 'hash' then
   return redis.error_reply('SLUICE_STATE the checkpoint key ' .. cpkey .. ' of ' .. who .. ' holds a ' .. cptype .. ', not a hash')
 end
 if cptype == 'none' and expect_checkpoint then
-  return redis.error_reply('SLUICE_STATE the checkpoint of ' .. who .. ' is gone: the Redis data was flushed or lost (' .. cpkey .. ' does not exist)')
+  return redis.error_reply('SLUICE_RESET the checkpoint of ' .. who .. ' is gone: the Redis data was flushed or lost (' .. cpkey .. ' does not exist)')
 end
 local stored = redis.call('HGET', cpkey, 'position') or ''
+-- A rebuild after a reset is copying rows at this position (false: none).
+local rebuild_at = false
+if cptype == 'hash' then rebuild_at = redis.call('HGET', cpkey, 'rebuild') end
 local repair = newcp == 'repair'
-if repair then
+local rebuild_rows = string.sub(newcp, 1, 8) == 'rebuild:'
+if rebuild_rows then
+  -- Rows copied by a rebuild: only while that rebuild is the one in progress.
+  local at = string.sub(newcp, 9)
+  if rebuild_at ~= at then
+    return redis.error_reply('SLUICE_STATE the rebuild of ' .. who .. ' at ' .. at .. ' is no longer in progress (' .. cpkey .. ' says rebuild=' .. tostring(rebuild_at or 'none') .. ')')
+  end
+  newcp = ''
+elseif repair then
   -- `sluice verify --repair`: rows rewritten from the source through the per-row
   -- version guard; the checkpoint stays where streaming left it.
   if cptype == 'none' then
@@ -68,7 +79,7 @@ elseif newcp ~= '' then
   if stored ~= expected then
     return redis.error_reply('SLUICE_STATE the checkpoint of ' .. who .. ' is at ' .. show(stored) .. ' but this sink last left it at ' .. show(expected) .. ': another process writes to the same state (' .. cpkey .. ')')
   end
-elseif not repair then
+else
   local snap = redis.call('HGET', cpkey, 'snapshot')
   if snap ~= 'in_progress' then
     return redis.error_reply('SLUICE_STATE snapshot rows for ' .. who .. ' but its checkpoint says snapshot=' .. tostring(snap or 'none') .. ', not in_progress (' .. cpkey .. ')')
@@ -329,6 +340,27 @@ local function toast_source_missing(tbl, col, k, what)
   fail('SLUICE_STATE', who .. ': table ' .. tbl .. ': column ' .. col .. ' is an unchanged TOAST value, but ' .. what .. ' at key ' .. k .. ' (the value cannot be kept, and it is never written as null)')
 end
 
+-- ---- rebuild after a reset ------------------------------------------------------
+-- While a rebuild copies rows at rebuild_at, streamed deletes and truncates newer
+-- than that leave tombstones (P:tomb:<schema.table>: identity or 'truncate' ->
+-- version) so that a copied row never brings back a row deleted after the copy
+-- point; the copied rows go through them and through the version guard.
+local function tomb_key(tbl) return prefix .. ':tomb:' .. tbl end
+local function tomb_blocks(tbl, ident, ver)
+  local v = redis.call('HMGET', tomb_key(tbl), ident, 'truncate')
+  return (v[1] and pos_cmp(v[1], ver) >= 0) or (v[2] and pos_cmp(v[2], ver) >= 0) or false
+end
+local function tomb_set(tbl, field, ver)
+  if rebuild_at and pos_cmp(ver, rebuild_at) > 0 then W[#W + 1] = {'HSET', tomb_key(tbl), field, ver} end
+end
+-- An unchanged TOAST value of a row the rebuild has not copied yet: a change not
+-- newer than the copy point is part of the copied row (true: skip it); a newer one
+-- must wait until the row is copied (the sink retries the batch).
+local function awaiting_copy(tbl, col, ver, k)
+  if pos_cmp(ver, rebuild_at) <= 0 then return true end
+  fail('SLUICE_WAIT', who .. ': table ' .. tbl .. ': column ' .. col .. ' is an unchanged TOAST value of a row the rebuild has not copied yet (key ' .. k .. '); waiting for the copy')
+end
+
 local applied, skipped = 0, 0
 local function plan()
   for _ = 1, nops do
@@ -342,8 +374,13 @@ local function plan()
         toks[j] = arg()
         segs[j] = arg()
       end
-      local p = upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
+      local p = nil
+      if not (rebuild_rows and tomb_blocks(tbl, id_new, ver)) then
+        p = upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
+      end
       if not p then
+        skipped = skipped + 1
+      elseif ntoast > 0 and rebuild_at and key_type(p.src) == 'none' and awaiting_copy(tbl, toks[1], ver, p.src) then
         skipped = skipped + 1
       else
         check_target(p.key, 'string', tbl)
@@ -381,8 +418,13 @@ local function plan()
       local ntoast = count()
       local tf = {}
       for j = 1, ntoast do tf[j] = arg() end
-      local p = upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
+      local p = nil
+      if not (rebuild_rows and tomb_blocks(tbl, id_new, ver)) then
+        p = upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
+      end
       if not p then
+        skipped = skipped + 1
+      elseif ntoast > 0 and rebuild_at and key_type(p.src) == 'none' and awaiting_copy(tbl, tf[1], ver, p.src) then
         skipped = skipped + 1
       else
         check_target(p.key, 'hash', tbl)
@@ -413,12 +455,14 @@ local function plan()
           index_del(idx, ident)
         end
         if oldkey ~= '' and not (e and key_of(e) == oldkey) then del_key(oldkey) end
+        tomb_set(tbl, ident, ver)
         applied = applied + 1
       end
     elseif code == 'T' then
       local tbl = arg()
-      arg()  -- version: a truncate removes every row whatever its version
+      local ver = arg()  -- a truncate removes every row whatever its version
       local idx = index_key(tbl)
+      tomb_set(tbl, 'truncate', ver)
       local chunk = {'DEL'}
       for _, e in ipairs(index_entries(idx)) do
         local k = key_of(e)
@@ -495,7 +539,7 @@ const std::string_view kDeadLetterScript = R"lua(
 local stored = redis.call('HGET', KEYS[1], 'position') or ''
 if stored == ARGV[2] then return 0 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return redis.error_reply("SLUICE_STATE the checkpoint of sink '" .. ARGV[3] .. "' is gone: the Redis data was flushed or lost (" .. KEYS[1] .. ' does not exist)')
+  return redis.error_reply("SLUICE_RESET the checkpoint of sink '" .. ARGV[3] .. "' is gone: the Redis data was flushed or lost (" .. KEYS[1] .. ' does not exist)')
 end
 if stored ~= ARGV[1] then
   return redis.error_reply("SLUICE_STATE the checkpoint of sink '" .. ARGV[3] .. "' is at " .. stored .. ' but this sink last left it at ' .. ARGV[1] .. ': another process writes to the same state (' .. KEYS[1] .. ')')
@@ -519,6 +563,30 @@ if snap ~= 'in_progress' then
   return redis.error_reply("SLUICE_STATE cannot finish the snapshot of sink '" .. ARGV[3] .. "': its checkpoint says snapshot=" .. tostring(snap or 'none') .. ', not in_progress (' .. KEYS[1] .. ')')
 end
 redis.call('HSET', KEYS[1], 'position', ARGV[1], 'snapshot', 'done', 'slot', ARGV[2])
+return 1
+)lua";
+
+const std::string_view kBeginRebuildScript = R"lua(
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'none' and t ~= 'hash' then
+  return redis.error_reply('SLUICE_STATE the checkpoint key ' .. KEYS[1] .. " of sink '" .. ARGV[4] .. "' holds a " .. t .. ', not a hash')
+end
+redis.call('HSET', KEYS[1], 'snapshot', 'done', 'slot', ARGV[2])
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'position', ARGV[1]) else redis.call('HDEL', KEYS[1], 'position') end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'rebuild', ARGV[3]) else redis.call('HDEL', KEYS[1], 'rebuild') end
+return 1
+)lua";
+
+const std::string_view kFinishRebuildScript = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return redis.error_reply("SLUICE_RESET the checkpoint of sink '" .. ARGV[2] .. "' is gone: the Redis data was flushed or lost during its rebuild (" .. KEYS[1] .. ' does not exist)')
+end
+local at = redis.call('HGET', KEYS[1], 'rebuild')
+if at ~= ARGV[1] then
+  return redis.error_reply("SLUICE_STATE the rebuild of sink '" .. ARGV[2] .. "' at " .. ARGV[1] .. ' is no longer in progress (' .. KEYS[1] .. ' says rebuild=' .. tostring(at or 'none') .. ')')
+end
+redis.call('HDEL', KEYS[1], 'rebuild')
+for i = 4, #ARGV do redis.call('DEL', ARGV[3] .. ':tomb:' .. ARGV[i]) end
 return 1
 )lua";
 

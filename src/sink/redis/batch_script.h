@@ -11,7 +11,9 @@
 //   [5]  format: "json" | "hash"
 //   [6]  "1" when P:checkpoint must exist (the sink has loaded or written it)
 //   [7]  the position the sink expects in P:checkpoint ("" = none)
-//   [8]  the batch's checkpoint ("" = snapshot rows: needs snapshot=in_progress)
+//   [8]  the batch's checkpoint ("" = snapshot rows: needs snapshot=in_progress;
+//        "repair" = rows rewritten by `sluice verify --repair`; "rebuild:<pos>" =
+//        rows copied by the rebuild at <pos>: needs P:checkpoint rebuild=<pos>)
 //   [9]  number of ops
 //   [10] stream MAXLEN ("" = unbounded)
 //   [11...] the ops, each a code followed by its fields:
@@ -31,8 +33,13 @@
 //   column is unchanged TOAST); old_key = key rendered from the old tuple, "" when
 //   there is none or it cannot be rendered.
 // Reply: {"applied" | "already_applied", ops applied, ops skipped by the version guard}.
-// Error replies start with SLUICE_STATE, SLUICE_INPUT or SLUICE_INTERNAL (mapped
-// to the Error kinds by the sink), or are Redis' own errors.
+// Error replies start with SLUICE_RESET (the checkpoint is gone: SinkWasReset),
+// SLUICE_WAIT (an unchanged TOAST value of a row a rebuild has not copied yet:
+// retry later), SLUICE_STATE, SLUICE_INPUT or SLUICE_INTERNAL (mapped to the
+// Error kinds by the sink), or are Redis' own errors.
+// While P:checkpoint has a field rebuild=<pos> (a rebuild after a reset copies
+// rows at <pos>), deletes and truncates newer than <pos> leave tombstones in
+// P:tomb:<schema.table> (identity or "truncate" -> version) that copied rows obey.
 #pragma once
 
 #include <optional>
@@ -60,6 +67,12 @@ extern const std::string_view kFinishSnapshotScript;
 extern const std::string_view kDeadLetterScript;
 // ARGV: position, slot.
 extern const std::string_view kStartWithoutSnapshotScript;
+// Rebuild after a reset (core/sink.h). ARGV: position ("" = none), slot, copy
+// point ("" = none), sink name. Stores the checkpoint again.
+extern const std::string_view kBeginRebuildScript;
+// ARGV: copy point, sink name, state prefix, tables... Fenced on the copy point;
+// ends the rebuild and drops the tables' tombstones.
+extern const std::string_view kFinishRebuildScript;
 
 // Primary-key values, each as "<byte length>:<text>", concatenated: unambiguous
 // whatever the values contain.

@@ -139,15 +139,17 @@ auto RedisSink::with_connection(F&& f) {
   }
 }
 
-Error RedisSink::script_error(RedisConnection& conn, std::string_view reply, std::string_view what) const {
+void RedisSink::throw_script_error(RedisConnection& conn, std::string_view reply, std::string_view what) const {
   const size_t space = reply.find(' ');
   const std::string_view code = reply.substr(0, space);
   const std::string rest = conn.scrub(std::string(space == std::string_view::npos ? "" : reply.substr(space + 1)));
   // The script's own messages already name the sink.
-  if (code == "SLUICE_STATE") return Error::state(rest);
-  if (code == "SLUICE_INPUT") return Error::invalid_input(rest);
-  if (code == "SLUICE_INTERNAL") return Error::internal(context_ + ": " + std::string(what) + ": " + rest);
-  return conn.reply_error(what, reply);
+  if (code == "SLUICE_RESET") throw SinkWasReset(rest);
+  if (code == "SLUICE_WAIT") throw Error::transient(rest);
+  if (code == "SLUICE_STATE") throw Error::state(rest);
+  if (code == "SLUICE_INPUT") throw Error::invalid_input(rest);
+  if (code == "SLUICE_INTERNAL") throw Error::internal(context_ + ": " + std::string(what) + ": " + rest);
+  throw conn.reply_error(what, reply);
 }
 
 std::string RedisSink::run_script(RedisConnection& conn, std::string_view script, const std::vector<std::string>& keys,
@@ -157,7 +159,7 @@ std::string RedisSink::run_script(RedisConnection& conn, std::string_view script
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
   RedisReply reply = conn.command(argv);
-  if (reply.is_error()) throw script_error(conn, reply.str(), what);
+  if (reply.is_error()) throw_script_error(conn, reply.str(), what);
   return std::string(reply.str());
 }
 
@@ -190,6 +192,12 @@ SinkCheckpoint RedisSink::load_checkpoint() {
         }
       } else if (field == "slot") {
         checkpoint.slot = value;
+      } else if (field == "rebuild") {
+        try {
+          checkpoint.rebuilding = Position::decode(value).commit_lsn;
+        } catch (const Error& e) {
+          throw Error::state(context_ + ": " + checkpoint_key_ + " rebuild: " + e.what());
+        }
       }
     }
     expected_ = checkpoint.position;
@@ -246,6 +254,26 @@ void RedisSink::start_without_snapshot(const std::string& slot, Lsn consistent_p
   expected_ = position;
   checkpoint_exists_ = true;
   state_known_ = true;
+}
+
+void RedisSink::begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) {
+  const std::string at = copy_point ? Position{*copy_point, 0}.encode() : std::string();
+  with_connection([&](RedisConnection& conn) {
+    run_script(conn, kBeginRebuildScript, {checkpoint_key_}, {expected_ ? expected_->encode() : "", slot, at, config_.name},
+               "recording the rebuild");
+    return 0;
+  });
+  checkpoint_exists_ = true;
+  state_known_ = true;
+}
+
+void RedisSink::finish_rebuild(Lsn copy_point, const std::vector<std::string>& tables) {
+  std::vector<std::string> args = {Position{copy_point, 0}.encode(), config_.name, prefix_};
+  args.insert(args.end(), tables.begin(), tables.end());
+  with_connection([&](RedisConnection& conn) {
+    run_script(conn, kFinishRebuildScript, {checkpoint_key_}, args, "finishing the rebuild");
+    return 0;
+  });
 }
 
 void RedisSink::delete_indexed(RedisConnection& conn, const std::string& table) {
@@ -636,7 +664,7 @@ void RedisSink::apply_once(const Batch& batch) {
     throw Error::internal(context_ + ": apply() before load_checkpoint(), begin_snapshot() or start_without_snapshot()");
   }
   ApplyStats stats;
-  const bool snapshot_rows = !batch.checkpoint.has_value() && !batch.repair;
+  const bool snapshot_rows = !batch.checkpoint.has_value() && !batch.repair && !batch.rebuild;
 
   BatchArgs::Header header;
   header.sink = config_.name;
@@ -645,7 +673,10 @@ void RedisSink::apply_once(const Batch& batch) {
   header.format = config_.format == DocumentFormat::kJson ? "json" : "hash";
   header.expect_checkpoint = checkpoint_exists_;
   header.expected = expected_ ? expected_->encode() : "";
-  header.checkpoint = batch.repair ? "repair" : batch.checkpoint ? batch.checkpoint->encode() : "";
+  header.checkpoint = batch.repair     ? "repair"
+                      : batch.rebuild  ? "rebuild:" + Position{*batch.rebuild, 0}.encode()
+                      : batch.checkpoint ? batch.checkpoint->encode()
+                                         : "";
   header.stream_maxlen = config_.stream_maxlen ? std::to_string(*config_.stream_maxlen) : "";
   BatchArgs args(header);
   std::vector<std::string> truncate_globs;
@@ -653,7 +684,7 @@ void RedisSink::apply_once(const Batch& batch) {
   for (const ChangePtr& change : batch.changes) {
     if (!change) throw Error::internal(context_ + ": a null change in a batch");
     // Already in the store: the checkpoint was written with it (a replay).
-    if (!snapshot_rows && !batch.repair && expected_ && change->position <= *expected_) {
+    if (batch.checkpoint && expected_ && change->position <= *expected_) {
       ++stats.replayed;
       continue;
     }
@@ -686,7 +717,7 @@ void RedisSink::apply_once(const Batch& batch) {
         batch_sha_.clear();
         continue;
       }
-      throw script_error(conn, reply.str(), "applying a batch");
+      throw_script_error(conn, reply.str(), "applying a batch");
     }
   });
 

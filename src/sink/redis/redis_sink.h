@@ -12,6 +12,9 @@
 //
 // State, under P = SinkConfig::state_prefix (default "sluice:<name>"):
 //   P:checkpoint           hash {position, slot, snapshot = in_progress | done}
+//   P:checkpoint           also rebuild=<position> while a rebuild after a reset
+//                          copies rows (on_reset = "rebuild", core/sink.h)
+//   P:tomb:<schema.table>  (upsert, during a rebuild) deletes newer than the copy
 //   P:index:<schema.table> (upsert) hash: row identity -> "<version> <redis key>",
 //                          version = Position::encode() of the last change applied
 //                          to the row. It finds the key of a row whose key template
@@ -63,6 +66,9 @@ class RedisSink final : public Sink {
   void begin_snapshot(const std::string& slot, const std::vector<std::string>& tables) override;
   void finish_snapshot(const std::string& slot, Lsn consistent_point) override;
   void start_without_snapshot(const std::string& slot, Lsn consistent_point) override;
+  void begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) override;
+  void finish_rebuild(Lsn copy_point, const std::vector<std::string>& tables) override;
+  bool holds_rows() const override { return config_.mode == SinkMode::kUpsert; }
 
   // What the last successful apply() did (for logs and tests).
   struct ApplyStats {
@@ -114,7 +120,7 @@ class RedisSink final : public Sink {
   auto with_connection(F&& f);
   std::string run_script(RedisConnection& conn, std::string_view script, const std::vector<std::string>& keys,
                          const std::vector<std::string>& args, std::string_view what);
-  Error script_error(RedisConnection& conn, std::string_view reply, std::string_view what) const;
+  [[noreturn]] void throw_script_error(RedisConnection& conn, std::string_view reply, std::string_view what) const;
   void scan_delete(RedisConnection& conn, const std::string& glob);
   void delete_indexed(RedisConnection& conn, const std::string& table);
 

@@ -53,15 +53,16 @@ std::optional<SlotInfo> query_slot(PgConnection& conn, const std::string& name) 
   return s;
 }
 
-CreatedSlot create_logical_slot(PgConnection& repl_conn, const std::string& name) {
+CreatedSlot create_logical_slot(PgConnection& repl_conn, const std::string& name, bool temporary) {
   validate_slot_name(name);
   if (repl_conn.mode() != PgConnection::Mode::kReplication) {
     throw Error::internal("create_logical_slot needs a replication connection");
   }
   // The name is validated to [a-z0-9_], so quoting it is only for form.
+  const char* kind = temporary ? "TEMPORARY LOGICAL" : "LOGICAL";
   std::string sql = repl_conn.server_version() >= 150000
-                        ? fmt::format("CREATE_REPLICATION_SLOT \"{}\" LOGICAL pgoutput (SNAPSHOT 'export')", name)
-                        : fmt::format("CREATE_REPLICATION_SLOT \"{}\" LOGICAL pgoutput EXPORT_SNAPSHOT", name);
+                        ? fmt::format("CREATE_REPLICATION_SLOT \"{}\" {} pgoutput (SNAPSHOT 'export')", name, kind)
+                        : fmt::format("CREATE_REPLICATION_SLOT \"{}\" {} pgoutput EXPORT_SNAPSHOT", name, kind);
   PgResult r = repl_conn.exec(sql);
   if (r.rows() != 1 || r.columns() < 3) {
     throw Error::protocol(fmt::format("PostgreSQL {}: CREATE_REPLICATION_SLOT {} returned {} rows of {} columns",

@@ -42,7 +42,9 @@ struct CreatedSlot {
 // "(SNAPSHOT 'export')", before that "EXPORT_SNAPSHOT"). `repl_conn` must be a
 // kReplication connection. The snapshot can be imported (SnapshotReader) only while
 // `repl_conn` stays open and runs no other command; see snapshot_reader.h.
-CreatedSlot create_logical_slot(PgConnection& repl_conn, const std::string& name);
+// A `temporary` slot is dropped by PostgreSQL when `repl_conn` closes (or its
+// backend dies): what a rebuild needs, a consistent snapshot and its exact LSN.
+CreatedSlot create_logical_slot(PgConnection& repl_conn, const std::string& name, bool temporary = false);
 
 // Drops the slot with pg_drop_replication_slot(). A slot that is active (a
 // walsender still streams from it, e.g. the connection was just closed) is waited

@@ -1,4 +1,4 @@
-#include "pipeline/initial_snapshot.h"
+#include "pipeline/snapshot_copy.h"
 
 #include <mutex>
 #include <thread>
@@ -24,16 +24,17 @@ struct Progress {
 
 class SnapshotWorker {
  public:
-  SnapshotWorker(const Config& config, const std::string& snapshot_name, Lsn consistent_point,
-                 const SinkFactory& make_sink, std::atomic<bool>& finish, StopSignal& stop, Progress& progress)
+  SnapshotWorker(const Config& config, const SnapshotCopy& copy, const SinkFactory& make_sink,
+                 std::atomic<bool>& finish, StopSignal& stop, Progress& progress)
       : config_(config),
-        position_{consistent_point, 0},
+        copy_(copy),
+        position_{copy.consistent_point, 0},
         finish_(finish),
         stop_(stop),
         progress_(progress),
-        reader_(config.source.dsn, snapshot_name),
+        reader_(config.source.dsn, copy.snapshot_name),
         catalog_(config.source.dsn) {
-    for (const auto& sink_config : config.sinks) {
+    for (const auto& sink_config : copy.sinks) {
       sinks_.push_back(make_sink(sink_config));
       // Connects, and lets the sink see that its snapshot is in progress.
       retry_transient(fmt::format("sink '{}'", sink_config.name), config.retry, stop,
@@ -49,6 +50,7 @@ class SnapshotWorker {
     while (reader_.next_chunk(rows)) {
       if (finish_.load() || stop_.requested()) throw StopRequested{};
       Batch batch;
+      if (copy_.rebuild) batch.rebuild = copy_.consistent_point;
       batch.changes.reserve(rows.size());
       for (auto& values : rows) {
         auto change = std::make_shared<Change>();
@@ -59,18 +61,19 @@ class SnapshotWorker {
         batch.changes.push_back(std::move(change));
       }
       for (size_t i = 0; i < sinks_.size(); ++i) {
-        retry_transient(fmt::format("sink '{}' (snapshot of {})", config_.sinks[i].name, table.schema + "." + table.name),
+        retry_transient(fmt::format("sink '{}' ({} of {})", copy_.sinks[i].name, copy_.label, table.schema + "." + table.name),
                         config_.retry, stop_, [&] { sinks_[i]->apply(batch); });
       }
       copied += rows.size();
       progress_.rows.fetch_add(rows.size());
       rows.clear();
     }
-    spdlog::info("snapshot: {}.{} copied ({} rows)", table.schema, table.name, copied);
+    spdlog::info("{}: {}.{} copied ({} rows)", copy_.label, table.schema, table.name, copied);
   }
 
  private:
   const Config& config_;
+  const SnapshotCopy& copy_;
   Position position_;
   std::atomic<bool>& finish_;
   StopSignal& stop_;
@@ -82,8 +85,8 @@ class SnapshotWorker {
 
 }  // namespace
 
-SnapshotResult copy_initial_snapshot(const Config& config, const std::string& snapshot_name, Lsn consistent_point,
-                                     const SinkFactory& make_sink, std::atomic<bool>& finish, StopSignal& stop) {
+SnapshotResult copy_snapshot(const Config& config, const SnapshotCopy& copy, const SinkFactory& make_sink,
+                             std::atomic<bool>& finish, StopSignal& stop) {
   auto started = std::chrono::steady_clock::now();
   std::vector<pg::TableInfo> tables;
   Progress progress;
@@ -100,8 +103,8 @@ SnapshotResult copy_initial_snapshot(const Config& config, const std::string& sn
       progress.estimated_total += static_cast<uint64_t>(estimate);
     }
   }
-  spdlog::info("snapshot: copying {} tables (~{} rows) at {} with {} workers", tables.size(),
-               progress.estimated_total, consistent_point.str(), config.source.snapshot_workers);
+  spdlog::info("{}: copying {} tables (~{} rows) at {} with {} workers", copy.label, tables.size(),
+               progress.estimated_total, copy.consistent_point.str(), config.source.snapshot_workers);
 
   std::atomic<size_t> next_table{0};
   std::atomic<size_t> workers_done{0};
@@ -112,7 +115,7 @@ SnapshotResult copy_initial_snapshot(const Config& config, const std::string& sn
   for (size_t w = 0; w < worker_count; ++w) {
     workers.emplace_back([&] {
       try {
-        SnapshotWorker worker(config, snapshot_name, consistent_point, make_sink, finish, stop, progress);
+        SnapshotWorker worker(config, copy, make_sink, finish, stop, progress);
         for (size_t i = next_table++; i < tables.size(); i = next_table++) {
           worker.copy(tables[i]);
         }
@@ -134,7 +137,7 @@ SnapshotResult copy_initial_snapshot(const Config& config, const std::string& sn
       last_report = std::chrono::steady_clock::now();
       uint64_t done = progress.rows.load();
       uint64_t total = std::max(progress.estimated_total, done);
-      spdlog::info("snapshot: {}/{} rows ({:.0f}%)", done, total, total ? 100.0 * done / total : 100.0);
+      spdlog::info("{}: {}/{} rows ({:.0f}%)", copy.label, done, total, total ? 100.0 * done / total : 100.0);
     }
   }
   for (auto& worker : workers) worker.join();
@@ -144,7 +147,7 @@ SnapshotResult copy_initial_snapshot(const Config& config, const std::string& sn
   SnapshotResult result;
   result.rows = progress.rows.load();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  spdlog::info("snapshot: done, {} rows in {:.1f}s", result.rows, result.seconds);
+  spdlog::info("{}: done, {} rows in {:.1f}s", copy.label, result.rows, result.seconds);
   return result;
 }
 

@@ -1,0 +1,87 @@
+#include "pipeline/sink_rebuild.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/retry.h"
+#include "source/postgres/slot.h"
+
+namespace sluice {
+
+namespace {
+
+// Temporary slots of one process never share a name, even while PostgreSQL is
+// still dropping the previous one.
+std::string temporary_slot_name(const std::string& slot) {
+  static std::atomic<uint64_t> counter{0};
+  return fmt::format("{}_rebuild_{}", slot.substr(0, 40), ++counter);
+}
+
+}  // namespace
+
+SinkRebuild::SinkRebuild(const Config& config, const SinkConfig& sink_config, Sink& sink, SinkFactory make_sink)
+    : config_(config),
+      sink_config_(sink_config),
+      make_sink_(std::move(make_sink)),
+      label_(fmt::format("rebuild of sink '{}'", sink_config.name)) {
+  if (!sink.holds_rows()) {
+    sink.begin_rebuild(config.source.slot, std::nullopt);
+    spdlog::info("{}: its checkpoint is stored again; it holds no rows to copy, so it simply goes on", label_);
+    status_.store(Status::kDone);
+    return;
+  }
+  replication_ = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kReplication);
+  const auto created = pg::create_logical_slot(replication_, temporary_slot_name(config.source.slot), true);
+  snapshot_name_ = created.snapshot_name;
+  copy_point_ = created.consistent_point;
+  sink.begin_rebuild(config.source.slot, copy_point_);
+  spdlog::info("{}: copying every table at {} while streaming goes on", label_, copy_point_.str());
+  thread_ = std::thread([this] { copy(); });
+}
+
+SinkRebuild::~SinkRebuild() {
+  cancel_.request();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string SinkRebuild::failure() const {
+  std::lock_guard lock(failure_mutex_);
+  return failure_;
+}
+
+bool SinkRebuild::failure_is_transient() const {
+  std::lock_guard lock(failure_mutex_);
+  return transient_;
+}
+
+void SinkRebuild::copy() {
+  try {
+    SnapshotCopy copy{snapshot_name_, copy_point_, {sink_config_}, true, label_};
+    const SnapshotResult result = copy_snapshot(config_, copy, make_sink_, finish_, cancel_);
+    replication_ = pg::PgConnection();  // the snapshot is no longer needed: drop the temporary slot
+    auto sink = make_sink_(sink_config_);
+    retry_transient(label_, config_.retry, cancel_, [&] {
+      sink->load_checkpoint();
+      sink->finish_rebuild(copy_point_, config_.source.tables);
+    });
+    spdlog::info("{}: done, {} rows copied in {:.1f}s", label_, result.rows, result.seconds);
+    status_.store(Status::kDone);
+  } catch (const StopRequested&) {
+    std::lock_guard lock(failure_mutex_);
+    failure_ = "cancelled";
+    transient_ = true;
+    status_.store(Status::kFailed);
+  } catch (const Error& e) {
+    std::lock_guard lock(failure_mutex_);
+    failure_ = e.what();
+    // A reset during the copy (the store emptied again) starts it over too.
+    transient_ = e.retryable() || dynamic_cast<const SinkWasReset*>(&e) != nullptr;
+    status_.store(Status::kFailed);
+  } catch (const std::exception& e) {
+    std::lock_guard lock(failure_mutex_);
+    failure_ = std::string("internal error: ") + e.what();
+    status_.store(Status::kFailed);
+  }
+}
+
+}  // namespace sluice

@@ -1,0 +1,50 @@
+// Copying the tables into sinks under an exported snapshot: the initial snapshot
+// (every sink, under the snapshot exported when the slot was created, so copied
+// rows and streamed changes neither overlap nor leave a gap) and the rebuild of one
+// sink after a reset (pipeline/sink_rebuild.h). Tables are spread over
+// source.snapshot_workers threads; each reads its table in primary-key chunks
+// (source/postgres/snapshot_reader.h) with its own connection and its own sink
+// instances. Rows carry Position{consistent_point, 0}, older than any streamed
+// change after that point. Progress (rows done / estimated total) is logged every
+// few seconds.
+//
+// The exported snapshot stays importable only while the replication connection
+// that created the slot is open and idle: the caller keeps it so until this returns.
+// Errors: sink outages are retried; anything else (or a stop) aborts the copy and
+// is rethrown; the sinks stay marked "snapshot (or rebuild) in progress", so the
+// next run restarts it cleanly.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/lsn.h"
+#include "core/sink.h"
+#include "core/stop_signal.h"
+
+namespace sluice {
+
+using SinkFactory = std::function<std::unique_ptr<Sink>(const SinkConfig&)>;
+
+struct SnapshotResult {
+  uint64_t rows = 0;
+  double seconds = 0;
+};
+
+struct SnapshotCopy {
+  std::string snapshot_name;      // exported by the slot's creation
+  Lsn consistent_point;           // the data as of this LSN
+  std::vector<SinkConfig> sinks;  // copy into these
+  bool rebuild = false;           // rows are Batch::rebuild rows, not initial snapshot rows
+  std::string label = "snapshot"; // log prefix
+};
+
+// `stop` is requested when the copy fails (so the other workers end early).
+SnapshotResult copy_snapshot(const Config& config, const SnapshotCopy& copy, const SinkFactory& make_sink,
+                             std::atomic<bool>& finish, StopSignal& stop);
+
+}  // namespace sluice
