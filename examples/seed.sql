@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS media (
   description text,
   published_at timestamptz
 );
+-- Out of line and uncompressed: a compressed 20 kB of repeated text would fit in
+-- the row itself, and only an out-of-line value is sent as "unchanged".
+ALTER TABLE media ALTER COLUMN description SET STORAGE EXTERNAL;
 
 INSERT INTO user_account (email, display_name) VALUES
   ('ada@example.com', 'Ada'), ('grace@example.com', 'Grace');

@@ -64,7 +64,7 @@ void SinkRebuild::copy() {
       sink->load_checkpoint();
       sink->finish_rebuild(copy_point_, config_.source.tables);
     });
-    spdlog::info("{}: done, {} rows copied in {:.1f}s", label_, result.rows, result.seconds);
+    spdlog::info("{}: done, {} rows copied in {:.1f}s; the sink is whole again", label_, result.rows, result.seconds);
     status_.store(Status::kDone);
   } catch (const StopRequested&) {
     std::lock_guard lock(failure_mutex_);

@@ -147,7 +147,7 @@ SnapshotResult copy_snapshot(const Config& config, const SnapshotCopy& copy, con
   SnapshotResult result;
   result.rows = progress.rows.load();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  spdlog::info("{}: done, {} rows in {:.1f}s", copy.label, result.rows, result.seconds);
+  spdlog::info("{}: every table copied, {} rows in {:.1f}s", copy.label, result.rows, result.seconds);
   return result;
 }
 
