@@ -142,7 +142,7 @@ void check_sinks(const Config& config, PreflightReport& report) {
       report.facts.push_back(fmt::format(
           "sink '{}' reachable; checkpoint {}, snapshot {}", sink_config.name,
           checkpoint.position ? checkpoint.position->str() : std::string("none"), to_string(checkpoint.snapshot)));
-      report.checkpoints.push_back({sink_config.name, checkpoint});
+      report.checkpoints.push_back({sink_config.name, checkpoint, sink_config.on_reset == OnReset::kRebuild});
     } catch (const Error& e) {
       report.problems.push_back(fmt::format("sink '{}': {}", sink_config.name, e.what()));
     }
