@@ -176,6 +176,7 @@ TEST_F(PipelineTest, TransactionBecomesVisibleAtOnce) {
 
 TEST_F(PipelineTest, SigtermFinishesAndExitsZero) {
   auto sluice = start_sluice(write_config());
+  ASSERT_TRUE(wait_streaming(*sluice)) << sluice->output();
   ASSERT_TRUE(wait_until_synced()) << sluice->output();
   db->exec("INSERT INTO user_account (email, display_name) SELECT 'bulk' || g || '@x', 'b' FROM generate_series(1, 2000) g");
   sluice->terminate();

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 
+#include "harness/process_util.h"
 #include "integration/pipeline_fixture.h"
 
 namespace sluice::test {
@@ -109,6 +110,7 @@ TEST_F(SinkResetTest, FlushWhileSluiceIsDownIsRebuiltAtStart) {
   auto config = write_config();
   {
     auto sluice = start_sluice(config);
+    ASSERT_TRUE(wait_streaming(*sluice)) << sluice->output();
     ASSERT_TRUE(wait_until_synced()) << sluice->output();
     sluice->terminate();
     ASSERT_EQ(sluice->wait(30s), 0) << sluice->output();
@@ -118,6 +120,41 @@ TEST_F(SinkResetTest, FlushWhileSluiceIsDownIsRebuiltAtStart) {
   auto sluice = start_sluice(config);
   ASSERT_TRUE(wait_until_synced(60s)) << sluice->output();
   EXPECT_TRUE(sluice->running()) << sluice->output();
+}
+
+TEST_F(SinkResetTest, OneOfTwoSinksEmptiedWhileSluiceIsDownIsRebuiltWhileTheOtherResumes) {
+  std::string config = write_config();
+  std::string text = detail::read_file(config) + R"(
+[[sinks]]
+name = "mirror"
+kind = "redis"
+url = ")" + redis->url(1) + R"("
+key = "{table}:{pk}"
+
+[[sinks.tables]]
+table = "public.media"
+key = "m:{channel_id}:{media_id}"
+)";
+  config = dir->write_file("two-sinks.toml", text);
+  {
+    auto sluice = start_sluice(config);
+    ASSERT_TRUE(wait_streaming(*sluice)) << sluice->output();
+    ASSERT_TRUE(wait_until_synced()) << sluice->output();
+    sluice->terminate();
+    ASSERT_EQ(sluice->wait(30s), 0) << sluice->output();
+  }
+  RedisClient mirror(redis->port(), 1);
+  mirror.command({"FLUSHDB"});
+  db->exec("UPDATE user_account SET display_name = 'while down' WHERE user_account_id = 1");
+  db->exec("DELETE FROM media WHERE media_id = 2");
+  auto sluice = start_sluice(config);
+  ASSERT_TRUE(eventually([&] { return sluice->output().find("rebuilding sink 'mirror' while streaming") != std::string::npos; }))
+      << sluice->output();
+  ASSERT_TRUE(eventually([&] { return sluice->output().find("rebuild of sink 'mirror': done") != std::string::npos; }))
+      << sluice->output();
+  EXPECT_EQ(sluice->output().find("rebuild of sink 'cache'"), std::string::npos) << sluice->output();
+  ASSERT_TRUE(verified(config)) << sluice->output();
+  EXPECT_TRUE(mirror.get("user_account:1")->find("while down") != std::string::npos);
 }
 
 }  // namespace
