@@ -1,0 +1,54 @@
+// A TCP proxy on loopback that tests put between a client and a server to break
+// the connection between them on purpose (a network fault without root or
+// iptables): every connection accepted on port() is relayed, bytes both ways, to
+// 127.0.0.1:target_port.
+//
+// One background thread (poll) does all socket work; the public calls talk to it
+// and, where they say so, wait for it. A connection the target refuses is closed
+// at once. An EOF from one side is passed on as a half-close once the bytes read
+// before it are delivered; an error on one side resets both.
+//
+// Thread safety: every member may be called from any thread.
+// Lifetime: the destructor stops the thread and closes every socket (connections
+// are reset); it never throws.
+#pragma once
+
+#include <memory>
+
+namespace sluice::test {
+
+class TcpProxy {
+ public:
+  // Listens on a free 127.0.0.1 port (detail::pick_free_port()) and starts the
+  // relay thread. Throws std::runtime_error if no port can be bound.
+  explicit TcpProxy(int target_port);
+  ~TcpProxy();
+  TcpProxy(const TcpProxy&) = delete;
+  TcpProxy& operator=(const TcpProxy&) = delete;
+
+  int port() const;         // where clients connect
+  int target_port() const;  // where the bytes go
+
+  // Closes every connection open at the call abruptly (SO_LINGER 0: both the
+  // client and the target get a RST). Returns once they are closed. New
+  // connections are still accepted (unless set_accepting(false)).
+  void cut();
+  // Connections closed by cut() so far (a relayed pair counts once).
+  int connections_cut() const;
+  // Connections accepted and relayed so far.
+  int connections_relayed() const;
+  // Connections currently relayed.
+  int open_connections() const;
+
+  // false: every new connection is accepted and reset at once, as a middlebox
+  // dropping a route would; existing connections are untouched. true (the
+  // initial state): relay them again. Takes effect for connections accepted after
+  // the call returns.
+  void set_accepting(bool accepting);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::test
