@@ -75,15 +75,21 @@ void SinkRunner::run() {
           if (applied_ && (*change)->position <= *applied_) continue;  // already in the store
           batch_bytes_ += (*change)->byte_size();
           batch_.changes.push_back(std::move(*change));
-          if (batch_.changes.size() >= batch_max_changes_ || batch_bytes_ >= batch_max_bytes_) flush();
+          if (batch_.changes.size() >= batch_max_changes_ || batch_bytes_ >= batch_max_bytes_) flush_full();
         } else if (auto* end = std::get_if<TransactionEnd>(&item)) {
           at_boundary = true;
           batch_durable_ = end->end_lsn;
+          whole_changes_ = batch_.changes.size();
         } else if (auto* idle = std::get_if<SourceIdle>(&item)) {
           at_boundary = true;
           batch_durable_ = idle->lsn;
+          whole_changes_ = batch_.changes.size();
         }
       }
+      // Group commit: whatever arrived while the last batch was being applied
+      // goes out together, as soon as nothing more is waiting — not when the
+      // batch is full, so under a steady load changes are applied promptly.
+      if (at_boundary && queue_.empty() && (!batch_.changes.empty() || batch_durable_)) flush();
     }
   } catch (const StopRequested&) {
     return;
@@ -108,6 +114,21 @@ void SinkRunner::flush() {
   batch_.checkpoint.reset();
   batch_bytes_ = 0;
   batch_durable_.reset();
+  whole_changes_ = 0;
+}
+
+void SinkRunner::flush_full() {
+  if (whole_changes_ == 0 || whole_changes_ == batch_.changes.size()) {
+    flush();  // one transaction larger than the bounds: split it here
+    return;
+  }
+  // Apply the whole transactions; the one in progress starts the next batch.
+  std::vector<ChangePtr> open(std::make_move_iterator(batch_.changes.begin() + whole_changes_),
+                              std::make_move_iterator(batch_.changes.end()));
+  batch_.changes.resize(whole_changes_);
+  flush();
+  batch_.changes = std::move(open);
+  for (const auto& change : batch_.changes) batch_bytes_ += change->byte_size();
 }
 
 }  // namespace sluice

@@ -59,7 +59,12 @@ class SinkRunner {
 
  private:
   void run();
+  // Applies the batch (if any) and publishes its durable LSN.
   void flush();
+  // The batch reached its bounds: applies its whole transactions and keeps the
+  // one still open for the next batch; splits a transaction only when it alone
+  // fills the batch.
+  void flush_full();
   void apply_batch();
   void start_rebuild();
   // Acts on the rebuild's outcome: forgets it when done, starts it again after a
@@ -84,6 +89,7 @@ class SinkRunner {
   std::optional<Position> applied_;
   Batch batch_;
   size_t batch_bytes_ = 0;
+  size_t whole_changes_ = 0;  // changes of batch_ up to its last transaction boundary
   std::optional<Lsn> batch_durable_;
 
   std::atomic<uint64_t> durable_;

@@ -139,6 +139,24 @@ TEST_F(SinkRunnerTest, LargeTransactionIsSplitAtTheBatchBound) {
   EXPECT_EQ(sink->batches[2].checkpoint, (Position{Lsn(0x100), 5}));
 }
 
+TEST_F(SinkRunnerTest, FullBatchAppliesWholeTransactionsAndCarriesTheOpenOneOver) {
+  config.batch_max_changes = 4;
+  auto runner = make();
+  for (uint64_t lsn : {0x100, 0x200, 0x300}) {
+    for (uint32_t i = 1; i <= 3; ++i) push(*runner, change(lsn, i));
+    push(*runner, TransactionEnd{Lsn(lsn + 0x20)});
+  }
+  runner->start();
+  drain(*runner);
+  // No batch ends inside a transaction of 3 changes, though 4 would fit.
+  ASSERT_EQ(sink->batches.size(), 3u);
+  for (size_t b = 0; b < 3; ++b) {
+    EXPECT_EQ(sink->batches[b].changes.size(), 3u) << "batch " << b;
+    EXPECT_EQ(sink->batches[b].checkpoint, (Position{Lsn(0x100 * (b + 1)), 3})) << "batch " << b;
+  }
+  EXPECT_EQ(runner->durable_lsn(), Lsn(0x320));
+}
+
 TEST_F(SinkRunnerTest, IdleSourceAdvancesDurableWithoutWriting) {
   auto runner = make();
   push(*runner, SourceIdle{Lsn(0x900)});
