@@ -54,6 +54,9 @@ void start_from_new_slot(const Config& config, const StartPlan& plan, std::vecto
   for (auto& sink : sinks) sink->finish_snapshot(config.source.slot, created.consistent_point);
 }
 
+int run_active(const Config& config, const RunOptions& options, const PreflightReport& report,
+               const InstanceLock& active);
+
 int run(const Config& config, const RunOptions& options) {
   auto report = run_preflight(config);
   if (!report.problems.empty()) {
@@ -61,6 +64,21 @@ int run(const Config& config, const RunOptions& options) {
     return 1;
   }
   InstanceLock active(config, g_finish, g_stop);  // held for the whole run
+  try {
+    return run_active(config, options, report, active);
+  } catch (const StopRequested&) {
+    if (auto lost = active.lost()) throw Error::state(*lost);
+    throw;
+  } catch (const Error&) {
+    // A failure caused by the stop the lost lock requested is reported as that.
+    if (auto lost = active.lost()) throw Error::state(*lost);
+    throw;
+  }
+}
+
+// The run once this instance is the active one.
+int run_active(const Config& config, const RunOptions& options, const PreflightReport& report,
+               const InstanceLock& active) {
   ensure_publication(config);
 
   std::vector<std::unique_ptr<Sink>> sinks;
@@ -115,6 +133,7 @@ int run(const Config& config, const RunOptions& options) {
 
   pg::StreamLoop loop(config, runner_pointers, g_finish, g_stop);
   loop.run();
+  if (auto lost = active.lost()) throw Error::state(*lost);
   for (auto& runner : runners) {
     if (auto failure = runner->failure()) throw Error::state(*failure);
   }

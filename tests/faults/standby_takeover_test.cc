@@ -112,5 +112,47 @@ TEST_F(StandbyTakeoverTest, ActiveThatLosesItsLockConnectionIsNotJoinedByASecond
   EXPECT_TRUE(active->running() || standby->running());
 }
 
+// The active instance is cut off from PostgreSQL for longer than the standby
+// waits: the standby takes the lock, waits for the slot to be let go and
+// streams. When the old active instance reaches PostgreSQL again it finds the
+// lock taken: it must stop (non-zero, saying why) and never stream again.
+TEST_F(StandbyTakeoverTest, ActiveCutOffWhileTheStandbyTakesOverStepsDown) {
+  TcpProxy proxy(pg->port());
+  auto config = write_config();
+  auto active = start_sluice(write_config("", proxy.port(), 0, "", "active.toml"));
+  ASSERT_TRUE(wait_streaming(*active));
+  start_load(16);
+  auto standby = start_sluice(config);
+  ASSERT_TRUE(wait_standby(*standby));
+  std::this_thread::sleep_for(1s);
+  report.recovery_measure = "cut of the active instance (and 5 s of refused connections) -> the standby logs "
+                            "'streaming from slot'";
+  report.secondary_measure = "the old active reaches PostgreSQL again -> it has exited";
+
+  const auto streamed_before = occurrences(*active, "streaming from slot");
+  auto cut_wall = std::chrono::system_clock::now();
+  proxy.set_accepting(false);
+  proxy.cut();
+  ++report.faults_injected;
+  ASSERT_TRUE(wait_streaming(*standby, 1, 30s));
+  auto streaming = seconds_to_line(*standby, "streaming from slot", cut_wall);
+  ASSERT_TRUE(streaming) << standby->output();
+  report.recovery_s.push_back(*streaming);
+  std::this_thread::sleep_until(cut_wall + 5s);
+  ASSERT_TRUE(active->running()) << "the cut-off instance exited before it could know:\n" << active->output();
+  auto reopened = Clock::now();
+  proxy.set_accepting(true);
+  auto code = active->wait(15s);
+  ASSERT_TRUE(code) << "the old active instance did not stop:\n" << active->output();
+  report.secondary_s.push_back(seconds_since(reopened));
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(active->output().find("lost the instance lock for slot '" + std::string(kSlot) + "'"), std::string::npos)
+      << active->output();
+  EXPECT_EQ(occurrences(*active, "streaming from slot"), streamed_before)
+      << "the old active instance streamed again after the standby took over:\n" << active->output();
+  finish_case(config);
+  EXPECT_TRUE(standby->running()) << standby->output();
+}
+
 }  // namespace
 }  // namespace sluice::test
