@@ -20,22 +20,32 @@ namespace sluice {
 
 namespace {
 
-constexpr int kRecheckRounds = 5;
-constexpr auto kRecheckPause = std::chrono::seconds(1);
+// Re-checking suspects (see TableVerifier::recheck).
+constexpr int kRecheckRounds = 30;
+constexpr auto kRecheckPause = std::chrono::milliseconds(100);
+constexpr auto kSinkWait = std::chrono::seconds(3);
 constexpr size_t kExamples = 3;
 
-enum class Drift { kMissing, kDifferent, kExtra };
+enum class Drift { kMissing, kDifferent, kExtra, kChanging };
 
 struct Suspect {
   Drift kind;
   std::vector<std::string> primary_key;  // values, in primary-key order
   std::string key;                       // the Redis key in question
+  std::string identity;                  // its field in the sink's index
+  int settled_rounds = 0;                // rounds in which it differed with nothing newer applied
 };
 
 struct TableReport {
   uint64_t checked = 0;
   uint64_t repaired = 0;
-  std::map<Drift, std::vector<std::string>> drift;  // kind -> keys
+  std::map<Drift, std::vector<std::string>> drift;  // kind -> keys (kChanging is not drift)
+  bool drifted() const {
+    for (const auto& [kind, keys] : drift) {
+      if (kind != Drift::kChanging && !keys.empty()) return true;
+    }
+    return false;
+  }
 };
 
 // A PostgreSQL text[] literal of `values`.
@@ -111,16 +121,23 @@ class RowLookup {
 
 class TableVerifier {
  public:
+  // `sink_behind`: shared by the tables of one sink (see wait_for_sink()).
   TableVerifier(const Config& config, RedisSink& sink, pg::PgConnection& conn, const pg::TableInfo& table,
-                RelationPtr relation)
-      : config_(config), sink_(sink), conn_(conn), table_(table), relation_(std::move(relation)), lookup_(conn, table) {}
+                RelationPtr relation, bool& sink_behind)
+      : config_(config),
+        sink_(sink),
+        conn_(conn),
+        table_(table),
+        relation_(std::move(relation)),
+        lookup_(conn, table),
+        sink_behind_(sink_behind) {}
 
   TableReport run(bool repair) {
     compare_source_rows();
     find_extra_keys();
     recheck();
-    if (repair && !suspects_.empty()) this->repair();
-    for (const auto& suspect : suspects_) report_.drift[suspect.kind].push_back(suspect.key);
+    if (repair) this->repair();
+    for (const auto& suspect : decided_) report_.drift[suspect.kind].push_back(suspect.key);
     return report_;
   }
 
@@ -131,19 +148,17 @@ class TableVerifier {
     std::vector<std::vector<Value>> rows;
     auto last_progress = std::chrono::steady_clock::now();
     while (reader.next_chunk(rows)) {
+      std::vector<RedisSink::Expected> expected;
       std::vector<std::string> keys;
-      std::vector<std::string> expected;
       for (const auto& row : rows) {
-        auto e = sink_.expected_for(relation_, row);
-        keys.push_back(std::move(e.key));
-        expected.push_back(std::move(e.canonical));
+        expected.push_back(sink_.expected_for(relation_, row));
+        keys.push_back(expected.back().key);
       }
       auto stored = sink_.read_canonical(keys);
       for (size_t i = 0; i < rows.size(); ++i) {
-        if (!stored[i]) {
-          suspects_.push_back({Drift::kMissing, lookup_.primary_key_of(rows[i]), keys[i]});
-        } else if (*stored[i] != expected[i]) {
-          suspects_.push_back({Drift::kDifferent, lookup_.primary_key_of(rows[i]), keys[i]});
+        if (!stored[i] || *stored[i] != expected[i].canonical) {
+          suspects_.push_back({stored[i] ? Drift::kDifferent : Drift::kMissing, lookup_.primary_key_of(rows[i]),
+                               std::move(expected[i].key), std::move(expected[i].identity)});
         }
       }
       report_.checked += rows.size();
@@ -163,46 +178,119 @@ class TableVerifier {
       for (const auto& [identity, key] : entries) keys.push_back(RedisSink::decode_identity(identity));
       auto found = lookup_.fetch(keys);
       for (size_t i = 0; i < entries.size(); ++i) {
-        if (!found.count(keys[i])) suspects_.push_back({Drift::kExtra, keys[i], entries[i].second});
+        if (!found.count(keys[i])) suspects_.push_back({Drift::kExtra, keys[i], entries[i].second, entries[i].first});
       }
     });
   }
 
-  // A suspect is drift only if it still disagrees with the source's current row
-  // after every round (the stream may simply not have caught up yet).
+  // Decides each suspect against the source's current row, so that changes
+  // committed while verify runs are not reported as drift. Each round reads the
+  // suspects' rows, then the WAL insert position L (every change those rows
+  // show committed before L), waits until the sink has applied everything
+  // before L, and reads each suspect's document and then its index version V:
+  //   - the document equals the row: no drift;
+  //   - V is at or after L: the stream already applied a newer change of the
+  //     row than the one read — it is changing; try again next round;
+  //   - otherwise the sink holds everything the row shows and still differs:
+  //     drift, once seen in two rounds (a commit can be in the WAL before L yet
+  //     not visible to the read that came just before it).
+  // What is still changing after every round is reported as such, not as drift.
   void recheck() {
     for (int round = 0; round < kRecheckRounds && !suspects_.empty(); ++round) {
-      std::this_thread::sleep_for(kRecheckPause);
+      if (round > 0) std::this_thread::sleep_for(kRecheckPause);
       std::vector<std::vector<std::string>> keys;
       for (const auto& suspect : suspects_) keys.push_back(suspect.primary_key);
       auto current = lookup_.fetch(keys);
-      std::vector<std::string> redis_keys;
+      const Lsn read_before = wal_insert_lsn();
+      wait_for_sink(read_before);
+      std::vector<RedisSink::RowRef> refs;
       std::vector<std::optional<std::string>> expected;
-      for (const auto& suspect : suspects_) {
+      for (auto& suspect : suspects_) {
         auto row = current.find(suspect.primary_key);
         if (row == current.end()) {
-          redis_keys.push_back(suspect.key);  // the row is gone: its key must be too
-          expected.push_back(std::nullopt);
+          expected.push_back(std::nullopt);  // the row is gone: its key must be too
         } else {
           auto e = sink_.expected_for(relation_, row->second);
-          redis_keys.push_back(std::move(e.key));
+          suspect.key = std::move(e.key);
+          suspect.identity = std::move(e.identity);
           expected.push_back(std::move(e.canonical));
         }
+        refs.push_back({suspect.key, suspect.identity});
       }
-      auto stored = sink_.read_canonical(redis_keys);
+      auto stored = sink_.read_stored(table_.qualified_name(), refs);
       std::vector<Suspect> still;
       for (size_t i = 0; i < suspects_.size(); ++i) {
-        if (stored[i] != expected[i]) still.push_back(std::move(suspects_[i]));
+        if (stored[i].canonical == expected[i]) continue;
+        Suspect& suspect = suspects_[i];
+        suspect.kind = !expected[i] ? Drift::kExtra : stored[i].canonical ? Drift::kDifferent : Drift::kMissing;
+        if (stored[i].version && stored[i].version->commit_lsn >= read_before) {
+          suspect.settled_rounds = 0;
+          still.push_back(std::move(suspect));
+        } else if (++suspect.settled_rounds >= 2) {
+          decided_.push_back(std::move(suspect));
+        } else {
+          still.push_back(std::move(suspect));
+        }
       }
       suspects_ = std::move(still);
     }
+    for (auto& suspect : suspects_) {
+      if (suspect.settled_rounds == 0) suspect.kind = Drift::kChanging;
+      decided_.push_back(std::move(suspect));
+    }
+    suspects_.clear();
+  }
+
+  Lsn wal_insert_lsn() {
+    return Lsn::parse(std::string(conn_.exec("SELECT pg_current_wal_insert_lsn()::text").value(0, 0)));
+  }
+
+  // Waits (up to kSinkWait) until the sink has applied every change committed
+  // before `lsn`: its checkpoint is at or past it, or the slot is acknowledged
+  // past it (an idle stream acknowledges the WAL end without writing). If the
+  // slot is not being streamed (sluice is not running) or the sink does not get
+  // there in time (far behind), says so once and stops waiting: what the sink
+  // holds is compared as it is.
+  void wait_for_sink(Lsn lsn) {
+    if (sink_behind_) return;
+    auto deadline = std::chrono::steady_clock::now() + kSinkWait;
+    for (;;) {
+      auto applied = sink_.read_applied_position();
+      if (applied && applied->commit_lsn >= lsn) return;
+      auto slot = conn_.exec_params(
+          "SELECT coalesce(bool_or(confirmed_flush_lsn >= $2::pg_lsn), false), coalesce(bool_or(active), false) "
+          "FROM pg_replication_slots WHERE slot_name = $1",
+          {config_.source.slot, lsn.str()});
+      if (slot.value(0, 0) == "t") return;
+      if (slot.value(0, 1) != "t") {
+        sink_behind_ = true;
+        fmt::print(stderr, "verify: slot '{}' is not being streamed (sluice is not running): comparing with what "
+                           "sink '{}' holds\n", config_.source.slot, sink_.name());
+        return;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    sink_behind_ = true;
+    fmt::print(stderr,
+               "verify: sink '{}' has not applied the changes up to {} within {} s (it is behind); comparing with "
+               "what it holds\n",
+               sink_.name(), lsn.str(), std::chrono::duration_cast<std::chrono::seconds>(kSinkWait).count());
   }
 
   // Writes each suspect's current source state (or removes its key) as a change
   // at the WAL position read before the rows were: any change the stream applies
   // later is newer and wins, and the version guard keeps the repair from
   // overwriting a change the stream applied meanwhile.
+  // Keys still changing are left to the stream, which is writing them.
   void repair() {
+    for (auto& suspect : decided_) {
+      (suspect.kind == Drift::kChanging ? suspects_kept_ : suspects_).push_back(std::move(suspect));
+    }
+    decided_ = std::move(suspects_kept_);
+    suspects_kept_.clear();
+    if (suspects_.empty()) return;
+    for (auto& suspect : suspects_) suspect.settled_rounds = 0;
     Position version{Lsn::parse(std::string(conn_.exec("SELECT pg_current_wal_lsn()::text").value(0, 0))), 0};
     std::vector<std::vector<std::string>> keys;
     for (const auto& suspect : suspects_) keys.push_back(suspect.primary_key);
@@ -239,7 +327,10 @@ class TableVerifier {
   RelationPtr relation_;
   RowLookup lookup_;
   TableReport report_;
-  std::vector<Suspect> suspects_;
+  std::vector<Suspect> suspects_;       // not decided yet
+  std::vector<Suspect> decided_;        // drift, or still changing after every round
+  std::vector<Suspect> suspects_kept_;  // scratch for repair()
+  bool& sink_behind_;                   // wait_for_sink() gave up once: do not wait again
 };
 
 void print_report(const std::string& sink, const std::string& table, const TableReport& report) {
@@ -249,10 +340,17 @@ void print_report(const std::string& sink, const std::string& table, const Table
   };
   fmt::print("sink '{}' {}: {} rows checked, {} missing, {} different, {} extra", sink, table, report.checked,
              count(Drift::kMissing), count(Drift::kDifferent), count(Drift::kExtra));
+  if (count(Drift::kChanging)) {
+    fmt::print(", {} changing (rewritten by the stream faster than they could be compared; not drift)",
+               count(Drift::kChanging));
+  }
   if (report.repaired) fmt::print(" ({} keys repaired)", report.repaired);
   fmt::print("\n");
   for (const auto& [kind, keys] : report.drift) {
-    const char* name = kind == Drift::kMissing ? "missing" : kind == Drift::kDifferent ? "different" : "extra";
+    const char* name = kind == Drift::kMissing     ? "missing"
+                       : kind == Drift::kDifferent ? "different"
+                       : kind == Drift::kExtra     ? "extra"
+                                                   : "changing";
     for (size_t i = 0; i < keys.size() && i < kExamples; ++i) fmt::print("  {}: {}\n", name, keys[i]);
   }
 }
@@ -278,7 +376,14 @@ int verify_command(const Config& config, const VerifyOptions& options) {
         continue;
       }
       RedisSink sink(sink_config);
-      sink.load_checkpoint();
+      bool sink_behind = false;
+      auto checkpoint = sink.load_checkpoint();
+      if (checkpoint.rebuilding || checkpoint.snapshot == SnapshotState::kInProgress) {
+        fmt::print(stderr,
+                   "verify: sink '{}' is being {} (rows not copied yet show as missing); verify it again once "
+                   "that has finished\n",
+                   sink_config.name, checkpoint.rebuilding ? "rebuilt after a reset" : "filled by the initial snapshot");
+      }
       for (const auto& table_name : tables) {
         auto table = pg::describe_table(conn, table_name);
         if (!table.exists) throw Error::server(fmt::format("table {} does not exist", table_name));
@@ -286,10 +391,10 @@ int verify_command(const Config& config, const VerifyOptions& options) {
           fmt::print("sink '{}' {}: not verified: the table has no primary key\n", sink_config.name, table_name);
           continue;
         }
-        TableVerifier verifier(config, sink, conn, table, catalog.describe(table));
+        TableVerifier verifier(config, sink, conn, table, catalog.describe(table), sink_behind);
         auto report = verifier.run(options.repair);
         print_report(sink_config.name, table_name, report);
-        if (!report.drift.empty()) drift = true;
+        if (report.drifted()) drift = true;
       }
     }
   } catch (const Error& e) {

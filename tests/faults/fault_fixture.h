@@ -4,13 +4,13 @@
 // sink "cache", and a RegressionWatcher on the index of the two small tables.
 //
 // The sink applies at most kBatchMaxChanges changes per batch (the default is
-// 5000): under a steady load sluice applies a batch only when it is full (see
-// SteadyLoadTest), and smaller batches keep kills and cuts landing between and
-// during applies rather than only before the first one.
+// 5000): batches grow when the sink falls behind (after an outage, during a
+// backlog), and smaller ones keep kills and cuts landing between and during
+// applies of a backlog rather than only before the first one.
 //
 // A case injects faults while PgbenchLoad writes, measures recoveries, then
 // calls finish_case(): the load ends, sluice must catch up to the WAL, `sluice
-// verify` must find no drift (run after the load: see SteadyLoadTest), the
+// verify` must find no drift (run after the load: the end state), the
 // watcher no regression, and the case's figures are printed as a FAULT-REPORT
 // line (fault_report.h).
 //

@@ -89,8 +89,7 @@ TEST_F(PoisonUnderLoadTest, StopsWithoutAcknowledgingThenDeadLettersAndRepairs) 
   report.recovery_s.push_back(*recovered);
   EXPECT_EQ(cache().command({"TYPE", kKey})[0], std::string("string"));
   ASSERT_TRUE(load && !load->done()) << "the load ended before the restart: lengthen it";
-  // `sluice verify` once the load is over (under a steady load it reports the
-  // hottest rows as drift: see SteadyLoadTest).
+  // `sluice verify` once the load is over: the end state must have no drift.
   wait_load();
   ASSERT_TRUE(wait_caught_up());
   EXPECT_TRUE(verify_no_drift(config)) << "after the fix and a restart";

@@ -751,6 +751,7 @@ RedisSink::Expected RedisSink::expected_for(const RelationPtr& relation, const s
   const Relation& rel = *relation;
   Expected expected;
   expected.key = route.key->render(rel, row);
+  expected.identity = identity_of(relation, route.identity, row, "source");
   if (config_.format == DocumentFormat::kJson) {
     expected.canonical = row_to_json(rel, row, route.only());
   } else {
@@ -764,6 +765,19 @@ RedisSink::Expected RedisSink::expected_for(const RelationPtr& relation, const s
   return expected;
 }
 
+namespace {
+// The canonical form of a GET (json) or HGETALL (hash) reply; nullopt: no key.
+std::optional<std::string> canonical_of(const RedisReply& reply, bool json) {
+  if (json) return reply.is_nil() ? std::nullopt : std::optional<std::string>(std::string(reply.str()));
+  if (reply.size() == 0) return std::nullopt;
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (size_t f = 0; f + 1 < reply.size(); f += 2) {
+    fields.emplace_back(std::string(reply.at(f).str()), std::string(reply.at(f + 1).str()));
+  }
+  return canonical_hash(std::move(fields));
+}
+}  // namespace
+
 std::vector<std::optional<std::string>> RedisSink::read_canonical(const std::vector<std::string>& keys) {
   return with_connection([&](RedisConnection& conn) {
     const bool json = config_.format == DocumentFormat::kJson;
@@ -773,19 +787,49 @@ std::vector<std::optional<std::string>> RedisSink::read_canonical(const std::vec
     for (size_t i = 0; i < keys.size(); ++i) {
       RedisReply reply = conn.read();
       if (reply.is_error()) throw conn.reply_error("reading " + keys[i], reply.str());
-      if (json) {
-        out.push_back(reply.is_nil() ? std::nullopt : std::optional<std::string>(std::string(reply.str())));
-      } else if (reply.size() == 0) {
-        out.push_back(std::nullopt);
-      } else {
-        std::vector<std::pair<std::string, std::string>> fields;
-        for (size_t f = 0; f + 1 < reply.size(); f += 2) {
-          fields.emplace_back(std::string(reply.at(f).str()), std::string(reply.at(f + 1).str()));
-        }
-        out.push_back(canonical_hash(std::move(fields)));
+      out.push_back(canonical_of(reply, json));
+    }
+    return out;
+  });
+}
+
+std::vector<RedisSink::Stored> RedisSink::read_stored(const std::string& table, const std::vector<RowRef>& rows) {
+  const std::string index = prefix_ + ":index:" + table;
+  return with_connection([&](RedisConnection& conn) {
+    const bool json = config_.format == DocumentFormat::kJson;
+    for (const auto& row : rows) {
+      conn.append({json ? std::string_view("GET") : std::string_view("HGETALL"), row.key});
+      conn.append({"HGET", index, row.identity});
+    }
+    std::vector<Stored> out(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      RedisReply document = conn.read();
+      if (document.is_error()) throw conn.reply_error("reading " + rows[i].key, document.str());
+      out[i].canonical = canonical_of(document, json);
+      RedisReply entry = conn.read();
+      if (entry.is_error()) throw conn.reply_error("reading " + index, entry.str());
+      if (entry.is_nil()) continue;
+      // "<version> <redis key>" (batch_script.h)
+      std::string_view text = entry.str();
+      try {
+        out[i].version = Position::decode(text.substr(0, text.find(' ')));
+      } catch (const Error& e) {
+        throw Error::state(context_ + ": " + index + " entry of " + rows[i].key + ": " + e.what());
       }
     }
     return out;
+  });
+}
+
+std::optional<Position> RedisSink::read_applied_position() {
+  return with_connection([&](RedisConnection& conn) -> std::optional<Position> {
+    RedisReply reply = conn.checked({"HGET", checkpoint_key_, "position"}, "reading " + checkpoint_key_);
+    if (reply.is_nil() || reply.str().empty()) return std::nullopt;
+    try {
+      return Position::decode(reply.str());
+    } catch (const Error& e) {
+      throw Error::state(context_ + ": " + checkpoint_key_ + " position: " + e.what());
+    }
   });
 }
 

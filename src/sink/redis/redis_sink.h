@@ -87,12 +87,31 @@ class RedisSink final : public Sink {
   // "field\x1fvalue\x1e" pairs). Throws like apply() would for that row.
   struct Expected {
     std::string key;
+    std::string identity;  // the row's field in the table's index
     std::string canonical;
   };
   Expected expected_for(const RelationPtr& relation, const std::vector<Value>& row);
   // The canonical stored forms of `keys` in one pipelined round trip; nullopt
   // where a key is absent. Throws Error::transient when Redis is unreachable.
   std::vector<std::optional<std::string>> read_canonical(const std::vector<std::string>& keys);
+  // What the sink holds for one row: its canonical stored form and the version
+  // its index gives it (the position of the last change applied to the row).
+  struct Stored {
+    std::optional<std::string> canonical;
+    std::optional<Position> version;
+  };
+  struct RowRef {
+    std::string key;       // the Redis key
+    std::string identity;  // the index field
+  };
+  // For each row of `table` ("schema.table"), its stored form and then its index
+  // version, in that order, in one pipelined round trip: a version read is never
+  // older than the document read before it. Throws Error::transient when Redis
+  // is unreachable.
+  std::vector<Stored> read_stored(const std::string& table, const std::vector<RowRef>& rows);
+  // The position of the last change this sink applied, as stored now (nullopt:
+  // no checkpoint). Does not change what load_checkpoint() loaded.
+  std::optional<Position> read_applied_position();
   // Visits the table's index ("schema.table") in batches of (identity, key),
   // with HSCAN, so memory stays flat whatever the table's size.
   void scan_index(const std::string& table,
