@@ -297,9 +297,4 @@ void FaultTest::finish_case(const std::string& config) {
   EXPECT_GT(watcher->samples(), 0) << "the regression watcher never read the index";
 }
 
-void FaultTest::flush_redis() {
-  cache().command({"FLUSHALL"});
-  watcher->reset_baseline();
-}
-
 }  // namespace sluice::test

@@ -15,9 +15,8 @@
 // line (fault_report.h).
 //
 // The cases, one file each: sluice_kill_test (1), redis_outage_test (2),
-// postgres_crash_test (3), connection_cut_test (4), lost_slot_test (6),
-// poison_under_load_test (7), standby_takeover_test (8). Case 5, the sink reset
-// (Redis flushed under load), is still to come: flush_redis() is its fault.
+// postgres_crash_test (3), connection_cut_test (4), sink_reset_under_load_test
+// (5), lost_slot_test (6), poison_under_load_test (7), standby_takeover_test (8).
 //
 // Helpers that poll the servers survive the servers going away: they reconnect
 // and report "not yet" instead of throwing, so they can be used across faults.
@@ -125,11 +124,6 @@ class FaultTest : public ::testing::Test {
   // with sluice running. A case that fails before it emits its report
   // "completed": false from TearDown (unless emit_report is false).
   void finish_case(const std::string& config);
-
-  // ---- case 5 (sink reset, to come) ----
-  // Empties Redis (FLUSHALL) and makes the watcher forget the versions it saw,
-  // as a sink deliberately reset and rebuilt starts its versions afresh.
-  void flush_redis();
 
   std::unique_ptr<PostgresServer> pg;
   std::unique_ptr<RedisServer> redis;

@@ -26,11 +26,6 @@ std::vector<std::string> RegressionWatcher::examples() const {
   return examples_;
 }
 
-void RegressionWatcher::reset_baseline() {
-  std::lock_guard lock(mu_);
-  seen_.clear();
-}
-
 void RegressionWatcher::loop() {
   using namespace std::chrono_literals;
   std::unique_ptr<RedisClient> redis;

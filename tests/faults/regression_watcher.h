@@ -40,10 +40,6 @@ class RegressionWatcher {
   // "<index> <identity>: <before> -> <after>" for the first regressions seen.
   std::vector<std::string> examples() const;
 
-  // Forgets every version seen: for a sink deliberately reset (flushed and
-  // rebuilt), whose new versions need not be newer than the old ones.
-  void reset_baseline();
-
  private:
   void loop();
   void sample(RedisClient& redis);
