@@ -25,6 +25,9 @@ constexpr int kRecheckRounds = 30;
 constexpr auto kRecheckPause = std::chrono::milliseconds(100);
 constexpr auto kSinkWait = std::chrono::seconds(3);
 constexpr size_t kExamples = 3;
+// Suspects are decided (and repaired) in groups of at most this many, so memory
+// does not grow with the amount of drift.
+constexpr size_t kSuspectsHeld = 10000;
 
 enum class Drift { kMissing, kDifferent, kExtra, kChanging };
 
@@ -36,16 +39,24 @@ struct Suspect {
   int settled_rounds = 0;                // rounds in which it differed with nothing newer applied
 };
 
+// Counts, and the first few keys as examples: memory stays flat however much
+// has drifted.
 struct TableReport {
   uint64_t checked = 0;
   uint64_t repaired = 0;
-  std::map<Drift, std::vector<std::string>> drift;  // kind -> keys (kChanging is not drift)
-  bool drifted() const {
-    for (const auto& [kind, keys] : drift) {
-      if (kind != Drift::kChanging && !keys.empty()) return true;
-    }
-    return false;
+  std::map<Drift, uint64_t> counts;                  // kChanging is not drift
+  std::map<Drift, std::vector<std::string>> examples;  // up to kExamples per kind
+
+  void add(Drift kind, const std::string& key) {
+    ++counts[kind];
+    auto& some = examples[kind];
+    if (some.size() < kExamples) some.push_back(key);
   }
+  uint64_t count(Drift kind) const {
+    auto it = counts.find(kind);
+    return it == counts.end() ? 0 : it->second;
+  }
+  bool drifted() const { return count(Drift::kMissing) + count(Drift::kDifferent) + count(Drift::kExtra) > 0; }
 };
 
 // A PostgreSQL text[] literal of `values`.
@@ -133,11 +144,10 @@ class TableVerifier {
         sink_behind_(sink_behind) {}
 
   TableReport run(bool repair) {
+    repair_ = repair;
     compare_source_rows();
     find_extra_keys();
-    recheck();
-    if (repair) this->repair();
-    for (const auto& suspect : decided_) report_.drift[suspect.kind].push_back(suspect.key);
+    decide();
     return report_;
   }
 
@@ -163,6 +173,7 @@ class TableVerifier {
       }
       report_.checked += rows.size();
       rows.clear();
+      if (suspects_.size() >= kSuspectsHeld) decide();
       if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(2)) {
         last_progress = std::chrono::steady_clock::now();
         fmt::print(stderr, "verify: sink '{}' {}: {} rows checked\n", sink_.name(), table_.qualified_name(),
@@ -180,7 +191,17 @@ class TableVerifier {
       for (size_t i = 0; i < entries.size(); ++i) {
         if (!found.count(keys[i])) suspects_.push_back({Drift::kExtra, keys[i], entries[i].second, entries[i].first});
       }
+      if (suspects_.size() >= kSuspectsHeld) decide();
     });
+  }
+
+  // Decides the suspects held so far, repairs what drifted if asked, and
+  // counts the outcome.
+  void decide() {
+    recheck();
+    if (repair_) repair();
+    for (const auto& suspect : decided_) report_.add(suspect.kind, suspect.key);
+    decided_.clear();
   }
 
   // Decides each suspect against the source's current row, so that changes
@@ -189,8 +210,9 @@ class TableVerifier {
   // show committed before L), waits until the sink has applied everything
   // before L, and reads each suspect's document and then its index version V:
   //   - the document equals the row: no drift;
-  //   - V is at or after L: the stream already applied a newer change of the
-  //     row than the one read — it is changing; try again next round;
+  //   - V is newer than L (a change committed at or after L, or rows copied
+  //     after L): the stream already applied a newer change of the row than the
+  //     one read — it is changing; try again next round;
   //   - otherwise the sink holds everything the row shows and still differs:
   //     drift, once seen in two rounds (a commit can be in the WAL before L yet
   //     not visible to the read that came just before it).
@@ -223,7 +245,9 @@ class TableVerifier {
         if (stored[i].canonical == expected[i]) continue;
         Suspect& suspect = suspects_[i];
         suspect.kind = !expected[i] ? Drift::kExtra : stored[i].canonical ? Drift::kDifferent : Drift::kMissing;
-        if (stored[i].version && stored[i].version->commit_lsn >= read_before) {
+        // Newer than the read: a streamed change whose commit record starts at
+        // or after L (index >= 1), or rows copied at a point after L (index 0).
+        if (stored[i].version && *stored[i].version > Position{read_before, 0}) {
           suspect.settled_rounds = 0;
           still.push_back(std::move(suspect));
         } else if (++suspect.settled_rounds >= 2) {
@@ -331,27 +355,24 @@ class TableVerifier {
   std::vector<Suspect> decided_;        // drift, or still changing after every round
   std::vector<Suspect> suspects_kept_;  // scratch for repair()
   bool& sink_behind_;                   // wait_for_sink() gave up once: do not wait again
+  bool repair_ = false;
 };
 
 void print_report(const std::string& sink, const std::string& table, const TableReport& report) {
-  auto count = [&](Drift kind) {
-    auto it = report.drift.find(kind);
-    return it == report.drift.end() ? size_t{0} : it->second.size();
-  };
   fmt::print("sink '{}' {}: {} rows checked, {} missing, {} different, {} extra", sink, table, report.checked,
-             count(Drift::kMissing), count(Drift::kDifferent), count(Drift::kExtra));
-  if (count(Drift::kChanging)) {
+             report.count(Drift::kMissing), report.count(Drift::kDifferent), report.count(Drift::kExtra));
+  if (report.count(Drift::kChanging)) {
     fmt::print(", {} changing (rewritten by the stream faster than they could be compared; not drift)",
-               count(Drift::kChanging));
+               report.count(Drift::kChanging));
   }
   if (report.repaired) fmt::print(" ({} keys repaired)", report.repaired);
   fmt::print("\n");
-  for (const auto& [kind, keys] : report.drift) {
+  for (const auto& [kind, keys] : report.examples) {
     const char* name = kind == Drift::kMissing     ? "missing"
                        : kind == Drift::kDifferent ? "different"
                        : kind == Drift::kExtra     ? "extra"
                                                    : "changing";
-    for (size_t i = 0; i < keys.size() && i < kExamples; ++i) fmt::print("  {}: {}\n", name, keys[i]);
+    for (const auto& key : keys) fmt::print("  {}: {}\n", name, key);
   }
 }
 

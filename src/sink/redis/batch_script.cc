@@ -298,16 +298,26 @@ local function count()
   return n
 end
 
--- The version guard and the keys of an insert/update; nil when the row's stored
--- version is not older than this change (never go backwards).
+-- The per-row version guard: true when the row's stored version is not older
+-- than this change (never go backwards). A repair at position (L, 0) is the
+-- source's row read after L, so it also replaces rows copied at that very point
+-- (an idle source: the copy point can equal L); only a newer one is kept.
+local function stale(entry, ver)
+  if not entry then return false end
+  local c = pos_cmp(version_of(entry), ver)
+  if repair then return c > 0 end
+  return c >= 0
+end
+
+-- The version guard and the keys of an insert/update; nil when stale().
 local function upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
   local idx = index_key(tbl)
   local e_new = index_get(idx, id_new)
-  if e_new and pos_cmp(version_of(e_new), ver) >= 0 then return nil end
+  if stale(e_new, ver) then return nil end
   local e_old = nil
   if id_old ~= '' then
     e_old = index_get(idx, id_old)
-    if e_old and pos_cmp(version_of(e_old), ver) >= 0 then return nil end
+    if stale(e_old, ver) then return nil end
   end
   local prev = e_old or e_new
   local key = newkey
@@ -447,7 +457,7 @@ local function plan()
       local tbl, ver, ident, oldkey = arg(), arg(), arg(), arg()
       local idx = index_key(tbl)
       local e = index_get(idx, ident)
-      if e and pos_cmp(version_of(e), ver) >= 0 then
+      if stale(e, ver) then
         skipped = skipped + 1
       else
         if e then
