@@ -37,9 +37,9 @@ redis_port=${BENCH_REDIS_PORT:-47379}
 
 log() { echo "bench: $*" >&2; }
 now() { date +%s.%N; }
-elapsed() { echo "$(now) - $1" | bc; }
+elapsed() { printf "%.3f" "$(echo "$(now) - $1" | bc)"; }
 rate() { echo "scale=0; $1 / $2" | bc; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
+ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc)"; }
 
 # ---- build, peer, servers ----
 bash scripts/install-deps.sh >/dev/null
@@ -65,6 +65,12 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
+for port in "$pg_port" "$redis_port"; do
+  if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "bench: port $port is in use (a server left from an earlier run?); set BENCH_PG_PORT / BENCH_REDIS_PORT" >&2
+    exit 1
+  fi
+done
 scripts/local-servers.sh start "$dir/servers" "$pg_port" "$redis_port"
 psql -X -q -h "$dir/servers/pg" -p "$pg_port" -U postgres -d postgres \
   -c "CREATE ROLE app LOGIN SUPERUSER PASSWORD 'bench'" -c "CREATE DATABASE app OWNER app"
@@ -107,16 +113,18 @@ TOML
 cpu_seconds() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
-# Starts sluice with config $1 in the background; sets sluice_pid.
+# Starts sluice with config $1 in the background, its output in $dir/$2.log;
+# sets sluice_pid and sluice_log.
 start_sluice() {
-  "$sluice_bin" run --config "$1" >>"$dir/sluice.log" 2>&1 &
+  sluice_log=$dir/$2.log
+  "$sluice_bin" run --config "$1" >"$sluice_log" 2>&1 &
   sluice_pid=$!
   pids+=("$sluice_pid")
 }
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-wait_log() {  # text, count
-  until (($(grep -c "$1" "$dir/sluice.log" || true) >= $2)); do
-    kill -0 "$sluice_pid" 2>/dev/null || { cat "$dir/sluice.log" >&2; exit 1; }
+wait_log() {  # text: waits until sluice's log has it
+  until grep -q "$1" "$sluice_log"; do
+    kill -0 "$sluice_pid" 2>/dev/null || { cat "$sluice_log" >&2; exit 1; }
     sleep 0.05
   done
 }
@@ -124,21 +132,32 @@ wait_log() {  # text, count
 # The end marker: one more single-row transaction; prints the WAL insert
 # position read inside it, before its change (every change before the marker
 # is before that position; the marker's own are after).
+# Call as `marker_value=$((marker_value + 1)); lsn=$(write_marker)`: the
+# command substitution runs in a subshell, so the count is kept out here.
 marker_value=0
 write_marker() {
-  marker_value=$((marker_value + 1))
   sql -c "BEGIN" -c "SELECT pg_current_wal_insert_lsn()" \
     -c "UPDATE bench_rows SET n = $marker_value WHERE id = -2" -c "COMMIT" | grep /
 }
-# Waits until Redis key $1 (db 0) shows the current marker value.
+# Waits (up to 10 minutes) until Redis key $1 (db 0) shows the current marker
+# value (sluice writes "n": 5, the peer "n":"5": node-postgres reads a bigint
+# as a string).
 wait_marker() {
-  until rcli GET "$1" | grep -Eq "\"n\": ?$marker_value[,}]"; do sleep 0.002; done
+  local give_up=$((SECONDS + 600))
+  until rcli GET "$1" 2>/dev/null | grep -Eq "\"n\": ?\"?$marker_value\"?[,}]"; do
+    if ((SECONDS > give_up)); then
+      echo "bench: $1 never showed n = $marker_value; sluice log and peer log:" >&2
+      tail -20 "$sluice_log" "$dir/peer.log" >&2 2>/dev/null || true
+      exit 1
+    fi
+    sleep 0.002
+  done
 }
 
 # ---- 1. catch-up ----
 log "creating the slots"
-start_sluice "$dir/sluice.toml"  # creates bench_sluice (snapshot = "never") and its checkpoint
-wait_log "streaming from slot" 1
+start_sluice "$dir/sluice.toml" create  # creates bench_sluice (snapshot = "never") and its checkpoint
+wait_log "streaming from slot"
 stop_pid "$sluice_pid"
 sql -c "SELECT pg_create_logical_replication_slot('bench_recvlogical', 'pgoutput')" >/dev/null
 ((peer)) && sql -c "SELECT pg_create_logical_replication_slot('bench_peer', 'pgoutput')" >/dev/null
@@ -158,6 +177,7 @@ SQL
 "$pg_bindir/pgbench" -n -h 127.0.0.1 -p "$pg_port" -U app -c 4 -j 2 -t $((single / 4)) -f "$dir/single.sql" app >/dev/null
 single=$((single / 4 * 4))
 changes=$((big * txn_rows + single))
+marker_value=$((marker_value + 1))
 end_lsn=$(write_marker)
 write_seconds=$(elapsed "$t")
 wal_bytes=$(sql -c "SELECT pg_current_wal_lsn() - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'bench_recvlogical'")
@@ -181,11 +201,11 @@ fi
 
 log "(c) sluice"
 t=$(now)
-start_sluice "$dir/sluice.toml"
+start_sluice "$dir/sluice.toml" catchup
 cpu0=$(cpu_seconds "$sluice_pid")
 wait_marker "bench_rows:-2"
 sluice_seconds=$(elapsed "$t")
-sluice_cpu=$(echo "$(cpu_seconds "$sluice_pid") - $cpu0" | bc)
+sluice_cpu=$(printf "%.2f" "$(echo "$(cpu_seconds "$sluice_pid") - $cpu0" | bc)")
 catchup_rss=$(peak_rss_mb "$sluice_pid")
 
 # ---- 2. latency ----
@@ -207,6 +227,7 @@ measure_latency() {  # consumer-name key-prefix rate
 }
 for r in $latency_rates; do
   log "latency at $r commits/s: sluice"
+  marker_value=$((marker_value + 1))
   write_marker >/dev/null
   wait_marker "bench_rows:-2"
   measure_latency sluice "bench_rows:" "$r"
@@ -219,7 +240,8 @@ if ((peer)); then
   pids+=("$peer_pid")
   for r in $latency_rates; do
     log "latency at $r commits/s: Node.js peer"
-    write_marker >/dev/null
+    marker_value=$((marker_value + 1))
+  write_marker >/dev/null
     wait_marker "peer:bench_rows:-2"
     measure_latency "Node.js peer" "peer:bench_rows:" "$r"
   done
@@ -233,17 +255,17 @@ sql -c "COPY snap_rows TO STDOUT" >/dev/null
 copy_seconds=$(elapsed "$t")
 log "snapshot: sluice"
 t=$(now)
-start_sluice "$dir/snap.toml"
-wait_log "streaming from slot" 2
+start_sluice "$dir/snap.toml" snapshot
+wait_log "streaming from slot"
 snap_seconds=$(elapsed "$t")
-snap_copy_seconds=$(grep -o "every table copied, [0-9]* rows in [0-9.]*s" "$dir/sluice.log" | tail -1 | grep -o "[0-9.]*s$" | tr -d s)
+snap_copy_seconds=$(grep -o "every table copied, [0-9]* rows in [0-9.]*s" "$sluice_log" | tail -1 | grep -o "[0-9.]*s$" | tr -d s)
 snap_rss=$(peak_rss_mb "$sluice_pid")
 stop_pid "$sluice_pid"
 
 # ---- 4. memory through one big transaction ----
 log "one transaction updating $big_txn_rows rows"
-start_sluice "$dir/snap.toml"
-wait_log "streaming from slot" 3
+start_sluice "$dir/snap.toml" big-transaction
+wait_log "streaming from slot"
 t=$(now)
 sql -c "UPDATE snap_rows SET n = n + 1 WHERE id <= $big_txn_rows"
 committed=$(elapsed "$t")
@@ -263,7 +285,7 @@ Command: \`bash bench/run.sh$( ((tiny)) && echo " --tiny")\` (BENCH_CHANGES=$cha
 
 ### 1. Catch-up: $changes changes ($big transactions of $txn_rows rows, $single single-row transactions; $wal_bytes bytes of WAL), written in ${write_seconds} s before any consumer ran
 
-| consumer | seconds | changes/s | sluice is |
+| consumer | seconds | changes/s | sluice's rate is |
 |---|---|---|---|
 | pg_recvlogical to /dev/null (the limit) | $recv_seconds | $recv_rate | $(ratio "$recv_seconds" "$sluice_seconds")x of it |
 REPORT
@@ -275,7 +297,7 @@ fi
 cat <<REPORT
 | sluice into Redis (until the last change is readable) | $sluice_seconds | $sluice_rate | |
 
-sluice: ${sluice_cpu} CPU seconds for $changes changes ($(echo "scale=2; $sluice_cpu * 1000000 / $changes" | bc) s per million); peak RSS ${catchup_rss} MB.
+sluice: ${sluice_cpu} CPU seconds for $changes changes ($(printf "%.2f" "$(echo "scale=4; $sluice_cpu * 1000000 / $changes" | bc)") s per million); peak RSS ${catchup_rss} MB.
 
 ### 2. Latency: commit to readable in Redis (probe: 100 single-row commits/s on top of the pgbench load, over ${latency_seconds} s)
 

@@ -11,7 +11,8 @@
 //
 // The key read is KEY_PREFIX + ROW_ID ("bench_rows:-1" for sluice's default key
 // template, "peer:bench_rows:-1" for the Node.js peer). The document may be
-// to_jsonb() text ("n": 5) or JSON.stringify() text ("n":5): both are accepted.
+// to_jsonb() text ("n": 5) or JSON.stringify() text of node-postgres' row, where
+// a bigint is a string ("n":"5"): both are accepted.
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 
@@ -49,7 +50,7 @@ long long field_n(const char* document, size_t length) {
   auto at = text.find("\"n\"");
   if (at == std::string_view::npos) return -1;
   at += 3;
-  while (at < text.size() && (text[at] == ' ' || text[at] == ':')) ++at;
+  while (at < text.size() && (text[at] == ' ' || text[at] == ':' || text[at] == '"')) ++at;
   long long value = 0;
   bool any = false;
   while (at < text.size() && text[at] >= '0' && text[at] <= '9') {

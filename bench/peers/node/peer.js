@@ -12,7 +12,7 @@
 //     PEER_PUBLICATION publication name
 //     PEER_REDIS_PORT  Redis on 127.0.0.1
 //     PEER_PREFIX      key prefix (default "peer:"), keys are PREFIX + table + ":" + id
-//     PEER_END_LSN     optional: exit 0 once a transaction ending at or after it is acknowledged
+//     PEER_END_LSN     optional: exit 0 once a transaction committed at or after it is acknowledged
 //
 // Prints "peer: streaming" when replication has started and "peer: done <lsn>" at
 // PEER_END_LSN.
@@ -57,7 +57,8 @@ service.on('data', async (lsn, message) => {
       for (const [error] of results) if (error) throw error;
       pipeline = null;
       await service.acknowledge(message.commitEndLsn);
-      if (endLsn !== null && lsnValue(message.commitEndLsn) >= endLsn) {
+      // The commit record starts at or after PEER_END_LSN: the marker transaction.
+      if (endLsn !== null && lsnValue(message.commitLsn) >= endLsn) {
         console.log('peer: done ' + message.commitEndLsn);
         await service.stop();
         await redis.quit();
