@@ -42,9 +42,11 @@ rate() { echo "scale=0; $1 / $2" | bc; }
 ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc)"; }
 
 # ---- build, peer, servers ----
-bash scripts/install-deps.sh >/dev/null
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir" -j"$(nproc)" --target sluice latency_probe >/dev/null
+if [[ -z "${BENCH_NO_BUILD:-}" ]]; then  # the test suite has built everything already
+  bash scripts/install-deps.sh >/dev/null
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$build_dir" -j"$(nproc)" --target sluice latency_probe >/dev/null
+fi
 sluice_bin=$build_dir/sluice
 probe_bin=$build_dir/bench/latency_probe
 
