@@ -535,6 +535,121 @@ end
 return {'applied', applied, skipped}
 )lua";
 
+// Snapshot rows of an upsert sink, the bulk of an initial snapshot: the same
+// ARGV layout, but only U ops without TOAST and H ops (inserts), into tables
+// that begin_snapshot() has just cleared — so no overlay, no TOAST splicing:
+// per row one TYPE check and one index read (all of them before any write),
+// then SET (or DEL + HSET) and the index entry. The per-row version guard is
+// kept (a row already stored at the same or a newer version is skipped), so a
+// retried or repeated batch never moves a row backwards. This is most of the
+// snapshot's time in Redis (docs/benchmarks.md), so it does as little as it can.
+const std::string_view kSnapshotRowsScript = R"lua(
+local LAYOUT = '1'
+if ARGV[1] ~= LAYOUT then
+  return redis.error_reply('SLUICE_INTERNAL batch layout ' .. tostring(ARGV[1]) .. ', the script expects ' .. LAYOUT)
+end
+local sink, prefix, format = ARGV[2], ARGV[3], ARGV[5]
+local expect_checkpoint, newcp, nops = ARGV[6] == '1', ARGV[8], tonumber(ARGV[9])
+local cpkey = prefix .. ':checkpoint'
+local who = "sink '" .. sink .. "'"
+if ARGV[4] ~= 'upsert' or newcp ~= '' then
+  return redis.error_reply('SLUICE_INTERNAL the snapshot-rows script got a ' .. ARGV[4] .. ' batch with checkpoint ' .. newcp)
+end
+local cptype = redis.call('TYPE', cpkey).ok
+if cptype ~= 'none' and cptype ~= 'hash' then
+  return redis.error_reply('SLUICE_STATE the checkpoint key ' .. cpkey .. ' of ' .. who .. ' holds a ' .. cptype .. ', not a hash')
+end
+if cptype == 'none' and expect_checkpoint then
+  return redis.error_reply('SLUICE_RESET the checkpoint of ' .. who .. ' is gone: the Redis data was flushed or lost (' .. cpkey .. ' does not exist)')
+end
+local snap = redis.call('HGET', cpkey, 'snapshot')
+if snap ~= 'in_progress' then
+  return redis.error_reply('SLUICE_STATE snapshot rows for ' .. who .. ' but its checkpoint says snapshot=' .. tostring(snap or 'none') .. ', not in_progress (' .. cpkey .. ')')
+end
+local want = 'string'
+if format == 'hash' then want = 'hash' end
+-- Byte order (Lua's '<' on strings is locale-dependent): -1, 0, 1.
+local function pos_cmp(a, b)
+  if a == b then return 0 end
+  for k = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, k), string.byte(b, k)
+    if x ~= y then if x < y then return -1 end return 1 end
+  end
+  if #a < #b then return -1 end
+  return 1
+end
+
+-- Phase 1: where each op starts, every target's type and every row's index
+-- entry, before any write. write[n]: false = skipped by the version guard, else
+-- the key the row's old entry pointed at ('' = none).
+local starts, write, indexes = {}, {}, {}
+local i, skipped = 11, 0
+for n = 1, nops do
+  local code = ARGV[i]
+  starts[n] = i
+  local tbl, ver, id, key = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 5]
+  if code == 'U' then
+    if ARGV[i + 7] ~= '0' then
+      return redis.error_reply('SLUICE_INTERNAL snapshot row with unchanged TOAST values at argument ' .. i)
+    end
+    i = i + 9
+  elseif code == 'H' then
+    local nfield = tonumber(ARGV[i + 7])
+    if not nfield or ARGV[i + 8 + 2 * nfield] ~= '0' then
+      return redis.error_reply('SLUICE_INTERNAL malformed snapshot hash row at argument ' .. i)
+    end
+    i = i + 9 + 2 * nfield
+  else
+    return redis.error_reply('SLUICE_INTERNAL op ' .. tostring(code) .. ' in snapshot rows at argument ' .. i)
+  end
+  if key == nil or key == '' or id == nil or id == '' then
+    return redis.error_reply('SLUICE_INTERNAL snapshot row without a key at argument ' .. starts[n])
+  end
+  local idx = indexes[tbl]
+  if not idx then
+    idx = prefix .. ':index:' .. tbl
+    local it = redis.call('TYPE', idx).ok
+    if it ~= 'none' and it ~= 'hash' then
+      return redis.error_reply('SLUICE_STATE ' .. who .. ': the index ' .. idx .. ' holds a ' .. it .. ', not a hash')
+    end
+    indexes[tbl] = idx
+  end
+  local entry = redis.call('HGET', idx, id)
+  if entry and pos_cmp(string.sub(entry, 1, 25), ver) >= 0 then
+    write[n] = false
+    skipped = skipped + 1
+  else
+    local t = redis.call('TYPE', key).ok
+    if t ~= 'none' and t ~= want then
+      return redis.error_reply('SLUICE_INPUT ' .. who .. ': table ' .. tbl .. ': key ' .. key .. ': WRONGTYPE Operation against a key holding the wrong kind of value (it holds a ' .. t .. '; this sink writes a ' .. want .. ')')
+    end
+    write[n] = entry and string.sub(entry, 27) or ''
+  end
+end
+if ARGV[i] ~= nil then
+  return redis.error_reply('SLUICE_INTERNAL unread batch arguments from ' .. i)
+end
+
+-- Phase 2: the writes.
+for n = 1, nops do
+  local old = write[n]
+  if old then
+    local j = starts[n]
+    local key = ARGV[j + 5]
+    if old ~= '' and old ~= key then redis.call('DEL', old) end
+    if ARGV[j] == 'U' then
+      redis.call('SET', key, ARGV[j + 8])
+    else
+      redis.call('DEL', key)
+      local nfield = tonumber(ARGV[j + 7])
+      if nfield > 0 then redis.call('HSET', key, unpack(ARGV, j + 8, j + 7 + 2 * nfield)) end
+    end
+    redis.call('HSET', indexes[ARGV[j + 1]], ARGV[j + 3], ARGV[j + 2] .. ' ' .. key)
+  end
+end
+return {'applied', nops - skipped, skipped}
+)lua";
+
 const std::string_view kBeginSnapshotScript = R"lua(
 local t = redis.call('TYPE', KEYS[1]).ok
 if t ~= 'none' and t ~= 'hash' then

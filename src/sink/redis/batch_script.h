@@ -53,6 +53,10 @@ namespace sluice {
 class RedisReply;
 
 extern const std::string_view kBatchScript;
+// Snapshot rows of an upsert sink (checkpoint "" and mode "upsert"; U ops
+// without TOAST and H ops only): the same ARGV and reply, with the per-row
+// version guard, a lean path for tables begin_snapshot() has cleared.
+extern const std::string_view kSnapshotRowsScript;
 
 // Small scripts for the checkpoint lifecycle. KEYS[1] = P:checkpoint.
 // ARGV: slot, sink name.

@@ -1,6 +1,4 @@
 #include "sink/redis/redis_sink.h"
-
-#include <algorithm>
 #include <charconv>
 
 #include <spdlog/spdlog.h>
@@ -705,16 +703,22 @@ void RedisSink::apply_once(const Batch& batch) {
 
   const BatchOutcome outcome = with_connection([&](RedisConnection& conn) {
     for (const std::string& glob : truncate_globs) scan_delete(conn, glob);
+    // The initial snapshot's rows (inserts) of an upsert sink take the lean script.
+    const bool lean = snapshot_rows && config_.mode == SinkMode::kUpsert &&
+                      std::all_of(batch.changes.begin(), batch.changes.end(),
+                                  [](const ChangePtr& change) { return change->op == Op::kInsert; });
+    std::string& script_sha = lean ? snapshot_rows_sha_ : batch_sha_;
     for (int attempt = 0;; ++attempt) {
-      if (batch_sha_.empty()) {
-        RedisReply sha = conn.checked({"SCRIPT", "LOAD", kBatchScript}, "loading the batch script");
-        batch_sha_ = std::string(sha.str());
+      if (script_sha.empty()) {
+        RedisReply sha = conn.checked({"SCRIPT", "LOAD", lean ? kSnapshotRowsScript : kBatchScript},
+                                      "loading the batch script");
+        script_sha = std::string(sha.str());
       }
-      RedisReply reply = conn.command(args.command(batch_sha_));
+      RedisReply reply = conn.command(args.command(script_sha));
       if (!reply.is_error()) return parse_batch_reply(reply);
       // The server lost its script cache (restart, SCRIPT FLUSH): load it again.
       if (reply.str().substr(0, 8) == "NOSCRIPT" && attempt == 0) {
-        batch_sha_.clear();
+        script_sha.clear();
         continue;
       }
       throw_script_error(conn, reply.str(), "applying a batch");

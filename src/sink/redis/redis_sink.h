@@ -156,6 +156,7 @@ class RedisSink final : public Sink {
 
   std::unique_ptr<RedisConnection> connection_;
   std::string batch_sha_;
+  std::string snapshot_rows_sha_;
 
   // The checkpoint as this sink last loaded or wrote it (fencing).
   bool state_known_ = false;
