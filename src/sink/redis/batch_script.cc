@@ -7,12 +7,11 @@
 
 namespace sluice {
 
-// Phase 1 reads and validates every op through an overlay of the writes planned
-// so far (later ops of a batch see the effect of earlier ones) and raises before
-// anything is written: Redis does not roll a script back, so a WRONGTYPE or a
-// missing TOAST source found half-way must not leave half a batch behind.
-// Phase 2 performs the planned writes, then moves the checkpoint.
-const std::string_view kBatchScript = R"lua(
+namespace {
+// The start of both batch scripts: the ARGV header (batch_script.h), the shared
+// helpers, and the fence every batch passes first (the checkpoint key is a hash,
+// and exists when the sink expects it to).
+constexpr std::string_view kBatchPrelude = R"lua(
 local LAYOUT = '1'
 if ARGV[1] ~= LAYOUT then
   return redis.error_reply('SLUICE_INTERNAL batch layout ' .. tostring(ARGV[1]) .. ', the script expects ' .. LAYOUT)
@@ -51,6 +50,15 @@ end
 if cptype == 'none' and expect_checkpoint then
   return redis.error_reply('SLUICE_RESET the checkpoint of ' .. who .. ' is gone: the Redis data was flushed or lost (' .. cpkey .. ' does not exist)')
 end
+)lua";
+}  // namespace
+
+// Phase 1 reads and validates every op through an overlay of the writes planned
+// so far (later ops of a batch see the effect of earlier ones) and raises before
+// anything is written: Redis does not roll a script back, so a WRONGTYPE or a
+// missing TOAST source found half-way must not leave half a batch behind.
+// Phase 2 performs the planned writes, then moves the checkpoint.
+const std::string kBatchScriptText = std::string(kBatchPrelude) + R"lua(
 local stored = redis.call('HGET', cpkey, 'position') or ''
 -- A rebuild after a reset is copying rows at this position (false: none).
 local rebuild_at = false
@@ -534,6 +542,7 @@ if newcp ~= '' and (expected == '' or pos_cmp(newcp, expected) > 0) then
 end
 return {'applied', applied, skipped}
 )lua";
+const std::string_view kBatchScript = kBatchScriptText;
 
 // Snapshot rows of an upsert sink, the bulk of an initial snapshot: the same
 // ARGV layout, but only U ops without TOAST and H ops (inserts), into tables
@@ -543,24 +552,9 @@ return {'applied', applied, skipped}
 // kept (a row already stored at the same or a newer version is skipped), so a
 // retried or repeated batch never moves a row backwards. This is most of the
 // snapshot's time in Redis (docs/benchmarks.md), so it does as little as it can.
-const std::string_view kSnapshotRowsScript = R"lua(
-local LAYOUT = '1'
-if ARGV[1] ~= LAYOUT then
-  return redis.error_reply('SLUICE_INTERNAL batch layout ' .. tostring(ARGV[1]) .. ', the script expects ' .. LAYOUT)
-end
-local sink, prefix, format = ARGV[2], ARGV[3], ARGV[5]
-local expect_checkpoint, newcp, nops = ARGV[6] == '1', ARGV[8], tonumber(ARGV[9])
-local cpkey = prefix .. ':checkpoint'
-local who = "sink '" .. sink .. "'"
-if ARGV[4] ~= 'upsert' or newcp ~= '' then
-  return redis.error_reply('SLUICE_INTERNAL the snapshot-rows script got a ' .. ARGV[4] .. ' batch with checkpoint ' .. newcp)
-end
-local cptype = redis.call('TYPE', cpkey).ok
-if cptype ~= 'none' and cptype ~= 'hash' then
-  return redis.error_reply('SLUICE_STATE the checkpoint key ' .. cpkey .. ' of ' .. who .. ' holds a ' .. cptype .. ', not a hash')
-end
-if cptype == 'none' and expect_checkpoint then
-  return redis.error_reply('SLUICE_RESET the checkpoint of ' .. who .. ' is gone: the Redis data was flushed or lost (' .. cpkey .. ' does not exist)')
+const std::string kSnapshotRowsScriptText = std::string(kBatchPrelude) + R"lua(
+if mode ~= 'upsert' or newcp ~= '' then
+  return redis.error_reply('SLUICE_INTERNAL the snapshot-rows script got a ' .. mode .. ' batch with checkpoint ' .. newcp)
 end
 local snap = redis.call('HGET', cpkey, 'snapshot')
 if snap ~= 'in_progress' then
@@ -568,16 +562,6 @@ if snap ~= 'in_progress' then
 end
 local want = 'string'
 if format == 'hash' then want = 'hash' end
--- Byte order (Lua's '<' on strings is locale-dependent): -1, 0, 1.
-local function pos_cmp(a, b)
-  if a == b then return 0 end
-  for k = 1, math.min(#a, #b) do
-    local x, y = string.byte(a, k), string.byte(b, k)
-    if x ~= y then if x < y then return -1 end return 1 end
-  end
-  if #a < #b then return -1 end
-  return 1
-end
 
 -- Phase 1: where each op starts, every target's type and every row's index
 -- entry, before any write. write[n]: false = skipped by the version guard, else
@@ -649,6 +633,7 @@ for n = 1, nops do
 end
 return {'applied', nops - skipped, skipped}
 )lua";
+const std::string_view kSnapshotRowsScript = kSnapshotRowsScriptText;
 
 const std::string_view kBeginSnapshotScript = R"lua(
 local t = redis.call('TYPE', KEYS[1]).ok
