@@ -126,6 +126,48 @@ TEST_F(RedisSinkTest, TruncateRemovesEveryKeyOfThatTableOnly) {
   EXPECT_EQ(client_.command({"HLEN", "sluice:cache:index:public.media"}).at(0), "1");
 }
 
+
+// The script writes each key's final content at the end of a batch, in bulk: a
+// batch whose changes build on each other must end as if applied one by one.
+TEST_F(RedisSinkTest, ChangesThatBuildOnEachOtherInOneBatchEndAsIfAppliedOneByOne) {
+  auto sink = started(config());
+  auto u = users();
+  sink->apply(batch({
+      ins(u, pos(0x200, 1), {T("1"), T("a"), N, N}),
+      ins(u, pos(0x200, 2), {T("2"), T("b"), N, N}),
+      // Key 1 moves to 3; a new row 1 takes its old key in the same batch.
+      upd(u, pos(0x200, 3), {T("3"), T("a"), N, N}, {T("1"), N, N, N}),
+      ins(u, pos(0x200, 4), {T("1"), T("c"), N, N}),
+      // Row 2 is deleted, then inserted again and updated.
+      del(u, pos(0x200, 5), {T("2"), N, N, N}),
+      ins(u, pos(0x200, 6), {T("2"), T("d"), N, N}),
+      upd(u, pos(0x200, 7), {T("2"), T("e"), N, N}),
+  }));
+  EXPECT_EQ(client_.keys("users:*"), (std::vector<std::string>{"users:1", "users:2", "users:3"}));
+  EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"c","payload":null,"note":null})");
+  EXPECT_EQ(client_.get("users:2"), R"({"id":2,"name":"e","payload":null,"note":null})");
+  EXPECT_EQ(client_.get("users:3"), R"({"id":3,"name":"a","payload":null,"note":null})");
+  EXPECT_EQ(hget("sluice:cache:index:public.users", "1:1"), pos(0x200, 4).encode() + " users:1");
+  EXPECT_EQ(hget("sluice:cache:index:public.users", "1:2"), pos(0x200, 7).encode() + " users:2");
+  EXPECT_EQ(hget("sluice:cache:index:public.users", "1:3"), pos(0x200, 3).encode() + " users:3");
+  EXPECT_EQ(client_.command({"HLEN", "sluice:cache:index:public.users"}).at(0), "3");
+
+  // Everything goes, then one row comes back, changes key, and is deleted again;
+  // another is inserted after the truncate.
+  sink->apply(batch({
+      upd(u, pos(0x300, 1), {T("1"), T("f"), N, N}),
+      trunc(u, pos(0x300, 2)),
+      ins(u, pos(0x300, 3), {T("4"), T("g"), N, N}),
+      upd(u, pos(0x300, 4), {T("5"), T("g"), N, N}, {T("4"), N, N, N}),
+      del(u, pos(0x300, 5), {T("5"), N, N, N}),
+      ins(u, pos(0x300, 6), {T("6"), T("h"), N, N}),
+  }));
+  EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{"users:6"});
+  EXPECT_EQ(client_.get("users:6"), R"({"id":6,"name":"h","payload":null,"note":null})");
+  EXPECT_EQ(client_.command({"HLEN", "sluice:cache:index:public.users"}).at(0), "1");
+  EXPECT_EQ(hget("sluice:cache:index:public.users", "1:6"), pos(0x300, 6).encode() + " users:6");
+  EXPECT_EQ(checkpoint(), pos(0x300, 6).encode());
+}
 TEST_F(RedisSinkTest, NumbersKeepEveryDigit) {
   auto sink = started(config());
   auto rel = std::make_shared<Relation>();

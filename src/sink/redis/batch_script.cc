@@ -30,6 +30,16 @@ local function show(pos) if pos == '' then return 'none' end return pos end
 -- become numbers.
 local function pos_cmp(a, b)
   if a == b then return 0 end
+  if #a == 25 and #b == 25 then
+    -- Most compares end in the 16 hex digits of the LSN: compared as numbers
+    -- (tonumber reads them exactly; rounding to a double keeps their order, so
+    -- only a tie, which may be a rounding, falls through to the bytes).
+    local x, y = tonumber(string.sub(a, 1, 16), 16), tonumber(string.sub(b, 1, 16), 16)
+    if x and y and x ~= y then
+      if x < y then return -1 end
+      return 1
+    end
+  end
   local n = math.min(#a, #b)
   for i = 1, n do
     local x, y = string.byte(a, i), string.byte(b, i)
@@ -57,7 +67,10 @@ end
 // so far (later ops of a batch see the effect of earlier ones) and raises before
 // anything is written: Redis does not roll a script back, so a WRONGTYPE or a
 // missing TOAST source found half-way must not leave half a batch behind.
-// Phase 2 performs the planned writes, then moves the checkpoint.
+// Phase 2 writes each key's final content, in bulk (MSET, DEL, one HSET per
+// index and chunk), then moves the checkpoint. Both phases make as few
+// redis.call()s as they can: a call costs several times the command behind it,
+// and this script is most of Redis' time (docs/benchmarks.md).
 const std::string kBatchScriptText = std::string(kBatchPrelude) + R"lua(
 local stored = redis.call('HGET', cpkey, 'position') or ''
 -- A rebuild after a reset is copying rows at this position (false: none).
@@ -166,15 +179,23 @@ local function json_members(s, want, nwant)
 end
 
 -- ---- overlay: what the keys will hold after the writes planned so far --------
-local W = {}        -- planned writes, in order
-local KT = {}       -- key -> type, read or planned
-local KP = {}       -- key -> true when the overlay holds its content
-local KS = {}       -- key -> planned string
-local KH = {}       -- key -> planned hash {field = value}
+-- Phase 2 writes the overlay's final state (each key's last planned content),
+-- in bulk: every write touches one key, and a script is atomic, so only each
+-- key's final content is ever seen.
+local W = {}        -- writes that keep their order: stream entries, tombstones
+local touched = {}  -- keys with planned content, in first-write order
+local PC = {}       -- key -> planned content: a string, a hash {field = value}, or false (none)
+local KT = {}       -- key -> its type in Redis (read, or bulk-read up front)
 local IX = {}       -- index key -> {cleared = bool, e = {field = entry | false}}
-local checked_index = {}
+local PF = {}       -- index key -> {field = entry | false}: read in bulk up front
 
 local function key_type(k)
+  local c = PC[k]
+  if c ~= nil then
+    if c == false then return 'none' end
+    if type(c) == 'string' then return 'string' end
+    return 'hash'
+  end
   local t = KT[k]
   if t == nil then
     t = redis.call('TYPE', k).ok
@@ -183,46 +204,34 @@ local function key_type(k)
   return t
 end
 local function get_string(k)
-  if KP[k] then return KS[k] end
+  local c = PC[k]
+  if c ~= nil then
+    if type(c) == 'string' then return c end
+    return false
+  end
   return redis.call('GET', k)
 end
 local function hash_fields(k, fields)  -- values in field order, false when absent
-  if KP[k] then
-    local h = KH[k] or {}
+  local c = PC[k]
+  if c ~= nil then
+    local h = type(c) == 'table' and c or {}
     local out = {}
     for j = 1, #fields do out[j] = h[fields[j]] or false end
     return out
   end
   return redis.call('HMGET', k, unpack(fields))
 end
-local function set_string(k, v)
-  W[#W + 1] = {'SET', k, v}
-  KT[k], KP[k], KS[k], KH[k] = 'string', true, v, nil
+local function plan(k, c)
+  if PC[k] == nil then touched[#touched + 1] = k end
+  PC[k] = c
 end
 local function set_hash(k, flat)
-  W[#W + 1] = {'DEL', k}
+  if #flat == 0 then return plan(k, false) end
   local h = {}
-  if #flat > 0 then
-    local c = {'HSET', k}
-    for j = 1, #flat, 2 do
-      c[#c + 1] = flat[j]
-      c[#c + 1] = flat[j + 1]
-      h[flat[j]] = flat[j + 1]
-    end
-    W[#W + 1] = c
-    KT[k] = 'hash'
-  else
-    KT[k] = 'none'
-  end
-  KP[k], KS[k], KH[k] = true, nil, h
+  for j = 1, #flat, 2 do h[flat[j]] = flat[j + 1] end
+  plan(k, h)
 end
-local function mark_deleted(k)
-  KT[k], KP[k], KS[k], KH[k] = 'none', true, nil, nil
-end
-local function del_key(k)
-  W[#W + 1] = {'DEL', k}
-  mark_deleted(k)
-end
+local function del_key(k) plan(k, false) end
 local function check_target(k, want, tbl)
   local t = key_type(k)
   if t ~= 'none' and t ~= want then
@@ -230,15 +239,16 @@ local function check_target(k, want, tbl)
   end
 end
 
+local index_of = {}  -- table -> its index key, checked
 local function index_key(tbl)
-  local idx = prefix .. ':index:' .. tbl
-  if not checked_index[idx] then
-    local t = key_type(idx)
-    if t ~= 'none' and t ~= 'hash' then
-      fail('SLUICE_STATE', who .. ': the index ' .. idx .. ' holds a ' .. t .. ', not a hash')
-    end
-    checked_index[idx] = true
+  local idx = index_of[tbl]
+  if idx then return idx end
+  idx = prefix .. ':index:' .. tbl
+  local t = key_type(idx)
+  if t ~= 'none' and t ~= 'hash' then
+    fail('SLUICE_STATE', who .. ': the index ' .. idx .. ' holds a ' .. t .. ', not a hash')
   end
+  index_of[tbl] = idx
   return idx
 end
 local function index_get(idx, f)
@@ -248,7 +258,9 @@ local function index_get(idx, f)
     if v ~= nil then return v or nil end
     if o.cleared then return nil end
   end
-  local v = redis.call('HGET', idx, f)
+  local v
+  local pf = PF[idx]
+  if pf and pf[f] ~= nil then v = pf[f] else v = redis.call('HGET', idx, f) end
   if not v then return nil end
   if #v < 27 or string.byte(v, 26) ~= 32 then
     fail('SLUICE_STATE', who .. ': malformed entry in ' .. idx .. ': ' .. v)
@@ -263,14 +275,8 @@ local function overlay(idx)
   end
   return o
 end
-local function index_set(idx, f, v)
-  W[#W + 1] = {'HSET', idx, f, v}
-  overlay(idx).e[f] = v
-end
-local function index_del(idx, f)
-  W[#W + 1] = {'HDEL', idx, f}
-  overlay(idx).e[f] = false
-end
+local function index_set(idx, f, v) overlay(idx).e[f] = v end
+local function index_del(idx, f) overlay(idx).e[f] = false end
 local function index_entries(idx)  -- every entry in effect
   local o = IX[idx]
   local out = {}
@@ -300,6 +306,12 @@ local function arg()
   argi = argi + 1
   return v
 end
+local function take(n)  -- the next n arguments
+  local i = argi
+  if ARGV[i + n - 1] == nil then fail('SLUICE_INTERNAL', 'the batch arguments end early (at ' .. i .. ')') end
+  argi = i + n
+  return unpack(ARGV, i, i + n - 1)
+end
 local function count()
   local n = tonumber(arg())
   if not n then fail('SLUICE_INTERNAL', 'expected a count at argument ' .. (argi - 1)) end
@@ -317,7 +329,8 @@ local function stale(entry, ver)
   return c >= 0
 end
 
--- The version guard and the keys of an insert/update; nil when stale().
+-- The version guard and the keys of an insert/update: the index, the row's key,
+-- the key its stored value is at, and its two index entries; nil when stale().
 local function upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
   local idx = index_key(tbl)
   local e_new = index_get(idx, id_new)
@@ -337,22 +350,17 @@ local function upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
   end
   local src = key
   if prev then src = key_of(prev) elseif oldkey ~= '' then src = oldkey end
-  return {idx = idx, key = key, src = src, e_new = e_new, e_old = e_old}
+  return idx, key, src, e_new, e_old
 end
-local function upsert_commit(p, ver, id_new, id_old, oldkey)
-  index_set(p.idx, id_new, ver .. ' ' .. p.key)
-  if id_old ~= '' then index_del(p.idx, id_old) end
-  local seen = {[p.key] = true}
-  local stale = {}
-  if p.e_new then stale[#stale + 1] = key_of(p.e_new) end
-  if p.e_old then stale[#stale + 1] = key_of(p.e_old) end
-  if oldkey ~= '' then stale[#stale + 1] = oldkey end
-  for _, k in ipairs(stale) do
-    if not seen[k] then
-      seen[k] = true
-      del_key(k)
-    end
-  end
+local function upsert_commit(idx, key, e_new, e_old, ver, id_new, id_old, oldkey)
+  index_set(idx, id_new, ver .. ' ' .. key)
+  if id_old ~= '' then index_del(idx, id_old) end
+  -- The keys the row was stored at before, where they are not its key now.
+  local k1 = e_new and key_of(e_new)
+  local k2 = e_old and key_of(e_old)
+  if k1 and k1 ~= key then del_key(k1) end
+  if k2 and k2 ~= key and k2 ~= k1 then del_key(k2) end
+  if oldkey ~= '' and oldkey ~= key and oldkey ~= k1 and oldkey ~= k2 then del_key(oldkey) end
 end
 local function toast_source_missing(tbl, col, k, what)
   fail('SLUICE_STATE', who .. ': table ' .. tbl .. ': column ' .. col .. ' is an unchanged TOAST value, but ' .. what .. ' at key ' .. k .. ' (the value cannot be kept, and it is never written as null)')
@@ -379,54 +387,132 @@ local function awaiting_copy(tbl, col, ver, k)
   fail('SLUICE_WAIT', who .. ': table ' .. tbl .. ': column ' .. col .. ' is an unchanged TOAST value of a row the rebuild has not copied yet (key ' .. k .. '); waiting for the copy')
 end
 
+-- ---- bulk reads ------------------------------------------------------------------
+-- A redis.call costs several times the command behind it, so before planning,
+-- every index entry the ops will look up is read with one HMGET per index and
+-- chunk, and the targets' types with one MGET (JSON documents: a string comes
+-- back as a value) and one EXISTS (all missing: 'none') per chunk. What this
+-- cannot tell is read per key when asked. The pre-pass only reads the op layout;
+-- it stops at anything malformed, which plan_ops() then names.
+local BULK = 500  -- keys per bulk call (Lua's unpack has a stack limit)
+local function prefetch()
+  local fields, keys = {}, {}  -- table -> the identities to read; the target keys
+  local function ids_of(tbl)
+    local l = fields[tbl]
+    if not l then
+      l = {}
+      fields[tbl] = l
+    end
+    return l
+  end
+  local i = 11
+  for _ = 1, nops do
+    local code = ARGV[i]
+    if code == 'U' or code == 'H' then
+      local n = tonumber(ARGV[i + 7])
+      if not n then break end
+      local l = ids_of(ARGV[i + 1])
+      l[#l + 1] = ARGV[i + 3]
+      if ARGV[i + 4] ~= '' then l[#l + 1] = ARGV[i + 4] end
+      if ARGV[i + 5] ~= '' then keys[#keys + 1] = ARGV[i + 5] end
+      if code == 'U' then
+        i = i + 9 + 2 * n
+      else
+        local t = tonumber(ARGV[i + 8 + 2 * n])
+        if not t then break end
+        i = i + 9 + 2 * n + t
+      end
+    elseif code == 'D' then
+      if ARGV[i + 4] == nil then break end
+      local l = ids_of(ARGV[i + 1])
+      l[#l + 1] = ARGV[i + 3]
+      i = i + 5
+    elseif code == 'T' then
+      i = i + 3
+    else
+      break  -- K and S ops (invalidate, stream) read no index
+    end
+  end
+  -- (A repeated identity or key is read again: harmless, and cheaper than
+  -- finding it.)
+  for tbl, l in pairs(fields) do
+    local idx = index_key(tbl)
+    local m = {}
+    for j = 1, #l, BULK do
+      local r = redis.call('HMGET', idx, unpack(l, j, math.min(j + BULK - 1, #l)))
+      for n = 1, #r do m[l[j + n - 1]] = r[n] end
+    end
+    PF[idx] = m
+  end
+  for j = 1, #keys, BULK do
+    local last = math.min(j + BULK - 1, #keys)
+    local unknown = {}
+    if format == 'json' then
+      local r = redis.call('MGET', unpack(keys, j, last))
+      for n = 1, #r do
+        if r[n] then KT[keys[j + n - 1]] = 'string' else unknown[#unknown + 1] = keys[j + n - 1] end
+      end
+    else
+      for n = j, last do unknown[#unknown + 1] = keys[n] end
+    end
+    if #unknown > 0 and redis.call('EXISTS', unpack(unknown)) == 0 then
+      for n = 1, #unknown do KT[unknown[n]] = 'none' end
+    end
+  end
+end
+
 local applied, skipped = 0, 0
-local function plan()
+local function plan_ops()
+  prefetch()
   for _ = 1, nops do
     local code = arg()
     if code == 'U' then
-      local tbl, ver, id_new, id_old, newkey, oldkey = arg(), arg(), arg(), arg(), arg(), arg()
+      local tbl, ver, id_new, id_old, newkey, oldkey = take(6)
       local ntoast = count()
       local seg0 = arg()
-      local toks, segs = {}, {}
-      for j = 1, ntoast do
-        toks[j] = arg()
-        segs[j] = arg()
+      local toks, segs
+      if ntoast > 0 then
+        toks, segs = {}, {}
+        for j = 1, ntoast do
+          toks[j] = arg()
+          segs[j] = arg()
+        end
       end
-      local p = nil
+      local idx, key, src, e_new, e_old
       if not (rebuild_rows and tomb_blocks(tbl, id_new, ver)) then
-        p = upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
+        idx, key, src, e_new, e_old = upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
       end
-      if not p then
+      if not idx then
         skipped = skipped + 1
-      elseif ntoast > 0 and rebuild_at and key_type(p.src) == 'none' and awaiting_copy(tbl, toks[1], ver, p.src) then
+      elseif ntoast > 0 and rebuild_at and key_type(src) == 'none' and awaiting_copy(tbl, toks[1], ver, src) then
         skipped = skipped + 1
       else
-        check_target(p.key, 'string', tbl)
+        check_target(key, 'string', tbl)
         local doc = seg0
         if ntoast > 0 then
-          local t = key_type(p.src)
-          if t == 'none' then toast_source_missing(tbl, toks[1], p.src, 'the existing document is missing') end
-          if t ~= 'string' then toast_source_missing(tbl, toks[1], p.src, 'the existing value is a ' .. t) end
-          local old = get_string(p.src)
+          local t = key_type(src)
+          if t == 'none' then toast_source_missing(tbl, toks[1], src, 'the existing document is missing') end
+          if t ~= 'string' then toast_source_missing(tbl, toks[1], src, 'the existing value is a ' .. t) end
+          local old = get_string(src)
           local want = {}
           for j = 1, ntoast do want[toks[j]] = true end
           local found = json_members(old, want, ntoast)
-          if not found then toast_source_missing(tbl, toks[1], p.src, 'the existing document is not a JSON object') end
+          if not found then toast_source_missing(tbl, toks[1], src, 'the existing document is not a JSON object') end
           local parts = {seg0}
           for j = 1, ntoast do
             local span = found[toks[j]]
-            if not span then toast_source_missing(tbl, toks[j], p.src, 'the existing document has no such member') end
+            if not span then toast_source_missing(tbl, toks[j], src, 'the existing document has no such member') end
             parts[#parts + 1] = string.sub(old, span[1], span[2])
             parts[#parts + 1] = segs[j]
           end
           doc = table.concat(parts)
         end
-        set_string(p.key, doc)
-        upsert_commit(p, ver, id_new, id_old, oldkey)
+        plan(key, doc)
+        upsert_commit(idx, key, e_new, e_old, ver, id_new, id_old, oldkey)
         applied = applied + 1
       end
     elseif code == 'H' then
-      local tbl, ver, id_new, id_old, newkey, oldkey = arg(), arg(), arg(), arg(), arg(), arg()
+      local tbl, ver, id_new, id_old, newkey, oldkey = take(6)
       local nfield = count()
       local flat = {}
       for _ = 1, nfield do
@@ -436,33 +522,33 @@ local function plan()
       local ntoast = count()
       local tf = {}
       for j = 1, ntoast do tf[j] = arg() end
-      local p = nil
+      local idx, key, src, e_new, e_old
       if not (rebuild_rows and tomb_blocks(tbl, id_new, ver)) then
-        p = upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
+        idx, key, src, e_new, e_old = upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
       end
-      if not p then
+      if not idx then
         skipped = skipped + 1
-      elseif ntoast > 0 and rebuild_at and key_type(p.src) == 'none' and awaiting_copy(tbl, tf[1], ver, p.src) then
+      elseif ntoast > 0 and rebuild_at and key_type(src) == 'none' and awaiting_copy(tbl, tf[1], ver, src) then
         skipped = skipped + 1
       else
-        check_target(p.key, 'hash', tbl)
+        check_target(key, 'hash', tbl)
         if ntoast > 0 then
-          local t = key_type(p.src)
-          if t == 'none' then toast_source_missing(tbl, tf[1], p.src, 'the existing hash is missing') end
-          if t ~= 'hash' then toast_source_missing(tbl, tf[1], p.src, 'the existing value is a ' .. t) end
-          local vals = hash_fields(p.src, tf)
+          local t = key_type(src)
+          if t == 'none' then toast_source_missing(tbl, tf[1], src, 'the existing hash is missing') end
+          if t ~= 'hash' then toast_source_missing(tbl, tf[1], src, 'the existing value is a ' .. t) end
+          local vals = hash_fields(src, tf)
           for j = 1, ntoast do
-            if not vals[j] then toast_source_missing(tbl, tf[j], p.src, 'the existing hash has no such field') end
+            if not vals[j] then toast_source_missing(tbl, tf[j], src, 'the existing hash has no such field') end
             flat[#flat + 1] = tf[j]
             flat[#flat + 1] = vals[j]
           end
         end
-        set_hash(p.key, flat)
-        upsert_commit(p, ver, id_new, id_old, oldkey)
+        set_hash(key, flat)
+        upsert_commit(idx, key, e_new, e_old, ver, id_new, id_old, oldkey)
         applied = applied + 1
       end
     elseif code == 'D' then
-      local tbl, ver, ident, oldkey = arg(), arg(), arg(), arg()
+      local tbl, ver, ident, oldkey = take(4)
       local idx = index_key(tbl)
       local e = index_get(idx, ident)
       if stale(e, ver) then
@@ -481,29 +567,12 @@ local function plan()
       local ver = arg()  -- a truncate removes every row whatever its version
       local idx = index_key(tbl)
       tomb_set(tbl, 'truncate', ver)
-      local chunk = {'DEL'}
-      for _, e in ipairs(index_entries(idx)) do
-        local k = key_of(e)
-        mark_deleted(k)
-        chunk[#chunk + 1] = k
-        if #chunk > 1000 then
-          W[#W + 1] = chunk
-          chunk = {'DEL'}
-        end
-      end
-      if #chunk > 1 then W[#W + 1] = chunk end
-      W[#W + 1] = {'DEL', idx}
+      for _, e in ipairs(index_entries(idx)) do del_key(key_of(e)) end
       IX[idx] = {cleared = true, e = {}}
       applied = applied + 1
     elseif code == 'K' then
       local n = count()
-      local c = {'DEL'}
-      for _ = 1, n do
-        local k = arg()
-        c[#c + 1] = k
-        mark_deleted(k)
-      end
-      if n > 0 then W[#W + 1] = c end
+      for _ = 1, n do del_key(arg()) end
       applied = applied + 1
     elseif code == 'S' then
       local skey, tbl = arg(), arg()
@@ -530,12 +599,54 @@ local function plan()
   if ARGV[argi] ~= nil then fail('SLUICE_INTERNAL', 'unread batch arguments from ' .. argi) end
 end
 
-local ok, e = pcall(plan)
+local ok, e = pcall(plan_ops)
 if not ok then
   if type(e) == 'table' and e.err then return e end
   return redis.error_reply(tostring(e))
 end
 
+-- Phase 2: the overlay's final state, in bulk, then the ordered writes.
+local function write_bulk(cmd, key, list, step)  -- cmd [key] items, step items a call
+  for j = 1, #list, step do
+    local last = math.min(j + step - 1, #list)
+    if key then redis.call(cmd, key, unpack(list, j, last)) else redis.call(cmd, unpack(list, j, last)) end
+  end
+end
+local dels, sets, hashes = {}, {}, {}
+for _, k in ipairs(touched) do
+  local c = PC[k]
+  if type(c) == 'string' then
+    sets[#sets + 1] = k
+    sets[#sets + 1] = c
+  else
+    dels[#dels + 1] = k  -- deleted, or a hash rewritten whole
+    if c then hashes[#hashes + 1] = k end
+  end
+end
+write_bulk('DEL', nil, dels, BULK)
+write_bulk('MSET', nil, sets, 2 * BULK)
+for _, k in ipairs(hashes) do
+  local flat = {}
+  for f, v in pairs(PC[k]) do
+    flat[#flat + 1] = f
+    flat[#flat + 1] = v
+  end
+  write_bulk('HSET', k, flat, 2 * BULK)
+end
+for idx, o in pairs(IX) do
+  if o.cleared then redis.call('DEL', idx) end
+  local set, del = {}, {}
+  for f, v in pairs(o.e) do
+    if v then
+      set[#set + 1] = f
+      set[#set + 1] = v
+    else
+      del[#del + 1] = f
+    end
+  end
+  write_bulk('HSET', idx, set, 2 * BULK)
+  write_bulk('HDEL', idx, del, BULK)
+end
 for j = 1, #W do redis.call(unpack(W[j])) end
 if newcp ~= '' and (expected == '' or pos_cmp(newcp, expected) > 0) then
   redis.call('HSET', cpkey, 'position', newcp)
