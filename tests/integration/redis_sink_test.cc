@@ -247,6 +247,44 @@ TEST_F(RedisSinkTest, OlderChangeAfterNewerOneIsSkippedPerRow) {
   EXPECT_TRUE(client_.get("users:1").has_value());
 }
 
+// Snapshot rows are checked and written in bulk: a key of the wrong type among
+// them stops the whole chunk before anything is written; hash rows get their
+// fields; a repeated chunk is skipped by the version guard.
+TEST_F(RedisSinkTest, SnapshotRowsAreCheckedBeforeAnyWriteAndRepeatSafely) {
+  auto rel = users();
+  {
+    auto sink = std::make_unique<RedisSink>(config());
+    sink->begin_snapshot("slot1", {"public.users"});
+    client_.command({"LPUSH", "users:600", "someone else's list"});
+    std::vector<ChangePtr> chunk;
+    for (int i = 1; i <= 1200; ++i) chunk.push_back(ins(rel, pos(0x100, 0), {T(std::to_string(i)), T("a"), N, N}));
+    try {
+      sink->apply(rows(chunk));
+      FAIL() << "expected Error::invalid_input";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput) << e.what();
+      EXPECT_TRUE(contains(e.what(), "users:600") && contains(e.what(), "WRONGTYPE")) << e.what();
+    }
+    EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{"users:600"});
+    EXPECT_EQ(client_.command({"EXISTS", "sluice:cache:index:public.users"}).at(0), "0");
+    client_.command({"DEL", "users:600"});
+  }
+  auto sink = std::make_unique<RedisSink>(config(SinkMode::kUpsert, DocumentFormat::kHash));
+  sink->begin_snapshot("slot1", {"public.users"});
+  std::vector<ChangePtr> chunk;
+  for (int i = 1; i <= 1200; ++i) chunk.push_back(ins(rel, pos(0x100, 0), {T(std::to_string(i)), T("n" + std::to_string(i)), N, T("x")}));
+  chunk.push_back(ins(rel, pos(0x100, 0), {T("0"), N, N, N}));
+  sink->apply(rows(chunk));
+  EXPECT_EQ(sink->last_apply().applied, 1201u);
+  EXPECT_EQ(client_.keys("users:*").size(), 1201u);
+  EXPECT_EQ(hgetall("users:777"), (std::map<std::string, std::string>{{"id", "777"}, {"name", "n777"}, {"note", "x"}}));
+  EXPECT_EQ(hgetall("users:0"), (std::map<std::string, std::string>{{"id", "0"}}));
+  EXPECT_EQ(hget("sluice:cache:index:public.users", "3:777"), pos(0x100, 0).encode() + " users:777");
+  sink->apply(rows(chunk));
+  EXPECT_EQ(sink->last_apply().skipped, 1201u);
+  EXPECT_EQ(client_.command({"HLEN", "sluice:cache:index:public.users"}).at(0), "1201");
+}
+
 TEST_F(RedisSinkTest, ReplayedBatchIsAlreadyAppliedAndOlderBatchChangesNothing) {
   auto first = started(config());
   auto rel = users();

@@ -657,12 +657,14 @@ const std::string_view kBatchScript = kBatchScriptText;
 
 // Snapshot rows of an upsert sink, the bulk of an initial snapshot: the same
 // ARGV layout, but only U ops without TOAST and H ops (inserts), into tables
-// that begin_snapshot() has just cleared — so no overlay, no TOAST splicing:
-// per row one TYPE check and one index read (all of them before any write),
-// then SET (or DEL + HSET) and the index entry. The per-row version guard is
-// kept (a row already stored at the same or a newer version is skipped), so a
-// retried or repeated batch never moves a row backwards. This is most of the
-// snapshot's time in Redis (docs/benchmarks.md), so it does as little as it can.
+// that begin_snapshot() has just cleared — so no overlay, no TOAST splicing.
+// All reads come first and in bulk (the rows' index entries with HMGET, the
+// targets' types with MGET / EXISTS, TYPE only for a key that exists and is not
+// a string), then all writes in bulk (MSET or DEL + HSET, one HSET per index and
+// chunk). The per-row version guard is kept (a row already stored at the same
+// or a newer version is skipped), so a retried or repeated batch never moves a
+// row backwards. This is most of the snapshot's time in Redis
+// (docs/benchmarks.md), so it does as little as it can.
 const std::string kSnapshotRowsScriptText = std::string(kBatchPrelude) + R"lua(
 if mode ~= 'upsert' or newcp ~= '' then
   return redis.error_reply('SLUICE_INTERNAL the snapshot-rows script got a ' .. mode .. ' batch with checkpoint ' .. newcp)
@@ -673,16 +675,16 @@ if snap ~= 'in_progress' then
 end
 local want = 'string'
 if format == 'hash' then want = 'hash' end
+local BULK = 500  -- keys per bulk call (Lua's unpack has a stack limit)
 
--- Phase 1: where each op starts, every target's type and every row's index
--- entry, before any write. write[n]: false = skipped by the version guard, else
--- the key the row's old entry pointed at ('' = none).
-local starts, write, indexes = {}, {}, {}
-local i, skipped = 11, 0
+-- Phase 1: where each op starts, then every row's index entry and every
+-- target's type, before any write.
+local starts, indexes, ids, keys = {}, {}, {}, {}  -- ids/keys: per table / all, in op order
+local i = 11
 for n = 1, nops do
   local code = ARGV[i]
   starts[n] = i
-  local tbl, ver, id, key = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 5]
+  local tbl, id, key = ARGV[i + 1], ARGV[i + 3], ARGV[i + 5]
   if code == 'U' then
     if ARGV[i + 7] ~= '0' then
       return redis.error_reply('SLUICE_INTERNAL snapshot row with unchanged TOAST values at argument ' .. i)
@@ -700,48 +702,108 @@ for n = 1, nops do
   if key == nil or key == '' or id == nil or id == '' then
     return redis.error_reply('SLUICE_INTERNAL snapshot row without a key at argument ' .. starts[n])
   end
-  local idx = indexes[tbl]
-  if not idx then
-    idx = prefix .. ':index:' .. tbl
+  if not indexes[tbl] then
+    local idx = prefix .. ':index:' .. tbl
     local it = redis.call('TYPE', idx).ok
     if it ~= 'none' and it ~= 'hash' then
       return redis.error_reply('SLUICE_STATE ' .. who .. ': the index ' .. idx .. ' holds a ' .. it .. ', not a hash')
     end
-    indexes[tbl] = idx
+    indexes[tbl], ids[tbl] = idx, {}
   end
-  local entry = redis.call('HGET', idx, id)
-  if entry and pos_cmp(string.sub(entry, 1, 25), ver) >= 0 then
-    write[n] = false
-    skipped = skipped + 1
-  else
-    local t = redis.call('TYPE', key).ok
-    if t ~= 'none' and t ~= want then
-      return redis.error_reply('SLUICE_INPUT ' .. who .. ': table ' .. tbl .. ': key ' .. key .. ': WRONGTYPE Operation against a key holding the wrong kind of value (it holds a ' .. t .. '; this sink writes a ' .. want .. ')')
-    end
-    write[n] = entry and string.sub(entry, 27) or ''
-  end
+  local l = ids[tbl]
+  l[#l + 1] = id
+  keys[n] = key
 end
 if ARGV[i] ~= nil then
   return redis.error_reply('SLUICE_INTERNAL unread batch arguments from ' .. i)
 end
-
--- Phase 2: the writes.
-for n = 1, nops do
-  local old = write[n]
-  if old then
-    local j = starts[n]
-    local key = ARGV[j + 5]
-    if old ~= '' and old ~= key then redis.call('DEL', old) end
-    if ARGV[j] == 'U' then
-      redis.call('SET', key, ARGV[j + 8])
-    else
-      redis.call('DEL', key)
-      local nfield = tonumber(ARGV[j + 7])
-      if nfield > 0 then redis.call('HSET', key, unpack(ARGV, j + 8, j + 7 + 2 * nfield)) end
+local entries = {}  -- table -> {identity = entry | false}
+for tbl, l in pairs(ids) do
+  local m = {}
+  for j = 1, #l, BULK do
+    local r = redis.call('HMGET', indexes[tbl], unpack(l, j, math.min(j + BULK - 1, #l)))
+    for k = 1, #r do m[l[j + k - 1]] = r[k] end
+  end
+  entries[tbl] = m
+end
+local function wrong_type(key, t, n)
+  return redis.error_reply('SLUICE_INPUT ' .. who .. ': table ' .. ARGV[starts[n] + 1] .. ': key ' .. key .. ': WRONGTYPE Operation against a key holding the wrong kind of value (it holds a ' .. t .. '; this sink writes a ' .. want .. ')')
+end
+for j = 1, nops, BULK do
+  local last = math.min(j + BULK - 1, nops)
+  local unknown = {}  -- op numbers whose key is not known to be a string
+  if want == 'string' then
+    local r = redis.call('MGET', unpack(keys, j, last))
+    for k = 1, #r do
+      if not r[k] then unknown[#unknown + 1] = j + k - 1 end
     end
-    redis.call('HSET', indexes[ARGV[j + 1]], ARGV[j + 3], ARGV[j + 2] .. ' ' .. key)
+  else
+    for n = j, last do unknown[#unknown + 1] = n end
+  end
+  if #unknown > 0 then
+    local probe = {}
+    for k = 1, #unknown do probe[k] = keys[unknown[k]] end
+    if redis.call('EXISTS', unpack(probe)) > 0 then
+      for k = 1, #unknown do
+        local t = redis.call('TYPE', probe[k]).ok
+        if t ~= 'none' and t ~= want then return wrong_type(probe[k], t, unknown[k]) end
+      end
+    end
   end
 end
+
+-- The version guard, each key's final content (a document, the op of a hash
+-- row, or false: deleted), then phase 2: the writes.
+local skipped = 0
+local final, touched, rows = {}, {}, {}  -- rows: per table, index field/value pairs
+local function plan(k, c)
+  if final[k] == nil then touched[#touched + 1] = k end
+  final[k] = c
+end
+for n = 1, nops do
+  local j = starts[n]
+  local tbl, ver, id, key = ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], keys[n]
+  local entry = entries[tbl][id]
+  if entry and pos_cmp(string.sub(entry, 1, 25), ver) >= 0 then
+    skipped = skipped + 1
+  else
+    local old = entry and string.sub(entry, 27)
+    if old and old ~= key then plan(old, false) end
+    if ARGV[j] == 'U' then plan(key, ARGV[j + 8]) else plan(key, n) end
+    local l = rows[tbl]
+    if not l then
+      l = {}
+      rows[tbl] = l
+    end
+    l[#l + 1] = id
+    l[#l + 1] = ver .. ' ' .. key
+  end
+end
+local function write_bulk(cmd, key, list, step)  -- cmd [key] items, step items a call
+  for j = 1, #list, step do
+    local last = math.min(j + step - 1, #list)
+    if key then redis.call(cmd, key, unpack(list, j, last)) else redis.call(cmd, unpack(list, j, last)) end
+  end
+end
+local dels, sets, hashes = {}, {}, {}
+for _, k in ipairs(touched) do
+  local c = final[k]
+  if type(c) == 'string' then
+    sets[#sets + 1] = k
+    sets[#sets + 1] = c
+  else
+    dels[#dels + 1] = k
+    if c then hashes[#hashes + 1] = k end
+  end
+end
+write_bulk('DEL', nil, dels, BULK)
+write_bulk('MSET', nil, sets, 2 * BULK)
+for _, k in ipairs(hashes) do
+  local j = starts[final[k]]
+  local nfield = tonumber(ARGV[j + 7])
+  if nfield > 0 then redis.call('HSET', k, unpack(ARGV, j + 8, j + 7 + 2 * nfield)) end
+end
+for tbl, l in pairs(rows) do write_bulk('HSET', indexes[tbl], l, 2 * BULK) end
 return {'applied', nops - skipped, skipped}
 )lua";
 const std::string_view kSnapshotRowsScript = kSnapshotRowsScriptText;
