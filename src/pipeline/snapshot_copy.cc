@@ -1,5 +1,6 @@
 #include "pipeline/snapshot_copy.h"
 
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -45,10 +46,16 @@ class SnapshotWorker {
   void copy(const pg::TableInfo& table) {
     RelationPtr relation = catalog_.describe(table);
     reader_.begin_table(table, config_.source.snapshot_chunk_rows);
-    std::vector<std::vector<Value>> rows;
+    // The next chunk is read while this one is written, so that the source and
+    // the sinks work at the same time. (The reader is used by one thread at a
+    // time: the fetch is joined before the reader is touched again, also when
+    // writing throws — the future's destructor waits for it.)
+    std::vector<std::vector<Value>> rows, next;
+    bool more = reader_.next_chunk(rows);
     uint64_t copied = 0;
-    while (reader_.next_chunk(rows)) {
+    while (more) {
       if (finish_.load() || stop_.requested()) throw StopRequested{};
+      auto fetch = std::async(std::launch::async, [&] { return reader_.next_chunk(next); });
       Batch batch;
       if (copy_.rebuild) batch.rebuild = copy_.consistent_point;
       batch.changes.reserve(rows.size());
@@ -66,7 +73,8 @@ class SnapshotWorker {
       }
       copied += rows.size();
       progress_.rows.fetch_add(rows.size());
-      rows.clear();
+      more = fetch.get();
+      std::swap(rows, next);
     }
     spdlog::info("{}: {}.{} copied ({} rows)", copy_.label, table.schema, table.name, copied);
   }
