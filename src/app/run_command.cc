@@ -47,7 +47,7 @@ void start_from_new_slot(const Config& config, const StartPlan& plan, std::vecto
     for (auto& sink : sinks) sink->start_without_snapshot(config.source.slot, created.consistent_point);
     return;
   }
-  for (auto& sink : sinks) sink->begin_snapshot(config.source.slot, config.source.tables);
+  for (auto& sink : sinks) sink->begin_snapshot(config.source.slot, created.consistent_point, config.source.tables);
   // `replication` stays open and idle: the exported snapshot lives as long as it does.
   SnapshotCopy copy{created.snapshot_name, created.consistent_point, config.sinks};
   copy_snapshot(config, copy, make_sink, g_finish, g_stop);

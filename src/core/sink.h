@@ -56,11 +56,16 @@ class Sink {
   virtual void apply(const Batch& batch) = 0;
 
   // Initial snapshot lifecycle. begin_snapshot() records "in progress" for `slot`
-  // and removes every key the sink holds for `tables` (an interrupted earlier
-  // snapshot leaves nothing behind). Snapshot rows then arrive through apply()
-  // with checkpoint-less batches. finish_snapshot() stores `consistent_point`
-  // (as Position{lsn, 0}) as the checkpoint and marks the snapshot done.
-  virtual void begin_snapshot(const std::string& slot, const std::vector<std::string>& tables) = 0;
+  // at `consistent_point` and removes every key the sink holds for `tables` (an
+  // interrupted earlier snapshot leaves nothing behind). Snapshot rows then
+  // arrive through apply() with checkpoint-less batches, every row at
+  // Position{consistent_point, 0}; rows at any other position are refused
+  // (Error::state: they belong to another snapshot, e.g. of a process that lost
+  // its lock), so a row is written once, at the snapshot's version, into a table
+  // nothing else writes to yet. finish_snapshot() stores `consistent_point` (as
+  // Position{lsn, 0}) as the checkpoint and marks the snapshot done.
+  virtual void begin_snapshot(const std::string& slot, Lsn consistent_point,
+                              const std::vector<std::string>& tables) = 0;
   virtual void finish_snapshot(const std::string& slot, Lsn consistent_point) = 0;
 
   // Marks the sink as following `slot` from `position` without a snapshot

@@ -229,32 +229,63 @@ TEST_F(RedisSinkTest, HashUnchangedToastWithoutStoredFieldIsAStateError) {
 // ---- version guard and replays ---------------------------------------------------
 
 TEST_F(RedisSinkTest, OlderChangeAfterNewerOneIsSkippedPerRow) {
-  // Snapshot rows carry no checkpoint: only the per-row version guard orders them.
-  auto sink = std::make_unique<RedisSink>(config());
-  sink->begin_snapshot("slot1", {"public.users"});
+  // Rows rewritten by `verify --repair` carry no checkpoint: only the per-row
+  // version guard orders them against the stream.
+  auto sink = started(config());
   auto rel = users();
-  sink->apply(rows({ins(rel, pos(0x300, 0), {T("1"), T("newer"), N, N})}));
-  sink->apply(rows({ins(rel, pos(0x200, 0), {T("1"), T("older"), N, N}),
-                    ins(rel, pos(0x200, 0), {T("2"), T("other"), N, N})}));
+  sink->apply(batch({ins(rel, pos(0x300, 1), {T("1"), T("newer"), N, N})}));
+  Batch older = rows({ins(rel, pos(0x200, 0), {T("1"), T("older"), N, N}),
+                      ins(rel, pos(0x200, 0), {T("2"), T("other"), N, N})});
+  older.repair = true;
+  sink->apply(older);
   EXPECT_EQ(sink->last_apply().skipped, 1u);
   EXPECT_EQ(sink->last_apply().applied, 1u);
   EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"newer","payload":null,"note":null})");
-  // The same version again is not newer either.
-  sink->apply(rows({ins(rel, pos(0x300, 0), {T("1"), T("same"), N, N})}));
-  EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"newer","payload":null,"note":null})");
+  EXPECT_EQ(client_.get("users:2"), R"({"id":2,"name":"other","payload":null,"note":null})");
   // An older delete does not remove a newer row.
-  sink->apply(rows({del(rel, pos(0x250, 0), {T("1"), N, N, N})}));
+  Batch older_delete = rows({del(rel, pos(0x250, 0), {T("1"), N, N, N})});
+  older_delete.repair = true;
+  sink->apply(older_delete);
   EXPECT_TRUE(client_.get("users:1").has_value());
+  EXPECT_EQ(checkpoint(), pos(0x300, 1).encode());
+}
+
+// Snapshot rows go in without the per-row guard, so they are fenced on the
+// snapshot itself: rows of another snapshot (a process that lost its lock) are
+// refused whole, and `verify --repair` cannot write while the snapshot runs.
+TEST_F(RedisSinkTest, SnapshotRowsOfAnotherSnapshotAndRepairsDuringOneAreRefused) {
+  auto sink = std::make_unique<RedisSink>(config());
+  sink->begin_snapshot("slot1", Lsn(0x300), {"public.users"});
+  auto rel = users();
+  sink->apply(rows({ins(rel, pos(0x300, 0), {T("1"), T("this one"), N, N})}));
+  try {
+    sink->apply(rows({ins(rel, pos(0x300, 0), {T("2"), T("b"), N, N}), ins(rel, pos(0x200, 0), {T("3"), T("c"), N, N})}));
+    FAIL() << "expected Error::state";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kState) << e.what();
+    EXPECT_TRUE(contains(e.what(), pos(0x200, 0).encode()) && contains(e.what(), pos(0x300, 0).encode())) << e.what();
+  }
+  Batch repair = rows({ins(rel, pos(0x400, 0), {T("4"), T("d"), N, N})});
+  repair.repair = true;
+  try {
+    sink->apply(repair);
+    FAIL() << "expected Error::state";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kState) << e.what();
+    EXPECT_TRUE(contains(e.what(), "snapshot is in progress")) << e.what();
+  }
+  EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{"users:1"});
+  EXPECT_EQ(client_.command({"HLEN", "sluice:cache:index:public.users"}).at(0), "1");
 }
 
 // Snapshot rows are checked and written in bulk: a key of the wrong type among
 // them stops the whole chunk before anything is written; hash rows get their
-// fields; a repeated chunk is skipped by the version guard.
+// fields; a repeated chunk (a retry) writes the same rows again.
 TEST_F(RedisSinkTest, SnapshotRowsAreCheckedBeforeAnyWriteAndRepeatSafely) {
   auto rel = users();
   {
     auto sink = std::make_unique<RedisSink>(config());
-    sink->begin_snapshot("slot1", {"public.users"});
+    sink->begin_snapshot("slot1", Lsn(0x100), {"public.users"});
     client_.command({"LPUSH", "users:600", "someone else's list"});
     std::vector<ChangePtr> chunk;
     for (int i = 1; i <= 1200; ++i) chunk.push_back(ins(rel, pos(0x100, 0), {T(std::to_string(i)), T("a"), N, N}));
@@ -270,7 +301,7 @@ TEST_F(RedisSinkTest, SnapshotRowsAreCheckedBeforeAnyWriteAndRepeatSafely) {
     client_.command({"DEL", "users:600"});
   }
   auto sink = std::make_unique<RedisSink>(config(SinkMode::kUpsert, DocumentFormat::kHash));
-  sink->begin_snapshot("slot1", {"public.users"});
+  sink->begin_snapshot("slot1", Lsn(0x100), {"public.users"});
   std::vector<ChangePtr> chunk;
   for (int i = 1; i <= 1200; ++i) chunk.push_back(ins(rel, pos(0x100, 0), {T(std::to_string(i)), T("n" + std::to_string(i)), N, T("x")}));
   chunk.push_back(ins(rel, pos(0x100, 0), {T("0"), N, N, N}));
@@ -281,7 +312,9 @@ TEST_F(RedisSinkTest, SnapshotRowsAreCheckedBeforeAnyWriteAndRepeatSafely) {
   EXPECT_EQ(hgetall("users:0"), (std::map<std::string, std::string>{{"id", "0"}}));
   EXPECT_EQ(hget("sluice:cache:index:public.users", "3:777"), pos(0x100, 0).encode() + " users:777");
   sink->apply(rows(chunk));
-  EXPECT_EQ(sink->last_apply().skipped, 1201u);
+  EXPECT_EQ(sink->last_apply().applied, 1201u);
+  EXPECT_EQ(client_.keys("users:*").size(), 1201u);
+  EXPECT_EQ(hgetall("users:777"), (std::map<std::string, std::string>{{"id", "777"}, {"name", "n777"}, {"note", "x"}}));
   EXPECT_EQ(client_.command({"HLEN", "sluice:cache:index:public.users"}).at(0), "1201");
 }
 
@@ -467,7 +500,7 @@ TEST_F(RedisSinkTest, StreamEntriesCarryEveryField) {
   c.stream_maxlen = 1000;
   auto sink = std::make_unique<RedisSink>(c);
   auto rel = users();
-  sink->begin_snapshot("slot1", {"public.users"});
+  sink->begin_snapshot("slot1", Lsn(0x100), {"public.users"});
   sink->apply(rows({ins(rel, pos(0x100, 0), {T("1"), T("a"), N, N})}));
   sink->finish_snapshot("slot1", Lsn(0x100));
   Batch b = batch({upd(rel, pos(0x16B374D848, 1), {T("1"), T("b"), N, N}),
@@ -526,12 +559,13 @@ TEST_F(RedisSinkTest, BeginSnapshotClearsWhatTheSinkHeldForThoseTables) {
                      ins(m, pos(0x200, 3), {T("1"), T("5"), T("t")})}));
 
   RedisSink fresh(config());
-  fresh.begin_snapshot("slot2", {"public.users"});
+  fresh.begin_snapshot("slot2", Lsn(0x900), {"public.users"});
   EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{});
   EXPECT_EQ(client_.command({"EXISTS", "sluice:cache:index:public.users"}).at(0), "0");
   EXPECT_EQ(client_.keys("media:*"), std::vector<std::string>{"media:5"});
   EXPECT_EQ(hgetall("sluice:cache:checkpoint"),
-            (std::map<std::string, std::string>{{"snapshot", "in_progress"}, {"slot", "slot2"}}));
+            (std::map<std::string, std::string>{
+                {"snapshot", "in_progress"}, {"slot", "slot2"}, {"snapshot_at", pos(0x900, 0).encode()}}));
   SinkCheckpoint cp = RedisSink(config()).load_checkpoint();
   EXPECT_EQ(cp.snapshot, SnapshotState::kInProgress);
   EXPECT_FALSE(cp.position.has_value());
@@ -550,7 +584,7 @@ TEST_F(RedisSinkTest, BeginSnapshotInInvalidateModeClearsTheTablesKeys) {
   client_.command({"SET", "users:1", "x"});
   client_.command({"SET", "users:2:extra", "x"});
   client_.command({"SET", "media:1", "x"});
-  sink->begin_snapshot("slot1", {"public.users"});
+  sink->begin_snapshot("slot1", Lsn(0x100), {"public.users"});
   EXPECT_EQ(client_.keys("*"), (std::vector<std::string>{"media:1", "sluice:cache:checkpoint"}));
 }
 

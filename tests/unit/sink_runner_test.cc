@@ -36,7 +36,7 @@ class RecordingSink : public Sink {
     }
     batches.push_back(batch);
   }
-  void begin_snapshot(const std::string&, const std::vector<std::string>&) override {}
+  void begin_snapshot(const std::string&, Lsn, const std::vector<std::string>&) override {}
   void finish_snapshot(const std::string&, Lsn) override {}
   void start_without_snapshot(const std::string&, Lsn) override {}
   void begin_rebuild(const std::string&, std::optional<Lsn>) override {

@@ -91,6 +91,10 @@ elseif repair then
   if cptype == 'none' then
     return redis.error_reply('SLUICE_STATE cannot repair ' .. who .. ': it has no checkpoint (' .. cpkey .. ')')
   end
+  -- The initial snapshot writes its rows without the guard (Sink::begin_snapshot).
+  if redis.call('HGET', cpkey, 'snapshot') == 'in_progress' then
+    return redis.error_reply('SLUICE_STATE cannot repair ' .. who .. ' while its initial snapshot is in progress (' .. cpkey .. '): verify it again once that has finished')
+  end
   newcp = ''
 elseif newcp ~= '' then
   if stored == newcp then
@@ -656,35 +660,37 @@ return {'applied', applied, skipped}
 const std::string_view kBatchScript = kBatchScriptText;
 
 // Snapshot rows of an upsert sink, the bulk of an initial snapshot: the same
-// ARGV layout, but only U ops without TOAST and H ops (inserts), into tables
-// that begin_snapshot() has just cleared — so no overlay, no TOAST splicing.
-// All reads come first and in bulk (the rows' index entries with HMGET, the
-// targets' types with MGET / EXISTS, TYPE only for a key that exists and is not
-// a string), then all writes in bulk (MSET or DEL + HSET, one HSET per index and
-// chunk). The per-row version guard is kept (a row already stored at the same
-// or a newer version is skipped), so a retried or repeated batch never moves a
-// row backwards. This is most of the snapshot's time in Redis
+// ARGV layout, but only U ops without TOAST and H ops (inserts), every one at
+// the snapshot's own version (snapshot_at, stored by begin_snapshot), into
+// tables that begin_snapshot() has just cleared and that nothing else writes to
+// until the snapshot is done (`verify --repair` is refused meanwhile) — so no
+// version guard, no overlay, no TOAST splicing, and no Lua work per row beyond
+// gathering the arguments of a few bulk calls: the targets' types (MGET /
+// EXISTS; TYPE only for a key that exists and is not a string), then MSET (or
+// DEL + HSET), then one HSET per index and chunk. A retried chunk writes the
+// same rows again. This is most of the snapshot's time in Redis
 // (docs/benchmarks.md), so it does as little as it can.
 const std::string kSnapshotRowsScriptText = std::string(kBatchPrelude) + R"lua(
 if mode ~= 'upsert' or newcp ~= '' then
   return redis.error_reply('SLUICE_INTERNAL the snapshot-rows script got a ' .. mode .. ' batch with checkpoint ' .. newcp)
 end
-local snap = redis.call('HGET', cpkey, 'snapshot')
-if snap ~= 'in_progress' then
-  return redis.error_reply('SLUICE_STATE snapshot rows for ' .. who .. ' but its checkpoint says snapshot=' .. tostring(snap or 'none') .. ', not in_progress (' .. cpkey .. ')')
+local st = redis.call('HMGET', cpkey, 'snapshot', 'snapshot_at')
+if st[1] ~= 'in_progress' then
+  return redis.error_reply('SLUICE_STATE snapshot rows for ' .. who .. ' but its checkpoint says snapshot=' .. tostring(st[1] or 'none') .. ', not in_progress (' .. cpkey .. ')')
 end
+local snap_at = st[2]
 local want = 'string'
 if format == 'hash' then want = 'hash' end
 local BULK = 500  -- keys per bulk call (Lua's unpack has a stack limit)
 
--- Phase 1: where each op starts, then every row's index entry and every
--- target's type, before any write.
-local starts, indexes, ids, keys = {}, {}, {}, {}  -- ids/keys: per table / all, in op order
+-- Phase 1: the layout, each row's version, every target's type, before any
+-- write. docs: key/document pairs (JSON); hrow: key -> the start of its last
+-- hash row, in first-seen order in hkeys; entries: per table, index pairs.
+local keys, docs, hrow, hkeys, indexes, entries = {}, {}, {}, {}, {}, {}
 local i = 11
 for n = 1, nops do
-  local code = ARGV[i]
-  starts[n] = i
-  local tbl, id, key = ARGV[i + 1], ARGV[i + 3], ARGV[i + 5]
+  local code, tbl, ver, id, key = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 5]
+  local start = i
   if code == 'U' then
     if ARGV[i + 7] ~= '0' then
       return redis.error_reply('SLUICE_INTERNAL snapshot row with unchanged TOAST values at argument ' .. i)
@@ -700,111 +706,86 @@ for n = 1, nops do
     return redis.error_reply('SLUICE_INTERNAL op ' .. tostring(code) .. ' in snapshot rows at argument ' .. i)
   end
   if key == nil or key == '' or id == nil or id == '' then
-    return redis.error_reply('SLUICE_INTERNAL snapshot row without a key at argument ' .. starts[n])
+    return redis.error_reply('SLUICE_INTERNAL snapshot row without a key at argument ' .. start)
   end
-  if not indexes[tbl] then
+  if ver ~= snap_at then
+    return redis.error_reply('SLUICE_STATE snapshot rows at ' .. tostring(ver) .. ' for ' .. who .. ', but the snapshot in progress is at ' .. tostring(snap_at or 'none') .. ': another process writes to the same state (' .. cpkey .. ')')
+  end
+  local l = entries[tbl]
+  if not l then
     local idx = prefix .. ':index:' .. tbl
     local it = redis.call('TYPE', idx).ok
     if it ~= 'none' and it ~= 'hash' then
       return redis.error_reply('SLUICE_STATE ' .. who .. ': the index ' .. idx .. ' holds a ' .. it .. ', not a hash')
     end
-    indexes[tbl], ids[tbl] = idx, {}
+    l = {}
+    indexes[tbl], entries[tbl] = idx, l
   end
-  local l = ids[tbl]
   l[#l + 1] = id
+  l[#l + 1] = ver .. ' ' .. key
   keys[n] = key
+  if code == 'U' then
+    docs[#docs + 1] = key
+    docs[#docs + 1] = ARGV[start + 8]
+  else
+    if not hrow[key] then hkeys[#hkeys + 1] = key end
+    hrow[key] = start
+  end
 end
 if ARGV[i] ~= nil then
   return redis.error_reply('SLUICE_INTERNAL unread batch arguments from ' .. i)
 end
-local entries = {}  -- table -> {identity = entry | false}
-for tbl, l in pairs(ids) do
-  local m = {}
-  for j = 1, #l, BULK do
-    local r = redis.call('HMGET', indexes[tbl], unpack(l, j, math.min(j + BULK - 1, #l)))
-    for k = 1, #r do m[l[j + k - 1]] = r[k] end
+local function table_of(key)  -- (for a message) the table of the first row at key
+  for n = 1, nops do
+    if keys[n] == key then
+      local j = 11
+      for _ = 2, n do
+        if ARGV[j] == 'U' then j = j + 9 else j = j + 9 + 2 * tonumber(ARGV[j + 7]) end
+      end
+      return ARGV[j + 1]
+    end
   end
-  entries[tbl] = m
-end
-local function wrong_type(key, t, n)
-  return redis.error_reply('SLUICE_INPUT ' .. who .. ': table ' .. ARGV[starts[n] + 1] .. ': key ' .. key .. ': WRONGTYPE Operation against a key holding the wrong kind of value (it holds a ' .. t .. '; this sink writes a ' .. want .. ')')
 end
 for j = 1, nops, BULK do
   local last = math.min(j + BULK - 1, nops)
-  local unknown = {}  -- op numbers whose key is not known to be a string
+  local unknown = keys  -- the keys not known to be strings, j..last
+  local from, to = j, last
   if want == 'string' then
     local r = redis.call('MGET', unpack(keys, j, last))
+    unknown, from, to = {}, 1, 0
     for k = 1, #r do
-      if not r[k] then unknown[#unknown + 1] = j + k - 1 end
+      if not r[k] then
+        to = to + 1
+        unknown[to] = keys[j + k - 1]
+      end
     end
-  else
-    for n = j, last do unknown[#unknown + 1] = n end
   end
-  if #unknown > 0 then
-    local probe = {}
-    for k = 1, #unknown do probe[k] = keys[unknown[k]] end
-    if redis.call('EXISTS', unpack(probe)) > 0 then
-      for k = 1, #unknown do
-        local t = redis.call('TYPE', probe[k]).ok
-        if t ~= 'none' and t ~= want then return wrong_type(probe[k], t, unknown[k]) end
+  if to >= from and redis.call('EXISTS', unpack(unknown, from, to)) > 0 then
+    for k = from, to do
+      local t = redis.call('TYPE', unknown[k]).ok
+      if t ~= 'none' and t ~= want then
+        return redis.error_reply('SLUICE_INPUT ' .. who .. ': table ' .. table_of(unknown[k]) .. ': key ' .. unknown[k] .. ': WRONGTYPE Operation against a key holding the wrong kind of value (it holds a ' .. t .. '; this sink writes a ' .. want .. ')')
       end
     end
   end
 end
 
--- The version guard, each key's final content (a document, the op of a hash
--- row, or false: deleted), then phase 2: the writes.
-local skipped = 0
-local final, touched, rows = {}, {}, {}  -- rows: per table, index field/value pairs
-local function plan(k, c)
-  if final[k] == nil then touched[#touched + 1] = k end
-  final[k] = c
-end
-for n = 1, nops do
-  local j = starts[n]
-  local tbl, ver, id, key = ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], keys[n]
-  local entry = entries[tbl][id]
-  if entry and pos_cmp(string.sub(entry, 1, 25), ver) >= 0 then
-    skipped = skipped + 1
-  else
-    local old = entry and string.sub(entry, 27)
-    if old and old ~= key then plan(old, false) end
-    if ARGV[j] == 'U' then plan(key, ARGV[j + 8]) else plan(key, n) end
-    local l = rows[tbl]
-    if not l then
-      l = {}
-      rows[tbl] = l
-    end
-    l[#l + 1] = id
-    l[#l + 1] = ver .. ' ' .. key
-  end
-end
+-- Phase 2: the writes.
 local function write_bulk(cmd, key, list, step)  -- cmd [key] items, step items a call
   for j = 1, #list, step do
     local last = math.min(j + step - 1, #list)
     if key then redis.call(cmd, key, unpack(list, j, last)) else redis.call(cmd, unpack(list, j, last)) end
   end
 end
-local dels, sets, hashes = {}, {}, {}
-for _, k in ipairs(touched) do
-  local c = final[k]
-  if type(c) == 'string' then
-    sets[#sets + 1] = k
-    sets[#sets + 1] = c
-  else
-    dels[#dels + 1] = k
-    if c then hashes[#hashes + 1] = k end
-  end
-end
-write_bulk('DEL', nil, dels, BULK)
-write_bulk('MSET', nil, sets, 2 * BULK)
-for _, k in ipairs(hashes) do
-  local j = starts[final[k]]
+write_bulk('MSET', nil, docs, 2 * BULK)
+write_bulk('DEL', nil, hkeys, BULK)
+for _, k in ipairs(hkeys) do
+  local j = hrow[k]
   local nfield = tonumber(ARGV[j + 7])
   if nfield > 0 then redis.call('HSET', k, unpack(ARGV, j + 8, j + 7 + 2 * nfield)) end
 end
-for tbl, l in pairs(rows) do write_bulk('HSET', indexes[tbl], l, 2 * BULK) end
-return {'applied', nops - skipped, skipped}
+for tbl, l in pairs(entries) do write_bulk('HSET', indexes[tbl], l, 2 * BULK) end
+return {'applied', nops, 0}
 )lua";
 const std::string_view kSnapshotRowsScript = kSnapshotRowsScriptText;
 
@@ -813,7 +794,7 @@ local t = redis.call('TYPE', KEYS[1]).ok
 if t ~= 'none' and t ~= 'hash' then
   return redis.error_reply('SLUICE_STATE the checkpoint key ' .. KEYS[1] .. " of sink '" .. ARGV[2] .. "' holds a " .. t .. ', not a hash')
 end
-redis.call('HSET', KEYS[1], 'snapshot', 'in_progress', 'slot', ARGV[1])
+redis.call('HSET', KEYS[1], 'snapshot', 'in_progress', 'slot', ARGV[1], 'snapshot_at', ARGV[3])
 redis.call('HDEL', KEYS[1], 'position')
 return 1
 )lua";
@@ -846,6 +827,7 @@ if snap ~= 'in_progress' then
   return redis.error_reply("SLUICE_STATE cannot finish the snapshot of sink '" .. ARGV[3] .. "': its checkpoint says snapshot=" .. tostring(snap or 'none') .. ', not in_progress (' .. KEYS[1] .. ')')
 end
 redis.call('HSET', KEYS[1], 'position', ARGV[1], 'snapshot', 'done', 'slot', ARGV[2])
+redis.call('HDEL', KEYS[1], 'snapshot_at')
 return 1
 )lua";
 

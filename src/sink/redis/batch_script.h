@@ -54,12 +54,14 @@ class RedisReply;
 
 extern const std::string_view kBatchScript;
 // Snapshot rows of an upsert sink (checkpoint "" and mode "upsert"; U ops
-// without TOAST and H ops only): the same ARGV and reply, with the per-row
-// version guard, a lean path for tables begin_snapshot() has cleared.
+// without TOAST and H ops only, every one at the version snapshot_at): the same
+// ARGV and reply, a lean path for tables begin_snapshot() has cleared (no
+// version guard: see Sink::begin_snapshot).
 extern const std::string_view kSnapshotRowsScript;
 
 // Small scripts for the checkpoint lifecycle. KEYS[1] = P:checkpoint.
-// ARGV: slot, sink name.
+// ARGV: slot, sink name, the snapshot's position (its rows' version, kept in
+// field snapshot_at while the snapshot is in progress).
 extern const std::string_view kBeginSnapshotScript;
 // ARGV: position, slot, sink name. Fails unless snapshot=in_progress.
 extern const std::string_view kFinishSnapshotScript;

@@ -205,9 +205,10 @@ SinkCheckpoint RedisSink::load_checkpoint() {
   });
 }
 
-void RedisSink::begin_snapshot(const std::string& slot, const std::vector<std::string>& tables) {
+void RedisSink::begin_snapshot(const std::string& slot, Lsn consistent_point, const std::vector<std::string>& tables) {
   with_connection([&](RedisConnection& conn) {
-    run_script(conn, kBeginSnapshotScript, {checkpoint_key_}, {slot, config_.name}, "beginning the snapshot");
+    run_script(conn, kBeginSnapshotScript, {checkpoint_key_},
+               {slot, config_.name, Position{consistent_point, 0}.encode()}, "beginning the snapshot");
     expected_.reset();
     checkpoint_exists_ = true;
     state_known_ = true;

@@ -63,7 +63,7 @@ class RedisSink final : public Sink {
   const std::string& name() const override { return config_.name; }
   SinkCheckpoint load_checkpoint() override;
   void apply(const Batch& batch) override;
-  void begin_snapshot(const std::string& slot, const std::vector<std::string>& tables) override;
+  void begin_snapshot(const std::string& slot, Lsn consistent_point, const std::vector<std::string>& tables) override;
   void finish_snapshot(const std::string& slot, Lsn consistent_point) override;
   void start_without_snapshot(const std::string& slot, Lsn consistent_point) override;
   void begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) override;
