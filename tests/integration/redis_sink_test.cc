@@ -127,8 +127,45 @@ TEST_F(RedisSinkTest, TruncateRemovesEveryKeyOfThatTableOnly) {
 }
 
 
-// The script writes each key's final content at the end of a batch, in bulk: a
-// batch whose changes build on each other must end as if applied one by one.
+// How many times Redis ran `command` since the last CONFIG RESETSTAT.
+long long calls_of(RedisClient& client, const std::string& command) {
+  const std::string stats = *client.command({"INFO", "commandstats"}).at(0);
+  const std::string tag = "cmdstat_" + command + ":calls=";
+  const size_t at = stats.find(tag);
+  return at == std::string::npos ? 0 : std::stoll(stats.substr(at + tag.size()));
+}
+
+// Streaming batches of inserts, updates and deletes take plain commands in one
+// MULTI/EXEC (plain_batch.h); a truncate, and any batch while a rebuild is in
+// progress, take the batch script.
+TEST_F(RedisSinkTest, StreamingUpsertsAndDeletesRunNoScriptOtherBatchesDo) {
+  auto sink = started(config());
+  auto u = users();
+  client_.command({"CONFIG", "RESETSTAT"});
+  sink->apply(batch({ins(u, pos(0x200, 1), {T("1"), T("a"), N, N}), ins(u, pos(0x200, 2), {T("2"), T("b"), N, N}),
+                     upd(u, pos(0x200, 3), {T("1"), T("c"), N, N}), del(u, pos(0x200, 4), {T("2"), N, N, N})}));
+  EXPECT_EQ(calls_of(client_, "exec"), 1);
+  EXPECT_EQ(calls_of(client_, "evalsha"), 0);
+  EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{"users:1"});
+  EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"c","payload":null,"note":null})");
+  EXPECT_EQ(checkpoint(), pos(0x200, 4).encode());
+
+  sink->apply(batch({trunc(u, pos(0x300, 1))}));
+  EXPECT_EQ(calls_of(client_, "evalsha"), 1);
+  EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{});
+
+  sink->begin_rebuild("slot1", Lsn(0x300));
+  sink->apply(batch({ins(u, pos(0x400, 1), {T("3"), T("d"), N, N})}));
+  EXPECT_EQ(calls_of(client_, "evalsha"), 2);
+  EXPECT_EQ(calls_of(client_, "exec"), 1);
+  EXPECT_EQ(client_.get("users:3"), R"({"id":3,"name":"d","payload":null,"note":null})");
+  EXPECT_EQ(checkpoint(), pos(0x400, 1).encode());
+}
+
+// Each key's final content is written at the end of a batch, in bulk (by the
+// script and by plain commands alike): a batch whose changes build on each other
+// must end as if applied one by one. The first batch takes plain commands, the
+// second (with a truncate) the script.
 TEST_F(RedisSinkTest, ChangesThatBuildOnEachOtherInOneBatchEndAsIfAppliedOneByOne) {
   auto sink = started(config());
   auto u = users();

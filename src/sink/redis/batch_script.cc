@@ -870,7 +870,7 @@ namespace {
 constexpr size_t kOpCountIndex = 3 + 8;  // EVALSHA sha 0, then ARGV[9]
 }  // namespace
 
-BatchArgs::BatchArgs(const Header& h) {
+BatchArgs::BatchArgs(const Header& h) : header_(h) {
   argv_ = {"EVALSHA", "", "0",
            "1", h.sink, h.prefix, h.mode, h.format, h.expect_checkpoint ? "1" : "0",
            h.expected, h.checkpoint, "0", h.stream_maxlen};

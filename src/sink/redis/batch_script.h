@@ -113,6 +113,10 @@ class BatchArgs {
 
   size_t op_count() const { return ops_; }
   size_t byte_size() const { return bytes_; }
+  const Header& header() const { return header_; }
+  // The ops, each a code and its fields as laid out above (ARGV[11...]).
+  std::vector<std::string>::const_iterator ops_begin() const { return argv_.begin() + kFirstOp; }
+  std::vector<std::string>::const_iterator ops_end() const { return argv_.end(); }
 
   // The full command: EVALSHA <sha> 0 ARGV...
   const std::vector<std::string>& command(const std::string& sha);
@@ -120,6 +124,8 @@ class BatchArgs {
  private:
   void push(std::string value);
 
+  static constexpr size_t kFirstOp = 3 + 10;  // EVALSHA sha 0, then ARGV[1..10]
+  Header header_;
   std::vector<std::string> argv_;
   size_t ops_ = 0;
   size_t bytes_ = 0;

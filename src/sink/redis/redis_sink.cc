@@ -12,6 +12,7 @@
 #include "format/json_writer.h"
 #include "format/value_json.h"
 #include "sink/redis/batch_script.h"
+#include "sink/redis/plain_batch.h"
 #include "sink/redis/json_members.h"
 
 namespace sluice {
@@ -708,6 +709,10 @@ void RedisSink::apply_once(const Batch& batch) {
     const bool lean = snapshot_rows && config_.mode == SinkMode::kUpsert &&
                       std::all_of(batch.changes.begin(), batch.changes.end(),
                                   [](const ChangePtr& change) { return change->op == Op::kInsert; });
+    // Most streaming batches need no script at all (plain_batch.h).
+    if (!lean) {
+      if (std::optional<BatchOutcome> outcome = apply_plain(conn, args)) return *outcome;
+    }
     std::string& script_sha = lean ? snapshot_rows_sha_ : batch_sha_;
     for (int attempt = 0;; ++attempt) {
       if (script_sha.empty()) {

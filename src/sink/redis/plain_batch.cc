@@ -1,0 +1,397 @@
+#include "sink/redis/plain_batch.h"
+
+#include <algorithm>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/error.h"
+#include "core/sink.h"
+#include "sink/redis/redis_connection.h"
+
+namespace sluice {
+
+namespace {
+
+constexpr size_t kChunk = 500;       // keys or fields per command
+constexpr int kAttempts = 5;         // EXECs aborted by other writers before the script takes over
+constexpr size_t kVersionSize = 25;  // Position::encode(); an index entry is "<version> <key>"
+
+struct PlainOp {
+  bool remove = false;
+  std::string_view table, version, id_new, id_old, new_key, old_key, doc;
+};
+
+// The ops of `args` (batch_script.h), or nullopt when one is not for this path.
+std::optional<std::vector<PlainOp>> plain_ops(const BatchArgs& args) {
+  std::vector<PlainOp> ops;
+  ops.reserve(args.op_count());
+  auto it = args.ops_begin();
+  const auto end = args.ops_end();
+  while (it != end) {
+    const auto left = end - it;
+    if (*it == "U") {
+      if (left < 9 || it[7] != "0" || it[5].empty()) return std::nullopt;
+      ops.push_back({false, it[1], it[2], it[3], it[4], it[5], it[6], it[8]});
+      it += 9;
+    } else if (*it == "D") {
+      if (left < 5) return std::nullopt;
+      ops.push_back({true, it[1], it[2], it[3], {}, {}, it[4], {}});
+      it += 5;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return ops;
+}
+
+std::string show(std::string_view position) { return position.empty() ? "none" : std::string(position); }
+
+// Sends UNWATCH on the way out unless EXEC has ended the watch.
+class WatchGuard {
+ public:
+  explicit WatchGuard(RedisConnection& conn) : conn_(conn) {}
+  ~WatchGuard() {
+    if (!active_ || conn_.broken()) return;
+    try {
+      conn_.command(std::vector<std::string_view>{"UNWATCH"});
+    } catch (...) {
+      // The connection is broken now; its owner reconnects, and a new connection
+      // watches nothing.
+    }
+  }
+  WatchGuard(const WatchGuard&) = delete;
+  WatchGuard& operator=(const WatchGuard&) = delete;
+  void ended() { active_ = false; }
+
+ private:
+  RedisConnection& conn_;
+  bool active_ = true;
+};
+
+enum class Attempt { kDone, kAgain, kScript };
+
+// One attempt: read, plan, write (plain_batch.h).
+class PlainApply {
+ public:
+  PlainApply(RedisConnection& conn, const BatchArgs::Header& header, const std::vector<PlainOp>& ops)
+      : conn_(conn),
+        h_(header),
+        ops_(ops),
+        cpkey_(header.prefix + ":checkpoint"),
+        who_("sink '" + header.sink + "'") {}
+
+  Attempt run(BatchOutcome& outcome) {
+    collect();
+    WatchGuard watch(conn_);
+    std::optional<Attempt> early = read(outcome);
+    if (early) return *early;
+    plan(outcome);
+    watch.ended();  // EXEC ends the watch, whatever its outcome
+    return write();
+  }
+
+ private:
+  struct Entry {
+    std::optional<std::string> value;  // "<version> <key>", none when the row has no entry
+    bool written = false;
+  };
+  struct Index {
+    std::string key;
+    std::vector<std::string_view> ids;  // in first-use order
+    std::unordered_map<std::string_view, Entry> entries;
+    std::vector<std::string_view> written;
+  };
+  struct Target {
+    std::string type;  // as read from Redis ("" = not read: only deleted, never checked)
+    bool planned = false;
+    std::string_view content;  // the planned document
+    bool present = false;      // planned to hold `content` (else: deleted)
+  };
+
+  // The indexes and keys the ops read.
+  void collect() {
+    op_index_.reserve(ops_.size());
+    for (const PlainOp& op : ops_) {
+      auto [slot, added] = index_of_.try_emplace(op.table, indexes_.size());
+      if (added) indexes_.push_back(Index{h_.prefix + ":index:" + std::string(op.table), {}, {}, {}});
+      op_index_.push_back(slot->second);
+      Index& index = indexes_[slot->second];
+      for (std::string_view id : {op.id_new, op.id_old}) {
+        if (!id.empty() && index.entries.try_emplace(id).second) index.ids.push_back(id);
+      }
+      if (!op.remove && targets_.try_emplace(std::string(op.new_key)).second) target_keys_.push_back(op.new_key);
+    }
+  }
+
+  template <typename Item>
+  void append_chunks(std::string_view command, const std::string* key, const std::vector<Item>& items, size_t step) {
+    for (size_t at = 0; at < items.size(); at += step) {
+      std::vector<std::string_view> argv{command};
+      if (key) argv.push_back(*key);
+      const size_t last = std::min(items.size(), at + step);
+      for (size_t i = at; i < last; ++i) argv.push_back(items[i]);
+      append(argv);
+    }
+  }
+
+  // The replies of every command queued since the last call, in order: all of
+  // them are read before any is looked at, so that a throw leaves the connection
+  // in step with the server.
+  std::vector<RedisReply> replies() {
+    std::vector<RedisReply> out;
+    out.reserve(queued_);
+    for (size_t i = 0; i < queued_; ++i) out.push_back(conn_.read());
+    queued_ = 0;
+    return out;
+  }
+  const RedisReply& checked(const RedisReply& reply, std::string_view what) const {
+    if (reply.is_error()) throw conn_.reply_error(what, reply.str());
+    return reply;
+  }
+  void append(const std::vector<std::string_view>& argv) {
+    conn_.append(argv);
+    ++queued_;
+  }
+
+  // Step 1; an Attempt when there is nothing to plan.
+  std::optional<Attempt> read(BatchOutcome& outcome) {
+    std::vector<std::string_view> watch{"WATCH", cpkey_};
+    for (const Index& index : indexes_) watch.push_back(index.key);
+    append(watch);
+    append({"TYPE", cpkey_});
+    append({"HMGET", cpkey_, "position", "rebuild"});
+    for (const Index& index : indexes_) append({"TYPE", index.key});
+    for (const Index& index : indexes_) append_chunks("HMGET", &index.key, index.ids, kChunk);
+    append_chunks("MGET", nullptr, target_keys_, kChunk);
+    const std::vector<RedisReply> got = replies();
+    size_t r = 0;
+    checked(got[r++], "watching the checkpoint");
+    const std::string cptype(checked(got[r++], "reading the checkpoint").str());
+    const RedisReply& cp = checked(got[r++], "reading the checkpoint");
+    std::vector<std::string> index_types;
+    for (size_t i = 0; i < indexes_.size(); ++i) index_types.emplace_back(checked(got[r++], "reading an index").str());
+
+    // The script's checks, in its order.
+    if (cptype != "none" && cptype != "hash") {
+      throw Error::state("the checkpoint key " + cpkey_ + " of " + who_ + " holds a " + cptype + ", not a hash");
+    }
+    if (cptype == "none" && h_.expect_checkpoint) {
+      throw SinkWasReset("the checkpoint of " + who_ + " is gone: the Redis data was flushed or lost (" + cpkey_ +
+                         " does not exist)");
+    }
+    if (!cp.at(1).is_nil()) return Attempt::kScript;  // a rebuild is in progress: its tombstones
+    const std::string stored(cp.at(0).str());
+    if (stored == h_.checkpoint) {
+      outcome.already_applied = true;  // an earlier attempt was applied; its reply was lost
+      return Attempt::kDone;
+    }
+    if (stored != h_.expected) {
+      throw Error::state("the checkpoint of " + who_ + " is at " + show(stored) + " but this sink last left it at " +
+                         show(h_.expected) + ": another process writes to the same state (" + cpkey_ + ")");
+    }
+    for (size_t i = 0; i < indexes_.size(); ++i) {
+      Index& index = indexes_[i];
+      if (index_types[i] != "none" && index_types[i] != "hash") {
+        throw Error::state(who_ + ": the index " + index.key + " holds a " + index_types[i] + ", not a hash");
+      }
+      for (size_t at = 0; at < index.ids.size(); at += kChunk) {
+        const RedisReply& values = checked(got[r++], "reading " + index.key);
+        for (size_t k = 0; k < values.size(); ++k) {
+          const RedisReply value = values.at(k);
+          if (value.is_nil()) continue;
+          const std::string_view v = value.str();
+          if (v.size() < kVersionSize + 2 || v[kVersionSize] != ' ') {
+            throw Error::state(who_ + ": malformed entry in " + index.key + ": " + std::string(v));
+          }
+          index.entries[index.ids[at + k]].value = std::string(v);
+        }
+      }
+    }
+    std::vector<std::string_view> unknown;  // target keys that are not strings
+    for (size_t at = 0; at < target_keys_.size(); at += kChunk) {
+      const RedisReply& values = checked(got[r++], "reading the target keys");
+      for (size_t i = 0; i < values.size(); ++i) {
+        const std::string_view key = target_keys_[at + i];
+        if (values.at(i).is_nil()) {
+          unknown.push_back(key);
+        } else {
+          targets_.find(std::string(key))->second.type = "string";
+        }
+      }
+    }
+    read_types(unknown);
+    return std::nullopt;
+  }
+
+  // The types of the target keys MGET did not return: none, unless EXISTS finds some.
+  void read_types(const std::vector<std::string_view>& keys) {
+    append_chunks("EXISTS", nullptr, keys, kChunk);
+    long long existing = 0;
+    for (const RedisReply& count : replies()) existing += checked(count, "reading the target keys").integer();
+    if (existing == 0) {
+      for (std::string_view key : keys) targets_.find(std::string(key))->second.type = "none";
+      return;
+    }
+    for (std::string_view key : keys) append({"TYPE", key});
+    const std::vector<RedisReply> types = replies();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      targets_.find(std::string(keys[i]))->second.type = std::string(checked(types[i], "reading a key's type").str());
+    }
+  }
+  // ---- step 2 -------------------------------------------------------------------
+  static std::string key_of(const std::string& entry) { return entry.substr(kVersionSize + 1); }
+  // The per-row version guard: the row's stored version is not older than `version`.
+  static bool stale(const std::optional<std::string>& entry, std::string_view version) {
+    return entry && std::string_view(*entry).substr(0, kVersionSize).compare(version) >= 0;
+  }
+
+  Target& target(const std::string& key) { return targets_[key]; }
+  void plan_key(const std::string& key, bool present, std::string_view content) {
+    auto [it, added] = targets_.try_emplace(key);
+    Target& t = it->second;
+    if (!t.planned) touched_.push_back(&it->first);
+    t.planned = true;
+    t.present = present;
+    t.content = content;
+  }
+  void set_entry(Index& index, std::string_view id, std::optional<std::string> value) {
+    Entry& entry = index.entries[id];
+    if (!entry.written) index.written.push_back(id);
+    entry.written = true;
+    entry.value = std::move(value);
+  }
+
+  void plan(BatchOutcome& outcome) {
+    for (size_t n = 0; n < ops_.size(); ++n) {
+      const PlainOp& op = ops_[n];
+      Index& index = indexes_[op_index_[n]];
+      if (op.remove) {
+        const std::optional<std::string> entry = index.entries[op.id_new].value;
+        if (stale(entry, op.version)) {
+          ++outcome.skipped;
+          continue;
+        }
+        std::string stored_key = entry ? key_of(*entry) : std::string();
+        if (entry) {
+          plan_key(stored_key, false, {});
+          set_entry(index, op.id_new, std::nullopt);
+        }
+        if (!op.old_key.empty() && !(entry && stored_key == op.old_key)) plan_key(std::string(op.old_key), false, {});
+        ++outcome.applied;
+        continue;
+      }
+      const std::optional<std::string> e_new = index.entries[op.id_new].value;
+      if (stale(e_new, op.version)) {
+        ++outcome.skipped;
+        continue;
+      }
+      std::optional<std::string> e_old;
+      if (!op.id_old.empty()) {
+        e_old = index.entries[op.id_old].value;
+        if (stale(e_old, op.version)) {
+          ++outcome.skipped;
+          continue;
+        }
+      }
+      const std::string key(op.new_key);
+      const Target& t = target(key);
+      const std::string type = t.planned ? (t.present ? "string" : "none") : t.type;
+      if (type != "none" && type != "string") {
+        throw Error::invalid_input(who_ + ": table " + std::string(op.table) + ": key " + key +
+                                   ": WRONGTYPE Operation against a key holding the wrong kind of value (it holds a " +
+                                   type + "; this sink writes a string)");
+      }
+      plan_key(key, true, op.doc);
+      set_entry(index, op.id_new, std::string(op.version) + " " + key);
+      if (!op.id_old.empty()) set_entry(index, op.id_old, std::nullopt);
+      // The keys the row was stored at before, where they are not its key now.
+      const std::string k1 = e_new ? key_of(*e_new) : std::string();
+      const std::string k2 = e_old ? key_of(*e_old) : std::string();
+      if (e_new && k1 != key) plan_key(k1, false, {});
+      if (e_old && k2 != key && k2 != k1) plan_key(k2, false, {});
+      if (!op.old_key.empty() && op.old_key != key && op.old_key != k1 && op.old_key != k2) {
+        plan_key(std::string(op.old_key), false, {});
+      }
+      ++outcome.applied;
+    }
+  }
+
+  // ---- step 3 -------------------------------------------------------------------
+  Attempt write() {
+    std::vector<std::string_view> dels, sets;
+    for (const std::string* key : touched_) {
+      const Target& t = targets_.find(*key)->second;
+      if (t.present) {
+        sets.push_back(*key);
+        sets.push_back(t.content);
+      } else {
+        dels.push_back(*key);
+      }
+    }
+    append({"MULTI"});
+    append_chunks("DEL", nullptr, dels, kChunk);
+    append_chunks("MSET", nullptr, sets, 2 * kChunk);
+    for (const Index& index : indexes_) {
+      std::vector<std::string_view> set, del;
+      for (std::string_view id : index.written) {
+        const Entry& entry = index.entries.find(id)->second;
+        if (entry.value) {
+          set.push_back(id);
+          set.push_back(*entry.value);
+        } else {
+          del.push_back(id);
+        }
+      }
+      append_chunks("HSET", &index.key, set, 2 * kChunk);
+      append_chunks("HDEL", &index.key, del, kChunk);
+    }
+    if (h_.expected.empty() || h_.checkpoint > h_.expected) append({"HSET", cpkey_, "position", h_.checkpoint});
+    append({"EXEC"});
+    const std::vector<RedisReply> got = replies();
+    checked(got.front(), "applying a batch");  // MULTI
+    // A command refused while queueing (e.g. OOM) makes EXEC fail, with nothing applied.
+    const RedisReply& exec = checked(got.back(), "applying a batch");
+    if (exec.is_nil()) return Attempt::kAgain;  // a watched key changed
+    for (size_t i = 0; i < exec.size(); ++i) {
+      if (exec.at(i).is_error()) {
+        throw Error::server(who_ + ": applying a batch: a command of the transaction failed after others were applied: " +
+                            std::string(exec.at(i).str()));
+      }
+    }
+    return Attempt::kDone;
+  }
+  RedisConnection& conn_;
+  const BatchArgs::Header& h_;
+  const std::vector<PlainOp>& ops_;
+  const std::string cpkey_;
+  const std::string who_;
+  std::vector<Index> indexes_;
+  std::unordered_map<std::string_view, size_t> index_of_;  // table -> indexes_
+  std::vector<size_t> op_index_;                           // op -> indexes_
+  std::unordered_map<std::string, Target> targets_;
+  std::vector<std::string_view> target_keys_;  // the U ops' keys, once each
+  std::vector<const std::string*> touched_;    // keys with planned content, in first-write order
+  size_t queued_ = 0;
+};
+
+}  // namespace
+
+std::optional<BatchOutcome> apply_plain(RedisConnection& conn, const BatchArgs& args) {
+  const BatchArgs::Header& h = args.header();
+  const bool moves = h.checkpoint.size() == kVersionSize && h.checkpoint[16] == ':';  // not snapshot/repair/rebuild rows
+  if (h.mode != "upsert" || h.format != "json" || !moves) return std::nullopt;
+  std::optional<std::vector<PlainOp>> ops = plain_ops(args);
+  if (!ops) return std::nullopt;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    BatchOutcome outcome;
+    switch (PlainApply(conn, h, *ops).run(outcome)) {
+      case Attempt::kDone: return outcome;
+      case Attempt::kScript: return std::nullopt;
+      case Attempt::kAgain: break;
+    }
+  }
+  return std::nullopt;  // others keep writing the watched keys: the script is atomic whatever they do
+}
+
+}  // namespace sluice
