@@ -22,9 +22,12 @@
 //                          is the per-row version guard: a change not newer than
 //                          the stored version is skipped (invariant 2).
 //
-// Every batch is ONE EVALSHA of the script in batch_script.h, which checks that
-// P:checkpoint is where this sink left it (fencing), applies all ops and moves the
-// checkpoint: after a crash the checkpoint says exactly which changes are in Redis.
+// Every batch is ONE atomic step — a WATCH/MULTI/EXEC of plain commands for the
+// common streaming batch (plain_batch.h), else one EVALSHA of a script in
+// batch_script.h — which checks that P:checkpoint is where this sink left it
+// (fencing), applies all ops and moves the checkpoint: after a crash the
+// checkpoint says exactly which changes are in Redis. P:checkpoint also has
+// snapshot_at=<position> while the initial snapshot runs (its rows' version).
 // Changes at or before the checkpoint the sink last loaded or wrote are not sent at
 // all (a replay). Unchanged TOAST values are copied from the stored document by
 // the script, byte for byte (invariant 5).
