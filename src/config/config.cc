@@ -30,7 +30,7 @@ const KeyList kSourceKeys = {
     "snapshot_chunk_rows", "snapshot_workers", "status_interval_ms"};
 const KeyList kSinkKeys = {
     "name", "kind", "url", "mode", "format", "key", "stream", "stream_maxlen", "state_prefix", "on_error", "on_reset",
-    "tables", "batch_max_changes", "batch_max_bytes", "queue_max_bytes"};
+    "tables", "batch_max_changes", "script_max_ops", "batch_max_bytes", "queue_max_bytes"};
 const KeyList kSinkTableKeys = {"table", "key", "columns", "stream"};
 const KeyList kRetryKeys = {"initial_backoff_ms", "max_backoff_ms"};
 // clang-format on
@@ -514,6 +514,11 @@ class Loader {
     }
     if (const toml::node* n = table.get("batch_max_changes")) {
       sink.batch_max_changes = positive_integer(*n, key("batch_max_changes"));
+    }
+    if (const toml::node* n = table.get("script_max_ops")) {
+      const int64_t ops = integer_value(*n, key("script_max_ops"));
+      if (ops < 0) fail(*n, key("script_max_ops"), fmt::format("must be 0 or more, not {}", ops));
+      sink.script_max_ops = static_cast<size_t>(ops);
     }
     const toml::node* batch_bytes = table.get("batch_max_bytes");
     if (batch_bytes != nullptr)

@@ -60,6 +60,10 @@ struct SinkConfig {
   OnReset on_reset = OnReset::kRebuild;
   std::vector<SinkTableConfig> tables;
   size_t batch_max_changes = 5000;
+  // A batch of at most this many ops is applied with one script call (one round
+  // trip: the lowest latency); a larger one, where it can, with plain commands
+  // (two round trips, a fraction of Redis' time). sink/redis/plain_batch.h.
+  size_t script_max_ops = 32;
   size_t batch_max_bytes = 8 << 20;
   size_t queue_max_bytes = 64 << 20;
 

@@ -115,6 +115,7 @@ class RedisSinkTest : public ::testing::Test {
     c.url = redis_.url();
     c.mode = mode;
     c.format = format;
+    c.script_max_ops = 0;  // the plain-command path wherever it applies (plain_batch.h)
     return c;
   }
 

@@ -136,8 +136,8 @@ long long calls_of(RedisClient& client, const std::string& command) {
 }
 
 // Streaming batches of inserts, updates and deletes take plain commands in one
-// MULTI/EXEC (plain_batch.h); a truncate, and any batch while a rebuild is in
-// progress, take the batch script.
+// MULTI/EXEC (plain_batch.h); a truncate, any batch while a rebuild is in
+// progress, and a batch of at most script_max_ops ops take the batch script.
 TEST_F(RedisSinkTest, StreamingUpsertsAndDeletesRunNoScriptOtherBatchesDo) {
   auto sink = started(config());
   auto u = users();
@@ -160,6 +160,22 @@ TEST_F(RedisSinkTest, StreamingUpsertsAndDeletesRunNoScriptOtherBatchesDo) {
   EXPECT_EQ(calls_of(client_, "exec"), 1);
   EXPECT_EQ(client_.get("users:3"), R"({"id":3,"name":"d","payload":null,"note":null})");
   EXPECT_EQ(checkpoint(), pos(0x400, 1).encode());
+  sink->finish_rebuild(Lsn(0x300), {"public.users"});
+
+  // script_max_ops: a batch of at most that many ops takes the script (one round trip).
+  SinkConfig c = config();
+  c.script_max_ops = 3;
+  RedisSink small(c);
+  small.load_checkpoint();
+  small.apply(batch({upd(u, pos(0x500, 1), {T("3"), T("e"), N, N}), ins(u, pos(0x500, 2), {T("4"), T("f"), N, N}),
+                     ins(u, pos(0x500, 3), {T("5"), T("g"), N, N})}));
+  EXPECT_EQ(calls_of(client_, "evalsha"), 3);
+  small.apply(batch({upd(u, pos(0x600, 1), {T("3"), T("h"), N, N}), ins(u, pos(0x600, 2), {T("4"), T("i"), N, N}),
+                     ins(u, pos(0x600, 3), {T("5"), T("j"), N, N}), ins(u, pos(0x600, 4), {T("6"), T("k"), N, N})}));
+  EXPECT_EQ(calls_of(client_, "evalsha"), 3);
+  EXPECT_EQ(calls_of(client_, "exec"), 2);
+  EXPECT_EQ(client_.keys("users:*"), (std::vector<std::string>{"users:3", "users:4", "users:5", "users:6"}));
+  EXPECT_EQ(client_.get("users:3"), R"({"id":3,"name":"h","payload":null,"note":null})");
 }
 
 // Each key's final content is written at the end of a batch, in bulk (by the

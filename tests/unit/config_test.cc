@@ -122,6 +122,7 @@ TEST_F(ConfigTest, ExampleLoadsWithTheWrittenValues) {
   EXPECT_EQ(sink.stream, "sluice:changes");
   EXPECT_FALSE(sink.stream_maxlen.has_value());
   EXPECT_EQ(sink.batch_max_changes, 5000u);
+  EXPECT_EQ(sink.script_max_ops, 32u);
   EXPECT_EQ(sink.batch_max_bytes, size_t{8} << 20);
   EXPECT_EQ(sink.queue_max_bytes, size_t{64} << 20);
   ASSERT_EQ(sink.tables.size(), 1u);
@@ -156,6 +157,7 @@ TEST_F(ConfigTest, EveryOptionalKeyIsRead) {
                                    "stream_maxlen = 100000\n"
                                    "state_prefix = \"state:x\"\n"
                                    "batch_max_changes = 100\n"
+                                   "script_max_ops = 0\n"
                                    "batch_max_bytes = \"512KiB\"\n"
                                    "queue_max_bytes = 2097152\n"
                                    "[[sinks.tables]]\n"
@@ -176,6 +178,7 @@ TEST_F(ConfigTest, EveryOptionalKeyIsRead) {
   EXPECT_EQ(sink.stream_maxlen, 100000u);
   EXPECT_EQ(sink.state_prefix, "state:x");
   EXPECT_EQ(sink.batch_max_changes, 100u);
+  EXPECT_EQ(sink.script_max_ops, 0u);
   EXPECT_EQ(sink.batch_max_bytes, 512u * 1024);
   EXPECT_EQ(sink.queue_max_bytes, 2097152u);
   ASSERT_EQ(sink.tables.size(), 1u);
@@ -419,6 +422,8 @@ TEST_F(ConfigTest, LimitsMustBePositive) {
             "sluice.toml:6:20: source.snapshot_workers: 0 is out of range 1..16");
   EXPECT_EQ(error_of(sink_with("batch_max_changes = -5\n")),
             "sluice.toml:9:21: sinks[0].batch_max_changes: must be a positive integer, got -5");
+  EXPECT_EQ(error_of(sink_with("script_max_ops = -1\n")),
+            "sluice.toml:9:18: sinks[0].script_max_ops: must be 0 or more, not -1");
   EXPECT_EQ(error_of(sink_with("mode = \"stream\"\nstream_maxlen = 0\n")),
             "sluice.toml:10:17: sinks[0].stream_maxlen: must be a positive integer, got 0");
   EXPECT_EQ(error_of(sink_with("[retry]\ninitial_backoff_ms = 0\n")),

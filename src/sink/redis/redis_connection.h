@@ -102,6 +102,7 @@ class RedisConnection {
   std::string context_;
   redisContext* ctx_ = nullptr;
   bool broken_ = false;
+  std::string resp_;  // the command being queued, formatted (reused)
 };
 
 }  // namespace sluice
