@@ -23,7 +23,7 @@ struct PlainOp {
 };
 
 // The ops of `args` (batch_script.h), or nullopt when one is not for this path.
-std::optional<std::vector<PlainOp>> plain_ops(const BatchArgs& args) {
+std::optional<std::vector<PlainOp>> plain_ops(const BatchArgs& args, bool snapshot_rows) {
   std::vector<PlainOp> ops;
   ops.reserve(args.op_count());
   auto it = args.ops_begin();
@@ -34,7 +34,7 @@ std::optional<std::vector<PlainOp>> plain_ops(const BatchArgs& args) {
       if (left < 9 || it[7] != "0" || it[5].empty()) return std::nullopt;
       ops.push_back({false, it[1], it[2], it[3], it[4], it[5], it[6], it[8]});
       it += 9;
-    } else if (*it == "D") {
+    } else if (*it == "D" && !snapshot_rows) {
       if (left < 5) return std::nullopt;
       ops.push_back({true, it[1], it[2], it[3], {}, {}, it[4], {}});
       it += 5;
@@ -78,6 +78,7 @@ class PlainApply {
       : conn_(conn),
         h_(header),
         ops_(ops),
+        snapshot_(header.checkpoint.empty()),
         cpkey_(header.prefix + ":checkpoint"),
         who_("sink '" + header.sink + "'") {}
 
@@ -98,9 +99,10 @@ class PlainApply {
   };
   struct Index {
     std::string key;
-    std::vector<std::string_view> ids;  // in first-use order
+    std::vector<std::string_view> ids;  // to read, in first-use order
+    std::vector<Entry*> id_entries;     // their entries
     std::unordered_map<std::string_view, Entry> entries;
-    std::vector<std::string_view> written;
+    std::vector<std::pair<std::string_view, Entry*>> written;
   };
   struct Target {
     std::string type;  // as read from Redis ("" = not read: only deleted, never checked)
@@ -108,19 +110,48 @@ class PlainApply {
     std::string_view content;  // the planned document
     bool present = false;      // planned to hold `content` (else: deleted)
   };
+  // A key and its state (map nodes do not move, so these stay valid).
+  struct Key {
+    const std::string* name = nullptr;
+    Target* target = nullptr;
+  };
+  // What collect() found for each op, so that planning looks nothing up again.
+  struct OpRefs {
+    Entry* e_new = nullptr;
+    Entry* e_old = nullptr;
+    Key key;  // U ops
+  };
 
   // The indexes and keys the ops read.
   void collect() {
     op_index_.reserve(ops_.size());
+    refs_.reserve(ops_.size());
     for (const PlainOp& op : ops_) {
       auto [slot, added] = index_of_.try_emplace(op.table, indexes_.size());
-      if (added) indexes_.push_back(Index{h_.prefix + ":index:" + std::string(op.table), {}, {}, {}});
+      if (added) indexes_.push_back(Index{h_.prefix + ":index:" + std::string(op.table), {}, {}, {}, {}});
       op_index_.push_back(slot->second);
       Index& index = indexes_[slot->second];
-      for (std::string_view id : {op.id_new, op.id_old}) {
-        if (!id.empty() && index.entries.try_emplace(id).second) index.ids.push_back(id);
+      auto entry = [&](std::string_view id) {
+        auto [it, added_id] = index.entries.try_emplace(id);
+        // Snapshot rows read no index entries: there is no version guard.
+        if (added_id && !snapshot_) {
+          index.ids.push_back(id);
+          index.id_entries.push_back(&it->second);
+        }
+        return &it->second;
+      };
+      OpRefs refs;
+      refs.e_new = entry(op.id_new);
+      if (!op.id_old.empty()) refs.e_old = entry(op.id_old);
+      if (!op.remove) {
+        auto [it, added_key] = targets_.try_emplace(std::string(op.new_key));
+        refs.key = Key{&it->first, &it->second};
+        if (added_key) {
+          target_names_.push_back(it->first);
+          target_refs_.push_back(refs.key);
+        }
       }
-      if (!op.remove && targets_.try_emplace(std::string(op.new_key)).second) target_keys_.push_back(op.new_key);
+      refs_.push_back(refs);
     }
   }
 
@@ -160,10 +191,14 @@ class PlainApply {
     for (const Index& index : indexes_) watch.push_back(index.key);
     append(watch);
     append({"TYPE", cpkey_});
-    append({"HMGET", cpkey_, "position", "rebuild"});
+    if (snapshot_) {
+      append({"HMGET", cpkey_, "snapshot", "snapshot_at"});
+    } else {
+      append({"HMGET", cpkey_, "position", "rebuild"});
+    }
     for (const Index& index : indexes_) append({"TYPE", index.key});
     for (const Index& index : indexes_) append_chunks("HMGET", &index.key, index.ids, kChunk);
-    append_chunks("MGET", nullptr, target_keys_, kChunk);
+    append_chunks("MGET", nullptr, target_names_, kChunk);
     const std::vector<RedisReply> got = replies();
     size_t r = 0;
     checked(got[r++], "watching the checkpoint");
@@ -180,15 +215,10 @@ class PlainApply {
       throw SinkWasReset("the checkpoint of " + who_ + " is gone: the Redis data was flushed or lost (" + cpkey_ +
                          " does not exist)");
     }
-    if (!cp.at(1).is_nil()) return Attempt::kScript;  // a rebuild is in progress: its tombstones
-    const std::string stored(cp.at(0).str());
-    if (stored == h_.checkpoint) {
-      outcome.already_applied = true;  // an earlier attempt was applied; its reply was lost
-      return Attempt::kDone;
-    }
-    if (stored != h_.expected) {
-      throw Error::state("the checkpoint of " + who_ + " is at " + show(stored) + " but this sink last left it at " +
-                         show(h_.expected) + ": another process writes to the same state (" + cpkey_ + ")");
+    if (snapshot_) {
+      check_snapshot(cp);
+    } else if (std::optional<Attempt> early = check_position(cp, outcome)) {
+      return early;
     }
     for (size_t i = 0; i < indexes_.size(); ++i) {
       Index& index = indexes_[i];
@@ -204,19 +234,19 @@ class PlainApply {
           if (v.size() < kVersionSize + 2 || v[kVersionSize] != ' ') {
             throw Error::state(who_ + ": malformed entry in " + index.key + ": " + std::string(v));
           }
-          index.entries[index.ids[at + k]].value = std::string(v);
+          index.id_entries[at + k]->value = std::string(v);
         }
       }
     }
-    std::vector<std::string_view> unknown;  // target keys that are not strings
-    for (size_t at = 0; at < target_keys_.size(); at += kChunk) {
+    std::vector<Key> unknown;  // target keys that are not strings
+    for (size_t at = 0; at < target_refs_.size(); at += kChunk) {
       const RedisReply& values = checked(got[r++], "reading the target keys");
       for (size_t i = 0; i < values.size(); ++i) {
-        const std::string_view key = target_keys_[at + i];
+        const Key& key = target_refs_[at + i];
         if (values.at(i).is_nil()) {
           unknown.push_back(key);
         } else {
-          targets_.find(std::string(key))->second.type = "string";
+          key.target->type = "string";
         }
       }
     }
@@ -224,21 +254,58 @@ class PlainApply {
     return std::nullopt;
   }
 
+  // A batch that moves the checkpoint: fenced on where this sink left it.
+  std::optional<Attempt> check_position(const RedisReply& cp, BatchOutcome& outcome) const {
+    if (!cp.at(1).is_nil()) return Attempt::kScript;  // a rebuild is in progress: its tombstones
+    const std::string stored(cp.at(0).str());
+    if (stored == h_.checkpoint) {
+      outcome.already_applied = true;  // an earlier attempt was applied; its reply was lost
+      return Attempt::kDone;
+    }
+    if (stored != h_.expected) {
+      throw Error::state("the checkpoint of " + who_ + " is at " + show(stored) + " but this sink last left it at " +
+                         show(h_.expected) + ": another process writes to the same state (" + cpkey_ + ")");
+    }
+    return std::nullopt;
+  }
+
+  // Snapshot rows: fenced on the snapshot in progress, every row at its version
+  // (Sink::begin_snapshot).
+  void check_snapshot(const RedisReply& cp) const {
+    if (cp.at(0).str() != "in_progress") {
+      throw Error::state("snapshot rows for " + who_ + " but its checkpoint says snapshot=" +
+                         (cp.at(0).is_nil() ? std::string("none") : std::string(cp.at(0).str())) + ", not in_progress (" +
+                         cpkey_ + ")");
+    }
+    const std::string_view at = cp.at(1).str();
+    for (const PlainOp& op : ops_) {
+      if (op.version != at || cp.at(1).is_nil()) {
+        throw Error::state("snapshot rows at " + std::string(op.version) + " for " + who_ +
+                           ", but the snapshot in progress is at " + (cp.at(1).is_nil() ? "none" : std::string(at)) +
+                           ": another process writes to the same state (" + cpkey_ + ")");
+      }
+    }
+  }
+
   // The types of the target keys MGET did not return: none, unless EXISTS finds some.
-  void read_types(const std::vector<std::string_view>& keys) {
-    append_chunks("EXISTS", nullptr, keys, kChunk);
+  void read_types(const std::vector<Key>& keys) {
+    std::vector<std::string_view> names;
+    names.reserve(keys.size());
+    for (const Key& key : keys) names.push_back(*key.name);
+    append_chunks("EXISTS", nullptr, names, kChunk);
     long long existing = 0;
     for (const RedisReply& count : replies()) existing += checked(count, "reading the target keys").integer();
     if (existing == 0) {
-      for (std::string_view key : keys) targets_.find(std::string(key))->second.type = "none";
+      for (const Key& key : keys) key.target->type = "none";
       return;
     }
-    for (std::string_view key : keys) append({"TYPE", key});
+    for (std::string_view name : names) append({"TYPE", name});
     const std::vector<RedisReply> types = replies();
     for (size_t i = 0; i < keys.size(); ++i) {
-      targets_.find(std::string(keys[i]))->second.type = std::string(checked(types[i], "reading a key's type").str());
+      keys[i].target->type = std::string(checked(types[i], "reading a key's type").str());
     }
   }
+
   // ---- step 2 -------------------------------------------------------------------
   static std::string key_of(const std::string& entry) { return entry.substr(kVersionSize + 1); }
   // The per-row version guard: the row's stored version is not older than `version`.
@@ -246,18 +313,28 @@ class PlainApply {
     return entry && std::string_view(*entry).substr(0, kVersionSize).compare(version) >= 0;
   }
 
-  Target& target(const std::string& key) { return targets_[key]; }
-  void plan_key(const std::string& key, bool present, std::string_view content) {
-    auto [it, added] = targets_.try_emplace(key);
-    Target& t = it->second;
-    if (!t.planned) touched_.push_back(&it->first);
+  // WRONGTYPE unless the op's key holds (or will hold) a string or nothing.
+  void check_target(const PlainOp& op, const Target& t) const {
+    const std::string type = t.planned ? (t.present ? "string" : "none") : t.type;
+    if (type != "none" && type != "string") {
+      throw Error::invalid_input(who_ + ": table " + std::string(op.table) + ": key " + std::string(op.new_key) +
+                                 ": WRONGTYPE Operation against a key holding the wrong kind of value (it holds a " +
+                                 type + "; this sink writes a string)");
+    }
+  }
+  void plan_key(const Key& key, bool present, std::string_view content) {
+    Target& t = *key.target;
+    if (!t.planned) touched_.push_back(key);
     t.planned = true;
     t.present = present;
     t.content = content;
   }
-  void set_entry(Index& index, std::string_view id, std::optional<std::string> value) {
-    Entry& entry = index.entries[id];
-    if (!entry.written) index.written.push_back(id);
+  void delete_key(const std::string& name) {  // a key the row is no longer at
+    auto it = targets_.try_emplace(name).first;
+    plan_key(Key{&it->first, &it->second}, false, {});
+  }
+  void set_entry(Index& index, std::string_view id, Entry& entry, std::optional<std::string> value) {
+    if (!entry.written) index.written.emplace_back(id, &entry);
     entry.written = true;
     entry.value = std::move(value);
   }
@@ -265,53 +342,42 @@ class PlainApply {
   void plan(BatchOutcome& outcome) {
     for (size_t n = 0; n < ops_.size(); ++n) {
       const PlainOp& op = ops_[n];
+      const OpRefs& refs = refs_[n];
       Index& index = indexes_[op_index_[n]];
-      if (op.remove) {
-        const std::optional<std::string> entry = index.entries[op.id_new].value;
-        if (stale(entry, op.version)) {
-          ++outcome.skipped;
-          continue;
-        }
-        std::string stored_key = entry ? key_of(*entry) : std::string();
-        if (entry) {
-          plan_key(stored_key, false, {});
-          set_entry(index, op.id_new, std::nullopt);
-        }
-        if (!op.old_key.empty() && !(entry && stored_key == op.old_key)) plan_key(std::string(op.old_key), false, {});
+      if (snapshot_) {  // no guard, no earlier keys (the tables were cleared)
+        check_target(op, *refs.key.target);
+        plan_key(refs.key, true, op.doc);
+        set_entry(index, op.id_new, *refs.e_new, std::string(op.version) + " " + std::string(op.new_key));
         ++outcome.applied;
         continue;
       }
-      const std::optional<std::string> e_new = index.entries[op.id_new].value;
-      if (stale(e_new, op.version)) {
+      if (stale(refs.e_new->value, op.version) || (refs.e_old && stale(refs.e_old->value, op.version))) {
         ++outcome.skipped;
         continue;
       }
-      std::optional<std::string> e_old;
-      if (!op.id_old.empty()) {
-        e_old = index.entries[op.id_old].value;
-        if (stale(e_old, op.version)) {
-          ++outcome.skipped;
-          continue;
-        }
+      // The row's entries as they were (taken: both are rewritten below).
+      const std::optional<std::string> e_new = std::move(refs.e_new->value);
+      const std::optional<std::string> e_old = refs.e_old ? std::move(refs.e_old->value) : std::nullopt;
+      if (op.remove) {
+        const std::string stored_key = e_new ? key_of(*e_new) : std::string();
+        if (e_new) delete_key(stored_key);
+        set_entry(index, op.id_new, *refs.e_new, std::nullopt);
+        if (!op.old_key.empty() && !(e_new && stored_key == op.old_key)) delete_key(std::string(op.old_key));
+        ++outcome.applied;
+        continue;
       }
-      const std::string key(op.new_key);
-      const Target& t = target(key);
-      const std::string type = t.planned ? (t.present ? "string" : "none") : t.type;
-      if (type != "none" && type != "string") {
-        throw Error::invalid_input(who_ + ": table " + std::string(op.table) + ": key " + key +
-                                   ": WRONGTYPE Operation against a key holding the wrong kind of value (it holds a " +
-                                   type + "; this sink writes a string)");
-      }
-      plan_key(key, true, op.doc);
-      set_entry(index, op.id_new, std::string(op.version) + " " + key);
-      if (!op.id_old.empty()) set_entry(index, op.id_old, std::nullopt);
+      check_target(op, *refs.key.target);
+      plan_key(refs.key, true, op.doc);
+      const std::string& key = *refs.key.name;
+      set_entry(index, op.id_new, *refs.e_new, std::string(op.version) + " " + key);
+      if (refs.e_old) set_entry(index, op.id_old, *refs.e_old, std::nullopt);
       // The keys the row was stored at before, where they are not its key now.
       const std::string k1 = e_new ? key_of(*e_new) : std::string();
       const std::string k2 = e_old ? key_of(*e_old) : std::string();
-      if (e_new && k1 != key) plan_key(k1, false, {});
-      if (e_old && k2 != key && k2 != k1) plan_key(k2, false, {});
+      if (e_new && k1 != key) delete_key(k1);
+      if (e_old && k2 != key && k2 != k1) delete_key(k2);
       if (!op.old_key.empty() && op.old_key != key && op.old_key != k1 && op.old_key != k2) {
-        plan_key(std::string(op.old_key), false, {});
+        delete_key(std::string(op.old_key));
       }
       ++outcome.applied;
     }
@@ -320,13 +386,12 @@ class PlainApply {
   // ---- step 3 -------------------------------------------------------------------
   Attempt write() {
     std::vector<std::string_view> dels, sets;
-    for (const std::string* key : touched_) {
-      const Target& t = targets_.find(*key)->second;
-      if (t.present) {
-        sets.push_back(*key);
-        sets.push_back(t.content);
+    for (const Key& key : touched_) {
+      if (key.target->present) {
+        sets.push_back(*key.name);
+        sets.push_back(key.target->content);
       } else {
-        dels.push_back(*key);
+        dels.push_back(*key.name);
       }
     }
     append({"MULTI"});
@@ -334,11 +399,10 @@ class PlainApply {
     append_chunks("MSET", nullptr, sets, 2 * kChunk);
     for (const Index& index : indexes_) {
       std::vector<std::string_view> set, del;
-      for (std::string_view id : index.written) {
-        const Entry& entry = index.entries.find(id)->second;
-        if (entry.value) {
+      for (const auto& [id, entry] : index.written) {
+        if (entry->value) {
           set.push_back(id);
-          set.push_back(*entry.value);
+          set.push_back(*entry->value);
         } else {
           del.push_back(id);
         }
@@ -346,7 +410,9 @@ class PlainApply {
       append_chunks("HSET", &index.key, set, 2 * kChunk);
       append_chunks("HDEL", &index.key, del, kChunk);
     }
-    if (h_.expected.empty() || h_.checkpoint > h_.expected) append({"HSET", cpkey_, "position", h_.checkpoint});
+    if (!snapshot_ && (h_.expected.empty() || h_.checkpoint > h_.expected)) {
+      append({"HSET", cpkey_, "position", h_.checkpoint});
+    }
     append({"EXEC"});
     const std::vector<RedisReply> got = replies();
     checked(got.front(), "applying a batch");  // MULTI
@@ -364,14 +430,17 @@ class PlainApply {
   RedisConnection& conn_;
   const BatchArgs::Header& h_;
   const std::vector<PlainOp>& ops_;
+  const bool snapshot_;  // initial snapshot rows (Sink::begin_snapshot)
   const std::string cpkey_;
   const std::string who_;
   std::vector<Index> indexes_;
   std::unordered_map<std::string_view, size_t> index_of_;  // table -> indexes_
   std::vector<size_t> op_index_;                           // op -> indexes_
+  std::vector<OpRefs> refs_;                               // op -> what it reads and writes
   std::unordered_map<std::string, Target> targets_;
-  std::vector<std::string_view> target_keys_;  // the U ops' keys, once each
-  std::vector<const std::string*> touched_;    // keys with planned content, in first-write order
+  std::vector<std::string_view> target_names_;  // the U ops' keys, once each, to read
+  std::vector<Key> target_refs_;                // the same keys' states
+  std::vector<Key> touched_;                    // keys with planned content, in first-write order
   size_t queued_ = 0;
 };
 
@@ -379,9 +448,11 @@ class PlainApply {
 
 std::optional<BatchOutcome> apply_plain(RedisConnection& conn, const BatchArgs& args) {
   const BatchArgs::Header& h = args.header();
-  const bool moves = h.checkpoint.size() == kVersionSize && h.checkpoint[16] == ':';  // not snapshot/repair/rebuild rows
-  if (h.mode != "upsert" || h.format != "json" || !moves) return std::nullopt;
-  std::optional<std::vector<PlainOp>> ops = plain_ops(args);
+  // Not repair or rebuild rows ("repair", "rebuild:<position>").
+  const bool moves = h.checkpoint.size() == kVersionSize && h.checkpoint[16] == ':';
+  const bool snapshot_rows = h.checkpoint.empty();
+  if (h.mode != "upsert" || h.format != "json" || !(moves || snapshot_rows)) return std::nullopt;
+  std::optional<std::vector<PlainOp>> ops = plain_ops(args, snapshot_rows);
   if (!ops) return std::nullopt;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     BatchOutcome outcome;

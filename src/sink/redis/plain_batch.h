@@ -1,5 +1,6 @@
-// The common streaming batch of a JSON upsert sink — inserts, updates and
-// deletes whose documents are whole (no unchanged TOAST value) — applied with
+// The common batch of a JSON upsert sink — streamed inserts, updates and
+// deletes whose documents are whole (no unchanged TOAST value), and the initial
+// snapshot's rows — applied with
 // plain Redis commands instead of the batch script: the same checks, the same
 // messages and the same effect as kBatchScript (batch_script.h) for these ops,
 // at a fraction of Redis' time (a script's redis.call() costs several times the
@@ -32,10 +33,12 @@ namespace sluice {
 
 class RedisConnection;
 
-// Applies `args` if this path covers it: mode "upsert", format "json", a batch
-// that moves the checkpoint (not snapshot, repair or rebuild rows), only U ops
-// without TOAST columns and with their key, and D ops, and no rebuild in
-// progress in the store. Returns nullopt when it does not (nothing written, no
+// Applies `args` if this path covers it: mode "upsert", format "json", only U
+// ops without TOAST columns and with their key, and D ops, in a batch that
+// moves the checkpoint while no rebuild is in progress in the store — or the
+// initial snapshot's rows (no checkpoint; U ops only), fenced like
+// kSnapshotRowsScript: on snapshot=in_progress and every row at snapshot_at,
+// with no version guard and no index reads (Sink::begin_snapshot). Returns nullopt when it does not (nothing written, no
 // key left watched): the caller applies the batch with the script. Throws what
 // the script's replies map to (see above), and Error::transient for a lost
 // connection.

@@ -709,8 +709,8 @@ void RedisSink::apply_once(const Batch& batch) {
     const bool lean = snapshot_rows && config_.mode == SinkMode::kUpsert &&
                       std::all_of(batch.changes.begin(), batch.changes.end(),
                                   [](const ChangePtr& change) { return change->op == Op::kInsert; });
-    // Larger streaming batches need no script at all (plain_batch.h).
-    if (!lean && args.op_count() > config_.script_max_ops) {
+    // Larger batches of the common kinds need no script at all (plain_batch.h).
+    if (args.op_count() > config_.script_max_ops) {
       if (std::optional<BatchOutcome> outcome = apply_plain(conn, args)) return *outcome;
     }
     std::string& script_sha = lean ? snapshot_rows_sha_ : batch_sha_;
