@@ -178,6 +178,33 @@ TEST_F(RedisSinkTest, StreamingUpsertsAndDeletesRunNoScriptOtherBatchesDo) {
   EXPECT_EQ(client_.get("users:3"), R"({"id":3,"name":"h","payload":null,"note":null})");
 }
 
+// Large documents are type-checked one TYPE per key instead of being read back
+// with MGET; a key of another type still stops the batch before any write.
+TEST_F(RedisSinkTest, LargeDocumentsAreTypeCheckedWithoutReadingThemBack) {
+  auto sink = started(config());
+  auto u = users();
+  const std::string big(4000, 'x');
+  client_.command({"RPUSH", "users:3", "someone else's list"});
+  client_.command({"CONFIG", "RESETSTAT"});
+  std::vector<ChangePtr> changes;
+  for (int i = 1; i <= 5; ++i) changes.push_back(ins(u, pos(0x200, i), {T(std::to_string(i)), T(big), N, N}));
+  try {
+    sink->apply(batch(changes));
+    FAIL() << "expected Error::invalid_input";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput) << e.what();
+    EXPECT_TRUE(contains(e.what(), "users:3") && contains(e.what(), "WRONGTYPE")) << e.what();
+  }
+  EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{"users:3"});
+  client_.command({"DEL", "users:3"});
+  sink->apply(batch(changes));
+  EXPECT_EQ(client_.keys("users:*").size(), 5u);
+  EXPECT_EQ(client_.get("users:5"), R"({"id":5,"name":")" + big + R"(","payload":null,"note":null})");
+  EXPECT_EQ(calls_of(client_, "mget"), 0);
+  EXPECT_EQ(calls_of(client_, "type"), 14);  // per batch: the checkpoint, the index, 5 keys
+  EXPECT_EQ(calls_of(client_, "exec"), 1);
+}
+
 // Each key's final content is written at the end of a batch, in bulk (by the
 // script and by plain commands alike): a batch whose changes build on each other
 // must end as if applied one by one. The first batch takes plain commands, the

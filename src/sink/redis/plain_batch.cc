@@ -15,7 +15,8 @@ namespace {
 
 constexpr size_t kChunk = 500;       // keys or fields per command
 constexpr int kAttempts = 5;         // EXECs aborted by other writers before the script takes over
-constexpr size_t kVersionSize = 25;  // Position::encode(); an index entry is "<version> <key>"
+constexpr size_t kVersionSize = 25;        // Position::encode(); an index entry is "<version> <key>"
+constexpr size_t kMgetMaxDocument = 1024;  // average bytes, for the type probe (read())
 
 struct PlainOp {
   bool remove = false;
@@ -144,6 +145,7 @@ class PlainApply {
       refs.e_new = entry(op.id_new);
       if (!op.id_old.empty()) refs.e_old = entry(op.id_old);
       if (!op.remove) {
+        doc_bytes_ += op.doc.size();
         auto [it, added_key] = targets_.try_emplace(std::string(op.new_key));
         refs.key = Key{&it->first, &it->second};
         if (added_key) {
@@ -198,7 +200,14 @@ class PlainApply {
     }
     for (const Index& index : indexes_) append({"TYPE", index.key});
     for (const Index& index : indexes_) append_chunks("HMGET", &index.key, index.ids, kChunk);
-    append_chunks("MGET", nullptr, target_names_, kChunk);
+    // A key's type costs one MGET element while documents are small; past that,
+    // one TYPE each (MGET would send every stored document back for nothing).
+    const bool mget = doc_bytes_ <= kMgetMaxDocument * std::max<size_t>(1, target_names_.size());
+    if (mget) {
+      append_chunks("MGET", nullptr, target_names_, kChunk);
+    } else {
+      for (std::string_view name : target_names_) append({"TYPE", name});
+    }
     const std::vector<RedisReply> got = replies();
     size_t r = 0;
     checked(got[r++], "watching the checkpoint");
@@ -237,6 +246,10 @@ class PlainApply {
           index.id_entries[at + k]->value = std::string(v);
         }
       }
+    }
+    if (!mget) {
+      for (const Key& key : target_refs_) key.target->type = std::string(checked(got[r++], "reading a key's type").str());
+      return std::nullopt;
     }
     std::vector<Key> unknown;  // target keys that are not strings
     for (size_t at = 0; at < target_refs_.size(); at += kChunk) {
@@ -442,6 +455,7 @@ class PlainApply {
   std::vector<Key> target_refs_;                // the same keys' states
   std::vector<Key> touched_;                    // keys with planned content, in first-write order
   size_t queued_ = 0;
+  size_t doc_bytes_ = 0;  // of the batch's documents
 };
 
 }  // namespace
