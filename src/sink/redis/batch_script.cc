@@ -52,6 +52,14 @@ local function pos_cmp(a, b)
   return 1
 end
 
+local BULK = 500  -- keys per bulk call (Lua's unpack has a stack limit)
+local function write_bulk(cmd, key, list, step)  -- cmd [key] items, step items a call
+  for j = 1, #list, step do
+    local last = math.min(j + step - 1, #list)
+    if key then redis.call(cmd, key, unpack(list, j, last)) else redis.call(cmd, unpack(list, j, last)) end
+  end
+end
+
 -- Fencing: the checkpoint must be where this sink left it.
 local cptype = redis.call('TYPE', cpkey).ok
 if cptype ~= 'none' and cptype ~= 'hash' then
@@ -398,7 +406,6 @@ end
 -- back as a value) and one EXISTS (all missing: 'none') per chunk. What this
 -- cannot tell is read per key when asked. The pre-pass only reads the op layout;
 -- it stops at anything malformed, which plan_ops() then names.
-local BULK = 500  -- keys per bulk call (Lua's unpack has a stack limit)
 local function prefetch()
   local fields, keys = {}, {}  -- table -> the identities to read; the target keys
   local function ids_of(tbl)
@@ -610,12 +617,6 @@ if not ok then
 end
 
 -- Phase 2: the overlay's final state, in bulk, then the ordered writes.
-local function write_bulk(cmd, key, list, step)  -- cmd [key] items, step items a call
-  for j = 1, #list, step do
-    local last = math.min(j + step - 1, #list)
-    if key then redis.call(cmd, key, unpack(list, j, last)) else redis.call(cmd, unpack(list, j, last)) end
-  end
-end
 local dels, sets, hashes = {}, {}, {}
 for _, k in ipairs(touched) do
   local c = PC[k]
@@ -681,7 +682,6 @@ end
 local snap_at = st[2]
 local want = 'string'
 if format == 'hash' then want = 'hash' end
-local BULK = 500  -- keys per bulk call (Lua's unpack has a stack limit)
 
 -- Phase 1: the layout, each row's version, every target's type, before any
 -- write. docs: key/document pairs (JSON); hrow: key -> the start of its last
@@ -771,12 +771,6 @@ for j = 1, nops, BULK do
 end
 
 -- Phase 2: the writes.
-local function write_bulk(cmd, key, list, step)  -- cmd [key] items, step items a call
-  for j = 1, #list, step do
-    local last = math.min(j + step - 1, #list)
-    if key then redis.call(cmd, key, unpack(list, j, last)) else redis.call(cmd, unpack(list, j, last)) end
-  end
-end
 write_bulk('MSET', nil, docs, 2 * BULK)
 write_bulk('DEL', nil, hkeys, BULK)
 for _, k in ipairs(hkeys) do

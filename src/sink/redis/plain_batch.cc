@@ -1,6 +1,7 @@
 #include "sink/redis/plain_batch.h"
 
 #include <algorithm>
+#include <deque>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -446,7 +447,7 @@ class PlainApply {
   const bool snapshot_;  // initial snapshot rows (Sink::begin_snapshot)
   const std::string cpkey_;
   const std::string who_;
-  std::vector<Index> indexes_;
+  std::deque<Index> indexes_;  // (a deque: ops keep pointers into its entries)
   std::unordered_map<std::string_view, size_t> index_of_;  // table -> indexes_
   std::vector<size_t> op_index_;                           // op -> indexes_
   std::vector<OpRefs> refs_;                               // op -> what it reads and writes
