@@ -23,6 +23,16 @@ struct Progress {
   uint64_t estimated_total = 0;
 };
 
+// One table, or one part of a large one (parts are copied in parallel).
+struct CopyTask {
+  size_t table = 0;
+  pg::SnapshotReader::KeyRange range;
+  size_t part = 0, parts = 1;
+};
+
+// A table is cut into parts of at least this many chunks, at most one per worker.
+constexpr size_t kMinChunksPerPart = 4;
+
 class SnapshotWorker {
  public:
   SnapshotWorker(const Config& config, const SnapshotCopy& copy, const SinkFactory& make_sink,
@@ -43,9 +53,9 @@ class SnapshotWorker {
     }
   }
 
-  void copy(const pg::TableInfo& table) {
+  void copy(const pg::TableInfo& table, const CopyTask& task) {
     RelationPtr relation = catalog_.describe(table);
-    reader_.begin_table(table, config_.source.snapshot_chunk_rows);
+    reader_.begin_table(table, config_.source.snapshot_chunk_rows, {}, task.range);
     // The next chunk is read while this one is written, so that the source and
     // the sinks work at the same time. (The reader is used by one thread at a
     // time: the fetch is joined before the reader is touched again, also when
@@ -76,7 +86,12 @@ class SnapshotWorker {
       more = fetch.get();
       std::swap(rows, next);
     }
-    spdlog::info("{}: {}.{} copied ({} rows)", copy_.label, table.schema, table.name, copied);
+    if (task.parts == 1) {
+      spdlog::info("{}: {}.{} copied ({} rows)", copy_.label, table.schema, table.name, copied);
+    } else {
+      spdlog::info("{}: {}.{} part {} of {} copied ({} rows)", copy_.label, table.schema, table.name, task.part + 1,
+                   task.parts, copied);
+    }
   }
 
  private:
@@ -97,35 +112,49 @@ SnapshotResult copy_snapshot(const Config& config, const SnapshotCopy& copy, con
                              std::atomic<bool>& finish, StopSignal& stop) {
   auto started = std::chrono::steady_clock::now();
   std::vector<pg::TableInfo> tables;
+  std::vector<CopyTask> tasks;
   Progress progress;
+  const size_t max_workers = std::max<size_t>(1, config.source.snapshot_workers);
   {
     auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
     for (const auto& name : config.source.tables) {
       tables.push_back(pg::describe_table(connection, name));
-      double estimate = tables.back().estimated_rows;
-      if (estimate <= 0) {
+      pg::TableInfo& table = tables.back();
+      if (table.estimated_rows <= 0) {
         // Never analyzed: count, so progress has a real total.
-        auto result = connection.exec("SELECT count(*) FROM " + connection.quote_qualified(tables.back().schema, tables.back().name));
-        estimate = std::stod(std::string(result.value(0, 0)));
+        auto result = connection.exec("SELECT count(*) FROM " + connection.quote_qualified(table.schema, table.name));
+        table.estimated_rows = std::stod(std::string(result.value(0, 0)));
       }
-      progress.estimated_total += static_cast<uint64_t>(estimate);
+      progress.estimated_total += static_cast<uint64_t>(table.estimated_rows);
+      // A large table with a primary key is cut into parts the workers copy in
+      // parallel, each under the same exported snapshot.
+      const auto chunks = static_cast<size_t>(table.estimated_rows / static_cast<double>(config.source.snapshot_chunk_rows));
+      const size_t parts = std::min(max_workers, chunks / kMinChunksPerPart);
+      std::vector<std::string> points = pg::split_points(connection, table, parts);
+      std::optional<std::string> from;
+      for (size_t i = 0; i <= points.size(); ++i) {
+        CopyTask task{tables.size() - 1, {from, i < points.size() ? std::optional(points[i]) : std::nullopt}, i,
+                      points.size() + 1};
+        tasks.push_back(std::move(task));
+        if (i < points.size()) from = points[i];
+      }
     }
   }
-  spdlog::info("{}: copying {} tables (~{} rows) at {} with {} workers", copy.label, tables.size(),
-               progress.estimated_total, copy.consistent_point.str(), config.source.snapshot_workers);
+  spdlog::info("{}: copying {} tables (~{} rows, in {} parts) at {} with {} workers", copy.label, tables.size(),
+               progress.estimated_total, tasks.size(), copy.consistent_point.str(), std::min(max_workers, tasks.size()));
 
-  std::atomic<size_t> next_table{0};
+  std::atomic<size_t> next_task{0};
   std::atomic<size_t> workers_done{0};
   std::mutex failure_mutex;
   std::exception_ptr failure;
   std::vector<std::thread> workers;
-  size_t worker_count = std::max<size_t>(1, std::min(config.source.snapshot_workers, tables.size()));
+  size_t worker_count = std::max<size_t>(1, std::min(max_workers, tasks.size()));
   for (size_t w = 0; w < worker_count; ++w) {
     workers.emplace_back([&] {
       try {
         SnapshotWorker worker(config, copy, make_sink, finish, stop, progress);
-        for (size_t i = next_table++; i < tables.size(); i = next_table++) {
-          worker.copy(tables[i]);
+        for (size_t i = next_task++; i < tasks.size(); i = next_task++) {
+          worker.copy(tables[tasks[i].table], tasks[i]);
         }
       } catch (...) {
         std::lock_guard lock(failure_mutex);

@@ -23,6 +23,22 @@ TEST_F(PipelineTest, SnapshotThenStreamKeepsEveryDocumentEqualToToJsonb) {
   EXPECT_FALSE(cache->get("m:2:2"));
 }
 
+// A large table is copied in parts by several workers under the same snapshot:
+// every row arrives once, and the stream goes on from the snapshot's end.
+TEST_F(PipelineTest, LargeTableIsCopiedInPartsByParallelWorkers) {
+  db->exec("INSERT INTO user_account (email, display_name) SELECT 'bulk' || g || '@x', 'n' || g "
+           "FROM generate_series(1, 20000) g");
+  auto sluice = start_sluice(write_config("", "snapshot_chunk_rows = 500\nsnapshot_workers = 3\n"));
+  ASSERT_TRUE(wait_until_synced(60s)) << sluice->output();
+  const std::string out = sluice->output();
+  EXPECT_NE(out.find("in 5 parts"), std::string::npos) << out;  // user_account in 3, channel and media whole
+  for (const char* part : {"part 1 of 3 copied", "part 2 of 3 copied", "part 3 of 3 copied"}) {
+    EXPECT_NE(out.find(std::string("public.user_account ") + part), std::string::npos) << part << "\n" << out;
+  }
+  db->exec("UPDATE user_account SET display_name = 'after' WHERE user_account_id = 15000");
+  ASSERT_TRUE(wait_until_synced()) << sluice->output();
+}
+
 TEST_F(PipelineTest, RendersCommonTypesExactlyLikeToJsonb) {
   db->exec(R"(CREATE TABLE public.typed (id int PRIMARY KEY, b bool, i2 int2, i8 int8, f4 float4, f8 float8,
       n numeric, nn numeric, ninf numeric, fnan float8, t text, vc varchar(10), c char(3), u uuid, d date, ts timestamp,

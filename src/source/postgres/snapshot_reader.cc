@@ -27,12 +27,14 @@ void SnapshotReader::finish_table() {
   has_table_ = false;
   done_ = true;
   last_key_.clear();
+  range_ = {};
   key_result_columns_.clear();
   key_types_.clear();
   rows_read_ = 0;
 }
 
-void SnapshotReader::begin_table(const TableInfo& table, size_t chunk_rows, std::vector<std::string> start_after) {
+void SnapshotReader::begin_table(const TableInfo& table, size_t chunk_rows, std::vector<std::string> start_after,
+                                 KeyRange range) {
   if (!conn_.is_open()) throw Error::internal("SnapshotReader used after close()");
   finish_table();
   if (!table.exists) {
@@ -80,9 +82,21 @@ void SnapshotReader::begin_table(const TableInfo& table, size_t chunk_rows, std:
   std::string select = fmt::format("SELECT {} FROM {}", select_list_, from);
 
   if (!table.primary_key.empty()) {
-    first_chunk_sql_ = fmt::format("{} ORDER BY {} LIMIT {}", select, order_by, chunk_rows_);
-    next_chunk_sql_ =
-        fmt::format("{} WHERE ({}) > ({}) ORDER BY {} LIMIT {}", select, key_tuple, params_tuple, order_by, chunk_rows_);
+    // The part's bounds: on the first key column; $1.. in the first chunk's
+    // statement, after the key's parameters in the next ones'.
+    range_ = std::move(range);
+    const std::string first_key = conn_.quote_identifier(table.primary_key[0]);
+    std::string first_where;
+    if (range_.from) first_where = fmt::format("{} >= $1", first_key);
+    if (range_.to) {
+      first_where += fmt::format("{}{} < ${}", first_where.empty() ? "" : " AND ", first_key, range_.from ? 2 : 1);
+    }
+    const std::string next_to =
+        range_.to ? fmt::format(" AND {} < ${}", first_key, table.primary_key.size() + 1) : std::string();
+    first_chunk_sql_ = fmt::format("{}{}{} ORDER BY {} LIMIT {}", select, first_where.empty() ? "" : " WHERE ",
+                                   first_where, order_by, chunk_rows_);
+    next_chunk_sql_ = fmt::format("{} WHERE ({}) > ({}){} ORDER BY {} LIMIT {}", select, key_tuple, params_tuple, next_to,
+                                  order_by, chunk_rows_);
     if (!start_after.empty()) {
       if (start_after.size() != table.primary_key.size()) {
         throw Error::internal(fmt::format("resuming {} needs {} key values, got {}", table.qualified_name(),
@@ -93,6 +107,9 @@ void SnapshotReader::begin_table(const TableInfo& table, size_t chunk_rows, std:
   } else {
     if (!start_after.empty()) {
       throw Error::internal(fmt::format("{} has no primary key; its snapshot cannot resume", table.qualified_name()));
+    }
+    if (range.from || range.to) {
+      throw Error::internal(fmt::format("{} has no primary key; it cannot be read in parts", table.qualified_name()));
     }
     conn_.exec(fmt::format("DECLARE {} NO SCROLL CURSOR FOR {}", kCursorName, select));
     cursor_open_ = true;
@@ -130,11 +147,22 @@ void append_rows(const PgResult& r, size_t columns, std::vector<std::vector<Valu
 
 void SnapshotReader::read_pk_chunk(std::vector<std::vector<Value>>& rows) {
   PgResult r;
+  const uint32_t first_type = key_types_.empty() ? 0 : key_types_[0];
   if (last_key_.empty()) {
-    r = conn_.exec(first_chunk_sql_);
+    std::vector<std::optional<std::string>> params;
+    if (range_.from) params.push_back(range_.from);
+    if (range_.to) params.push_back(range_.to);
+    r = params.empty() ? conn_.exec(first_chunk_sql_)
+                       : conn_.exec_params(first_chunk_sql_, params, std::vector<uint32_t>(params.size(), first_type));
   } else {
     std::vector<std::optional<std::string>> params(last_key_.begin(), last_key_.end());
-    r = conn_.exec_params(next_chunk_sql_, params, key_types_);
+    std::vector<uint32_t> types = key_types_;
+    if (range_.to) {
+      params.push_back(range_.to);
+      types.resize(params.size() - 1, 0);
+      types.push_back(first_type);
+    }
+    r = conn_.exec_params(next_chunk_sql_, params, types);
   }
   append_rows(r, table_.columns.size(), rows);
   if (r.rows() > 0) {
@@ -153,6 +181,21 @@ void SnapshotReader::read_cursor_chunk(std::vector<std::vector<Value>>& rows) {
     conn_.exec(std::string("CLOSE ") + kCursorName);
     cursor_open_ = false;
   }
+}
+
+std::vector<std::string> split_points(PgConnection& conn, const TableInfo& table, size_t parts) {
+  std::vector<std::string> points;
+  if (table.primary_key.empty() || parts < 2 || table.estimated_rows < static_cast<double>(parts)) return points;
+  const std::string key = conn.quote_identifier(table.primary_key[0]);
+  const std::string from = (table.kind == 'p' ? "" : "ONLY ") + conn.quote_qualified(table.schema, table.name);
+  for (size_t k = 1; k < parts; ++k) {
+    const auto offset = static_cast<long long>(table.estimated_rows * static_cast<double>(k) / static_cast<double>(parts));
+    PgResult r = conn.exec(fmt::format("SELECT {} FROM {} ORDER BY {} OFFSET {} LIMIT 1", key, from, key, offset));
+    if (r.rows() == 0) break;  // fewer rows than estimated
+    std::string point(r.value(0, 0));
+    if (points.empty() || points.back() != point) points.push_back(std::move(point));
+  }
+  return points;
 }
 
 void SnapshotReader::close() {

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,11 +49,20 @@ class SnapshotReader {
   SnapshotReader(const SnapshotReader&) = delete;
   SnapshotReader& operator=(const SnapshotReader&) = delete;
 
+  // A part of a table with a primary key: the rows whose first primary-key
+  // column is >= `from` and < `to` (text values, as the server prints them;
+  // none = unbounded). Parts whose bounds meet cover the table exactly.
+  struct KeyRange {
+    std::optional<std::string> from;
+    std::optional<std::string> to;
+  };
+
   // Starts reading `table` (from describe_table) in chunks of `chunk_rows` rows.
   // `start_after` (primary-key values as text, in primary-key order) resumes after
-  // that key; only for tables with a primary key. Ends the previous table's read.
+  // that key; only for tables with a primary key. `range` reads only that part
+  // (tables with a primary key). Ends the previous table's read.
   void begin_table(const TableInfo& table, size_t chunk_rows,
-                   std::vector<std::string> start_after = {});
+                   std::vector<std::string> start_after = {}, KeyRange range = {});
 
   // Replaces `rows` with the next chunk: one vector<Value> per row, indexed like
   // table.columns (Value::of(text) or Value::null()). Returns false, with `rows`
@@ -85,8 +95,16 @@ class SnapshotReader {
   std::vector<uint32_t> key_types_;    // pk column type OIDs, for the $n parameters
   std::string first_chunk_sql_;
   std::string next_chunk_sql_;
+  KeyRange range_;
   std::vector<std::string> last_key_;
   size_t rows_read_ = 0;
 };
+
+// Values of `table`'s first primary-key column that cut it into about `parts`
+// parts of equal size (by its estimated row count), ascending, as text; fewer
+// when the table is smaller than estimated or the column repeats, none for a
+// table without a primary key. Reads the current state: whatever the points,
+// the parts between them (SnapshotReader::KeyRange) cover the table exactly.
+std::vector<std::string> split_points(PgConnection& conn, const TableInfo& table, size_t parts);
 
 }  // namespace sluice::pg
