@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where the CPU goes while sluice catches up: starts throwaway PostgreSQL and
-# Redis on loopback (ports 47532/47479), writes N updates (transactions of
+# Redis on loopback (ports 23532/23479), writes N updates (transactions of
 # 10,000 rows over a 100,000-row table, as in bench/run.sh), then starts sluice
 # on the backlog and prints, once the last change is readable in Redis: the wall
 # time, the CPU seconds of each sluice thread, Redis' CPU seconds and its
@@ -15,8 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 txns=${1:-20}
 build_dir=${SLUICE_BUILD_DIR:-build}
-pg_port=${BENCH_PG_PORT:-47532}
-redis_port=${BENCH_REDIS_PORT:-47479}
+pg_port=${BENCH_PG_PORT:-23532}  # below the ephemeral range, as in bench/run.sh
+redis_port=${BENCH_REDIS_PORT:-23479}
 dir=$(mktemp -d /tmp/sluice-profile-XXXXXX)
 chmod 755 "$dir"
 sluice_pid=""
@@ -51,7 +51,7 @@ script_max_ops = ${SCRIPT_MAX_OPS:-32}
 TOML
 "$build_dir/sluice" run --config "$dir/sluice.toml" >"$dir/create.log" 2>&1 &
 sluice_pid=$!
-until grep -q "streaming from slot" "$dir/create.log"; do
+until grep -q "streaming from slot" "$dir/create.log" 2>/dev/null; do
   kill -0 "$sluice_pid" 2>/dev/null || { cat "$dir/create.log" >&2; exit 1; }
   sleep 0.1
 done

@@ -32,8 +32,10 @@ latency_seconds=${BENCH_LATENCY_SECONDS:-20}
 big_txn_rows=${BENCH_BIG_TXN_ROWS:-$snapshot_rows}
 txn_rows=$((rows < 10000 ? rows : 10000))
 build_dir=${SLUICE_BUILD_DIR:-build}
-pg_port=${BENCH_PG_PORT:-47432}
-redis_port=${BENCH_REDIS_PORT:-47379}
+# Below Linux's ephemeral range (32768-60999): an outgoing connection's port
+# left in TIME_WAIT there can stop a server from binding.
+pg_port=${BENCH_PG_PORT:-23432}
+redis_port=${BENCH_REDIS_PORT:-23379}
 
 log() { echo "bench: $*" >&2; }
 now() { date +%s.%N; }

@@ -12,8 +12,10 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target sluice
 
 dir="$root/.run/demo"
-pg_port=${DEMO_PG_PORT:-55432}
-redis_port=${DEMO_REDIS_PORT:-56379}
+# Below Linux's ephemeral range (32768-60999), where an outgoing connection's
+# port left in TIME_WAIT can stop a server from binding.
+pg_port=${DEMO_PG_PORT:-25432}
+redis_port=${DEMO_REDIS_PORT:-26379}
 scripts/local-servers.sh stop "$dir" 2>/dev/null || true
 rm -rf "$dir"
 sluice_pid=""
