@@ -379,6 +379,15 @@ TEST_F(RedisSinkTest, SnapshotRowsAreCheckedBeforeAnyWriteAndRepeatSafely) {
     EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{"users:600"});
     EXPECT_EQ(client_.command({"EXISTS", "sluice:cache:index:public.users"}).at(0), "0");
     client_.command({"DEL", "users:600"});
+    // Into absent keys, then again over its own (the second time EXISTS finds
+    // them, and their types are read).
+    for (int pass = 0; pass < 2; ++pass) {
+      sink->apply(rows(chunk));
+      EXPECT_EQ(sink->last_apply().applied, 1200u);
+      EXPECT_EQ(client_.keys("users:*").size(), 1200u);
+      EXPECT_EQ(client_.command({"GET", "users:600"}).at(0), std::string(R"({"id":600,"name":"a","payload":null,"note":null})"));
+    }
+    client_.command({"FLUSHDB"});
   }
   auto sink = std::make_unique<RedisSink>(config(SinkMode::kUpsert, DocumentFormat::kHash));
   sink->begin_snapshot("slot1", Lsn(0x100), {"public.users"});

@@ -201,14 +201,12 @@ class PlainApply {
     }
     for (const Index& index : indexes_) append({"TYPE", index.key});
     for (const Index& index : indexes_) append_chunks("HMGET", &index.key, index.ids, kChunk);
-    // A key's type costs one MGET element while documents are small; past that,
-    // one TYPE each (MGET would send every stored document back for nothing).
-    const bool mget = doc_bytes_ <= kMgetMaxDocument * std::max<size_t>(1, target_names_.size());
-    if (mget) {
-      append_chunks("MGET", nullptr, target_names_, kChunk);
-    } else {
-      for (std::string_view name : target_names_) append({"TYPE", name});
-    }
+    // How the target keys' types are read. Snapshot rows go to keys that are
+    // almost always absent: one EXISTS count settles that. Otherwise a key's type
+    // costs one MGET element while documents are small; past that, one TYPE each
+    // (MGET would send every stored document back for nothing).
+    const Probe probe = snapshot_ ? Probe::kExists : mget_or_type(target_names_.size());
+    append_probe(probe, target_names_);
     const std::vector<RedisReply> got = replies();
     size_t r = 0;
     checked(got[r++], "watching the checkpoint");
@@ -248,15 +246,51 @@ class PlainApply {
         }
       }
     }
-    if (!mget) {
-      for (const Key& key : target_refs_) key.target->type = std::string(checked(got[r++], "reading a key's type").str());
-      return std::nullopt;
+    take_probe(probe, target_refs_, got, r);
+    return std::nullopt;
+  }
+
+  enum class Probe { kExists, kMget, kType };
+  Probe mget_or_type(size_t keys) const {
+    return doc_bytes_ <= kMgetMaxDocument * std::max<size_t>(1, keys) ? Probe::kMget : Probe::kType;
+  }
+  // Queues the commands that read the types of `names` by `probe`.
+  void append_probe(Probe probe, const std::vector<std::string_view>& names) {
+    switch (probe) {
+      case Probe::kExists: append_chunks("EXISTS", nullptr, names, kChunk); break;
+      case Probe::kMget: append_chunks("MGET", nullptr, names, kChunk); break;
+      case Probe::kType:
+        for (std::string_view name : names) append({"TYPE", name});
+        break;
     }
-    std::vector<Key> unknown;  // target keys that are not strings
-    for (size_t at = 0; at < target_refs_.size(); at += kChunk) {
+  }
+  // Sets the types of `keys` from the replies append_probe queued, got[r...];
+  // reads more where a probe leaves types unknown.
+  void take_probe(Probe probe, const std::vector<Key>& keys, const std::vector<RedisReply>& got, size_t r) {
+    if (probe == Probe::kType) {
+      for (const Key& key : keys) key.target->type = std::string(checked(got[r++], "reading a key's type").str());
+      return;
+    }
+    if (probe == Probe::kExists) {
+      long long existing = 0;
+      for (size_t at = 0; at < keys.size(); at += kChunk) existing += checked(got[r++], "reading the target keys").integer();
+      if (existing == 0) {
+        for (const Key& key : keys) key.target->type = "none";
+        return;
+      }
+      std::vector<std::string_view> names;  // some exist: which, and as what
+      names.reserve(keys.size());
+      for (const Key& key : keys) names.push_back(*key.name);
+      const Probe again = mget_or_type(keys.size());
+      append_probe(again, names);
+      take_probe(again, keys, replies(), 0);
+      return;
+    }
+    std::vector<Key> unknown;  // MGET: target keys that are not strings
+    for (size_t at = 0; at < keys.size(); at += kChunk) {
       const RedisReply& values = checked(got[r++], "reading the target keys");
       for (size_t i = 0; i < values.size(); ++i) {
-        const Key& key = target_refs_[at + i];
+        const Key& key = keys[at + i];
         if (values.at(i).is_nil()) {
           unknown.push_back(key);
         } else {
@@ -265,7 +299,6 @@ class PlainApply {
       }
     }
     read_types(unknown);
-    return std::nullopt;
   }
 
   // A batch that moves the checkpoint: fenced on where this sink left it.
