@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libpq-dev libhiredis-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev nlohmann-json3-dev
+  libcpp-httplib-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   postgresql postgresql-contrib redis-server redis-tools  # real servers for the tests
   util-linux procps bc  # bc: arithmetic in the bench scripts
 )

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/check_command.h"
+#include "app/logging.h"
 #include "app/run_command.h"
 #include "app/verify_command.h"
 #include "config/config.h"
@@ -17,6 +18,10 @@ int run_cli(int argc, char** argv) {
   CLI::App app{"sluice: streams every committed change of PostgreSQL tables into Redis, in commit order"};
   app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
   app.require_subcommand(1);
+  app.fallthrough();  // --log-format is accepted after the subcommand too
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "text (default), or json: one JSON object per log line")
+      ->check(CLI::IsMember({"text", "json"}));
 
   std::string config_path;
   RunOptions run_options;
@@ -41,7 +46,7 @@ int run_cli(int argc, char** argv) {
     return app.exit(e);
   }
 
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  setup_logging(log_format == "json" ? LogFormat::kJson : LogFormat::kText);
   Config config;
   try {
     config = load_config(config_path);

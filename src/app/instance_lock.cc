@@ -13,7 +13,7 @@ constexpr auto kStandbyPoll = std::chrono::seconds(1);
 constexpr auto kGuardPoll = std::chrono::milliseconds(500);
 }  // namespace
 
-InstanceLock::InstanceLock(const Config& config, std::atomic<bool>& finish, StopSignal& stop)
+InstanceLock::InstanceLock(const Config& config, std::atomic<bool>& finish, StopSignal& stop, Health* health)
     : config_(config), stop_(stop), key_("sluice slot " + config.source.slot) {
   bool announced = false;
   for (;;) {
@@ -24,12 +24,14 @@ InstanceLock::InstanceLock(const Config& config, std::atomic<bool>& finish, Stop
     if (!announced) {
       spdlog::info("another sluice is active for slot '{}'; waiting as a standby", config.source.slot);
       announced = true;
+      if (health) health->standby();
     }
     if (stop.wait_for(kStandbyPoll)) throw StopRequested{};
   }
   if (announced) {
     wait_for_slot_release();
     spdlog::info("took over as the active instance for slot '{}'", config.source.slot);
+    if (health) health->starting();
   }
   guard_ = std::thread([this] { guard(); });
 }

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "config/config.h"
+#include "core/health.h"
 #include "core/stop_signal.h"
 #include "source/postgres/pg_connection.h"
 
@@ -35,7 +36,9 @@ class InstanceLock {
   // Blocks until this process is the active instance for config.source.slot, or
   // throws StopRequested when asked to finish or stop while waiting. Then starts
   // the guard thread, which requests `stop` if the lock is lost.
-  InstanceLock(const Config& config, std::atomic<bool>& finish, StopSignal& stop);
+  // `health` (if any) hears that this instance waits as a standby, and when it
+  // takes over.
+  InstanceLock(const Config& config, std::atomic<bool>& finish, StopSignal& stop, Health* health = nullptr);
   // Stops the guard thread; the lock goes with the connection. Never throws.
   ~InstanceLock();
   InstanceLock(const InstanceLock&) = delete;

@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "app/instance_lock.h"
+#include "app/logging.h"
+#include "app/metrics_server.h"
 #include "app/preflight.h"
 #include "app/signals.h"
 #include "core/error.h"
@@ -18,6 +21,7 @@
 #include "pipeline/start_plan.h"
 #include "sink/make_sink.h"
 #include "source/postgres/catalog.h"
+#include "source/postgres/heartbeat.h"
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/slot.h"
 #include "source/postgres/stream_loop.h"
@@ -39,7 +43,8 @@ void ensure_publication(const Config& config) {
 }
 
 // Creates the slot and, if asked, copies the tables under its exported snapshot.
-void start_from_new_slot(const Config& config, const StartPlan& plan, std::vector<std::unique_ptr<Sink>>& sinks) {
+void start_from_new_slot(const Config& config, const StartPlan& plan, std::vector<std::unique_ptr<Sink>>& sinks,
+                         Telemetry& telemetry) {
   auto replication = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kReplication);
   auto created = pg::create_logical_slot(replication, config.source.slot);
   spdlog::info("created replication slot '{}' at {}", config.source.slot, created.consistent_point.str());
@@ -50,22 +55,24 @@ void start_from_new_slot(const Config& config, const StartPlan& plan, std::vecto
   for (auto& sink : sinks) sink->begin_snapshot(config.source.slot, created.consistent_point, config.source.tables);
   // `replication` stays open and idle: the exported snapshot lives as long as it does.
   SnapshotCopy copy{created.snapshot_name, created.consistent_point, config.sinks};
+  copy.telemetry = &telemetry;
+  copy.live_progress = live_progress_enabled();
   copy_snapshot(config, copy, make_sink, g_finish, g_stop);
   for (auto& sink : sinks) sink->finish_snapshot(config.source.slot, created.consistent_point);
 }
 
 int run_active(const Config& config, const RunOptions& options, const PreflightReport& report,
-               const InstanceLock& active);
+               const InstanceLock& active, Telemetry& telemetry);
 
-int run(const Config& config, const RunOptions& options) {
+int run(const Config& config, const RunOptions& options, Telemetry& telemetry) {
   auto report = run_preflight(config);
   if (!report.problems.empty()) {
     for (const auto& problem : report.problems) spdlog::error("{}", problem);
     return 1;
   }
-  InstanceLock active(config, g_finish, g_stop);  // held for the whole run
+  InstanceLock active(config, g_finish, g_stop, &telemetry.health);  // held for the whole run
   try {
-    return run_active(config, options, report, active);
+    return run_active(config, options, report, active, telemetry);
   } catch (const StopRequested&) {
     if (auto lost = active.lost()) throw Error::state(*lost);
     throw;
@@ -78,7 +85,7 @@ int run(const Config& config, const RunOptions& options) {
 
 // The run once this instance is the active one.
 int run_active(const Config& config, const RunOptions& options, const PreflightReport& report,
-               const InstanceLock& active) {
+               const InstanceLock& active, Telemetry& telemetry) {
   ensure_publication(config);
 
   std::vector<std::unique_ptr<Sink>> sinks;
@@ -98,7 +105,7 @@ int run_active(const Config& config, const RunOptions& options, const PreflightR
     pg::drop_slot(connection, config.source.slot);
     spdlog::info("dropped replication slot '{}'", config.source.slot);
   }
-  if (plan.create_slot) start_from_new_slot(config, plan, sinks);
+  if (plan.create_slot) start_from_new_slot(config, plan, sinks, telemetry);
 
   // Each sink resumes after its own checkpoint; the source may be acknowledged
   // from the slot's confirmed position on.
@@ -124,14 +131,15 @@ int run_active(const Config& config, const RunOptions& options, const PreflightR
         std::find(plan.rebuild.begin(), plan.rebuild.end(), sink_config.name) != plan.rebuild.end();
     runners.push_back(std::make_unique<SinkRunner>(std::move(sinks[i]), sink_config, config.retry, g_stop,
                                                    checkpoint.position, confirmed, std::move(rebuild),
-                                                   rebuild_first));
+                                                   rebuild_first, &telemetry));
     runner_pointers.push_back(runners.back().get());
     spdlog::info("sink '{}' resumes after {}", config.sinks[i].name,
                  checkpoint.position ? checkpoint.position->str() : std::string("the start"));
   }
   for (auto& runner : runners) runner->start();
 
-  pg::StreamLoop loop(config, runner_pointers, g_finish, g_stop);
+  pg::Heartbeat heartbeat(config, telemetry);
+  pg::StreamLoop loop(config, runner_pointers, g_finish, g_stop, telemetry);
   loop.run();
   if (auto lost = active.lost()) throw Error::state(*lost);
   for (auto& runner : runners) {
@@ -146,7 +154,10 @@ int run_active(const Config& config, const RunOptions& options, const PreflightR
 int run_command(const Config& config, const RunOptions& options) {
   watch_termination_signals(g_finish, g_stop);
   try {
-    return run(config, options);
+    Telemetry telemetry(config.metrics.unhealthy_after);
+    std::optional<MetricsServer> server;
+    if (config.metrics.enabled) server.emplace(config.metrics, telemetry);
+    return run(config, options, telemetry);
   } catch (const StopRequested&) {
     spdlog::info("stopped before streaming began; the next run continues from the stored state");
     return 0;

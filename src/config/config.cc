@@ -24,15 +24,16 @@ namespace {
 using KeyList = std::vector<std::string_view>;
 
 // clang-format off
-const KeyList kRootKeys = {"source", "sinks", "retry"};
+const KeyList kRootKeys = {"source", "sinks", "retry", "metrics"};
 const KeyList kSourceKeys = {
     "kind", "dsn", "slot", "publication", "tables", "snapshot",
-    "snapshot_chunk_rows", "snapshot_workers", "status_interval_ms"};
+    "snapshot_chunk_rows", "snapshot_workers", "status_interval_ms", "heartbeat_interval_ms"};
 const KeyList kSinkKeys = {
     "name", "kind", "url", "mode", "format", "key", "stream", "stream_maxlen", "state_prefix", "on_error", "on_reset",
     "tables", "batch_max_changes", "script_max_ops", "batch_max_bytes", "queue_max_bytes"};
 const KeyList kSinkTableKeys = {"table", "key", "columns", "stream"};
 const KeyList kRetryKeys = {"initial_backoff_ms", "max_backoff_ms"};
+const KeyList kMetricsKeys = {"listen", "unhealthy_after_ms"};
 // clang-format on
 
 constexpr size_t kMaxIdentifierBytes = 63;  // NAMEDATALEN - 1
@@ -197,6 +198,7 @@ class Loader {
     load_source(root, config.source);
     load_sinks(root, config);
     load_retry(root, config.retry);
+    load_metrics(root, config.metrics);
     return config;
   }
 
@@ -402,6 +404,11 @@ class Loader {
     }
     if (const toml::node* n = table->get("status_interval_ms")) {
       source.status_interval = positive_millis(*n, "source.status_interval_ms");
+    }
+    if (const toml::node* n = table->get("heartbeat_interval_ms")) {
+      const int64_t ms = integer_value(*n, "source.heartbeat_interval_ms");
+      if (ms < 0) fail(*n, "source.heartbeat_interval_ms", fmt::format("must be 0 (off) or positive, got {}", ms));
+      source.heartbeat_interval = std::chrono::milliseconds(ms);
     }
   }
 
@@ -620,6 +627,37 @@ class Loader {
       fail(at_max ? *max : *initial, at_max ? "retry.max_backoff_ms" : "retry.initial_backoff_ms",
            fmt::format("max_backoff_ms ({}) is smaller than initial_backoff_ms ({})",
                        retry.max_backoff.count(), retry.initial_backoff.count()));
+    }
+  }
+
+  void load_metrics(const toml::table& root, MetricsConfig& metrics) {
+    const toml::node* node = root.get("metrics");
+    if (node == nullptr) return;
+    const toml::table* table = node->as_table();
+    if (table == nullptr) fail_type(*node, "metrics", "a table ([metrics])");
+    reject_unknown_keys(*table, "metrics", kMetricsKeys);
+    const toml::node* listen = table->get("listen");
+    if (listen == nullptr) fail_missing(*table, "metrics.listen");
+    const std::string text = string_value(*listen, "metrics.listen");
+    // HOST:PORT, HOST a name or an IPv4 address, or an IPv6 address in brackets.
+    const size_t colon = text.rfind(':');
+    std::string host = colon == std::string::npos ? std::string() : text.substr(0, colon);
+    const std::string port = colon == std::string::npos ? std::string() : text.substr(colon + 1);
+    const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+    if (bracketed) host = host.substr(1, host.size() - 2);
+    const bool port_digits = !port.empty() && port.size() <= 5 &&
+                             std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const char* forbidden = bracketed ? "[] /" : "[] /:";  // an IPv6 address needs its brackets
+    if (host.empty() || !port_digits || std::stoi(port) > 65535 || host.find_first_of(forbidden) != std::string::npos) {
+      fail(*listen, "metrics.listen",
+           fmt::format("{} is not HOST:PORT (e.g. \"127.0.0.1:9187\", \"[::1]:9187\"; port 0 picks a free one)",
+                       in_quotes(text)));
+    }
+    metrics.enabled = true;
+    metrics.host = host;
+    metrics.port = static_cast<uint16_t>(std::stoi(port));
+    if (const toml::node* n = table->get("unhealthy_after_ms")) {
+      metrics.unhealthy_after = positive_millis(*n, "metrics.unhealthy_after_ms");
     }
   }
 

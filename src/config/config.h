@@ -32,6 +32,9 @@ struct SourceConfig {
   size_t snapshot_chunk_rows = 10000;     // rows per primary-key chunk
   size_t snapshot_workers = 2;            // parallel chunk readers under the exported snapshot
   std::chrono::milliseconds status_interval{10000};  // standby status update period
+  // A logical message (pg_logical_emit_message) written this often, so that lag
+  // is measured and the slot advances on a quiet database; zero: none.
+  std::chrono::milliseconds heartbeat_interval{10000};
 };
 
 // Per-table override inside one sink ([[sinks.tables]]).
@@ -76,11 +79,22 @@ struct RetryConfig {
   std::chrono::milliseconds max_backoff{30000};
 };
 
+// [metrics]: the HTTP endpoint for GET /metrics and GET /healthz.
+struct MetricsConfig {
+  bool enabled = false;                   // listen was given
+  std::string host;                       // of listen = "HOST:PORT"
+  uint16_t port = 0;                      // 0: any free port (logged)
+  // /healthz turns 503 when a sink has failed, or nothing has moved while
+  // changes wait, for longer than this (core/health.h).
+  std::chrono::milliseconds unhealthy_after{30000};
+};
+
 struct Config {
   std::string path;                       // the file it was loaded from
   SourceConfig source;
   std::vector<SinkConfig> sinks;
   RetryConfig retry;
+  MetricsConfig metrics;
 };
 
 // Loads and validates FILE. Throws Error::config naming file, line and key.

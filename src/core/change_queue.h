@@ -20,6 +20,7 @@ namespace sluice {
 // transaction; once applied, the source may be acknowledged up to end_lsn.
 struct TransactionEnd {
   Lsn end_lsn;
+  std::chrono::system_clock::time_point commit_time{};  // for the replication lag
 };
 // The source has nothing pending up to `lsn` (a keepalive while no transaction is
 // open): once everything queued before it is applied, `lsn` may be acknowledged,

@@ -43,6 +43,12 @@ class SinkWasReset : public Error {
   explicit SinkWasReset(std::string message) : Error(ErrorKind::kState, std::move(message)) {}
 };
 
+// What a sink has done since it was made, for the metrics.
+struct SinkTotals {
+  uint64_t skipped = 0;        // changes skipped by the per-row version guard
+  uint64_t dead_lettered = 0;  // changes rejected and recorded (on_error = "dead_letter")
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -85,6 +91,13 @@ class Sink {
   // Whether the sink holds one entry per row, so that a rebuild has rows to copy
   // (Redis upsert). Otherwise begin_rebuild(slot, nullopt) is the whole rebuild.
   virtual bool holds_rows() const = 0;
+
+  virtual SinkTotals totals() const { return {}; }
+
+  // Checks that the store answers (Error::transient when it does not). Called
+  // while the sink has nothing to apply, so that an outage shows in the health
+  // and the metrics before the next change needs the store.
+  virtual void probe() {}
 };
 
 }  // namespace sluice

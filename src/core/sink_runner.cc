@@ -8,7 +8,7 @@ namespace sluice {
 
 SinkRunner::SinkRunner(std::unique_ptr<Sink> sink, const SinkConfig& config, const RetryConfig& retry,
                        StopSignal& stop, std::optional<Position> applied, Lsn durable,
-                       RebuildStarter rebuild, bool rebuild_first)
+                       RebuildStarter rebuild, bool rebuild_first, Telemetry* telemetry)
     : sink_(std::move(sink)),
       name_(config.name),
       batch_max_changes_(config.batch_max_changes),
@@ -19,7 +19,22 @@ SinkRunner::SinkRunner(std::unique_ptr<Sink> sink, const SinkConfig& config, con
       rebuild_starter_(std::move(rebuild)),
       rebuild_first_(rebuild_first),
       applied_(applied),
-      durable_(durable.value()) {}
+      own_telemetry_(telemetry ? nullptr : std::make_unique<Telemetry>()),
+      telemetry_(telemetry ? *telemetry : *own_telemetry_),
+      series_{&telemetry_.metrics.batches_applied.series({name_}),
+              &telemetry_.metrics.queue_bytes.series({name_}),
+              &telemetry_.metrics.replication_lag_seconds.series({name_}),
+              &telemetry_.metrics.last_applied_lsn.series({name_}),
+              &telemetry_.metrics.last_applied_commit_time.series({name_}),
+              &telemetry_.metrics.last_write_time.series({name_}),
+              &telemetry_.metrics.sink_retries.series({name_}),
+              &telemetry_.metrics.changes_skipped.series({name_}),
+              &telemetry_.metrics.dead_letters.series({name_})},
+      applied_counts_(telemetry_.metrics.changes_applied, {name_}),
+      durable_(durable.value()) {
+  set(*series_.last_lsn, static_cast<double>(durable.value()));
+  for (const char* kind : {"transient", "fatal"}) telemetry_.metrics.sink_errors.series({name_, kind});
+}
 
 SinkRunner::~SinkRunner() {
   if (thread_.joinable()) {
@@ -55,8 +70,13 @@ void SinkRunner::run() {
       check_rebuild();
       if (pending.empty()) {
         queue_.pop(pending, batch_max_changes_ + 16, batch_max_bytes_, std::chrono::milliseconds(50));
+        set(*series_.queue_bytes, static_cast<double>(queue_.bytes()));
       }
       if (pending.empty()) {
+        if (batch_.changes.empty() && !batch_durable_) {  // idle
+          telemetry_.health.sink_progress(name_);
+          probe_while_idle();
+        }
         // Nothing more right now. Apply what we hold if it ends at a transaction
         // boundary; mid-transaction, wait for the rest (it is being decoded) so
         // the transaction becomes visible at once — unless we are shutting down.
@@ -67,6 +87,7 @@ void SinkRunner::run() {
         }
         continue;
       }
+      telemetry_.health.sink_waiting(name_);
       while (!pending.empty()) {
         QueueItem item = std::move(pending.front());
         pending.pop_front();
@@ -79,6 +100,7 @@ void SinkRunner::run() {
         } else if (auto* end = std::get_if<TransactionEnd>(&item)) {
           at_boundary = true;
           batch_durable_ = end->end_lsn;
+          batch_commit_time_ = end->commit_time;
           whole_changes_ = batch_.changes.size();
         } else if (auto* idle = std::get_if<SourceIdle>(&item)) {
           at_boundary = true;
@@ -98,23 +120,52 @@ void SinkRunner::run() {
       std::lock_guard lock(failure_mutex_);
       failure_ = std::string("sink '") + name_ + "': " + e.what();
     }
+    telemetry_.health.sink_failed(name_, e.what());
     stop_.request();
   }
 }
 
 void SinkRunner::flush() {
-  if (!batch_.changes.empty()) {
+  const bool wrote = !batch_.changes.empty();
+  if (wrote) {
     batch_.checkpoint = batch_.changes.back()->position;
     apply_batch();
     applied_ = batch_.checkpoint;
     changes_applied_.fetch_add(batch_.changes.size());
   }
   if (batch_durable_ && batch_durable_->value() > durable_.load()) durable_.store(batch_durable_->value());
+  report_flush(wrote);
   batch_.changes.clear();
   batch_.checkpoint.reset();
   batch_bytes_ = 0;
   batch_durable_.reset();
+  batch_commit_time_.reset();
   whole_changes_ = 0;
+}
+
+void SinkRunner::report_flush(bool wrote) {
+  const auto now = std::chrono::system_clock::now();
+  auto unix_seconds = [](std::chrono::system_clock::time_point t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+  };
+  if (wrote) {
+    last_contact_ = std::chrono::steady_clock::now();
+    probe_failing_since_.reset();
+    telemetry_.health.sink_succeeded(name_);
+    add(*series_.batches, 1);
+    set(*series_.last_write, unix_seconds(now));
+    for (const ChangePtr& change : batch_.changes) applied_counts_.count(*change);
+    const SinkTotals totals = sink_->totals();
+    set(*series_.skipped, static_cast<double>(totals.skipped));
+    set(*series_.dead_letters, static_cast<double>(totals.dead_lettered));
+  }
+  if (batch_durable_) set(*series_.last_lsn, static_cast<double>(durable_.load()));
+  if (batch_commit_time_ && batch_commit_time_->time_since_epoch().count() != 0) {
+    set(*series_.lag, std::max(0.0, std::chrono::duration<double>(now - *batch_commit_time_).count()));
+    set(*series_.last_commit_time, unix_seconds(*batch_commit_time_));
+  }
+  telemetry_.health.sink_progress(name_);
+  if (!wrote) probe_while_idle();
 }
 
 void SinkRunner::flush_full() {
@@ -138,8 +189,7 @@ namespace sluice {
 void SinkRunner::apply_batch() {
   for (;;) {
     try {
-      retry_transient("sink '" + name_ + "'", retry_, stop_, [&] { sink_->apply(batch_); },
-                      [&] { check_rebuild(); });
+      retry_transient("sink '" + name_ + "'", retry_, stop_, [&] { apply_observed(); }, [&] { check_rebuild(); });
       return;
     } catch (const SinkWasReset& e) {
       if (!rebuild_starter_) {
@@ -150,6 +200,41 @@ void SinkRunner::apply_batch() {
       spdlog::warn("sink '{}': {}; rebuilding it from a fresh snapshot while streaming goes on", name_, e.what());
       start_rebuild();
     }
+  }
+}
+
+void SinkRunner::probe_while_idle() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_contact_ < kProbeInterval) return;
+  last_contact_ = now;
+  try {
+    sink_->probe();
+    telemetry_.health.sink_succeeded(name_);
+    if (probe_failing_since_) {
+      const double seconds = std::chrono::duration<double>(now - *probe_failing_since_).count();
+      spdlog::info("sink '{}': reachable again after {:.1f}s", name_, seconds);
+      probe_failing_since_.reset();
+    }
+  } catch (const Error& e) {
+    if (!e.retryable()) throw;
+    add(telemetry_.metrics.sink_errors.series({name_, "transient"}), 1);
+    telemetry_.health.sink_failed(name_, e.what());
+    if (!probe_failing_since_) {
+      probe_failing_since_ = now;
+      spdlog::warn("sink '{}' (idle): {}; the next change waits for it", name_, e.what());
+    }
+  }
+}
+
+void SinkRunner::apply_observed() {
+  try {
+    sink_->apply(batch_);
+  } catch (const Error& e) {
+    const char* kind = e.retryable() ? "transient" : dynamic_cast<const SinkWasReset*>(&e) ? "reset" : "fatal";
+    add(telemetry_.metrics.sink_errors.series({name_, kind}), 1);
+    if (e.retryable()) add(*series_.retries, 1);
+    telemetry_.health.sink_failed(name_, e.what());
+    throw;
   }
 }
 

@@ -12,6 +12,10 @@
 // again and goes on streaming while the rebuild copies rows in the background; a
 // rebuild that fails transiently is started again, any other failure is fatal.
 // Without one (on_reset = "stop") the reset is a fatal error.
+//
+// Telemetry: the runner reports what it applies, its queue, its lag and its
+// errors into the metrics, and its progress and failures into the health
+// (core/telemetry.h); without a Telemetry it reports into one of its own.
 #pragma once
 
 #include <atomic>
@@ -25,7 +29,9 @@
 #include "core/background_task.h"
 #include "core/change_queue.h"
 #include "core/sink.h"
+#include "core/change_counts.h"
 #include "core/stop_signal.h"
+#include "core/telemetry.h"
 
 namespace sluice {
 
@@ -38,7 +44,7 @@ class SinkRunner {
   // rebuild was interrupted).
   SinkRunner(std::unique_ptr<Sink> sink, const SinkConfig& config, const RetryConfig& retry,
              StopSignal& stop, std::optional<Position> applied, Lsn durable,
-             RebuildStarter rebuild = {}, bool rebuild_first = false);
+             RebuildStarter rebuild = {}, bool rebuild_first = false, Telemetry* telemetry = nullptr);
   ~SinkRunner();
   SinkRunner(const SinkRunner&) = delete;
   SinkRunner& operator=(const SinkRunner&) = delete;
@@ -66,6 +72,16 @@ class SinkRunner {
   // fills the batch.
   void flush_full();
   void apply_batch();
+  // The sink's apply() with its failures counted and reported.
+  void apply_observed();
+  // Metrics and health after a successful flush.
+  void report_flush(bool wrote);
+  // Nothing to apply: probes the store now and then (Sink::probe), so that an
+  // outage is seen while idle.
+  void probe_while_idle();
+  static constexpr auto kProbeInterval = std::chrono::seconds(1);
+  std::chrono::steady_clock::time_point last_contact_{};
+  std::optional<std::chrono::steady_clock::time_point> probe_failing_since_;  // one log line per outage
   void start_rebuild();
   // Acts on the rebuild's outcome: forgets it when done, starts it again after a
   // transient failure, throws Error::state after any other.
@@ -91,6 +107,22 @@ class SinkRunner {
   size_t batch_bytes_ = 0;
   size_t whole_changes_ = 0;  // changes of batch_ up to its last transaction boundary
   std::optional<Lsn> batch_durable_;
+  std::optional<std::chrono::system_clock::time_point> batch_commit_time_;  // of its last transaction
+
+  std::unique_ptr<Telemetry> own_telemetry_;  // when the caller gave none
+  Telemetry& telemetry_;
+  struct Series {
+    std::atomic<double>* batches;
+    std::atomic<double>* queue_bytes;
+    std::atomic<double>* lag;
+    std::atomic<double>* last_lsn;
+    std::atomic<double>* last_commit_time;
+    std::atomic<double>* last_write;
+    std::atomic<double>* retries;
+    std::atomic<double>* skipped;
+    std::atomic<double>* dead_letters;
+  } series_;
+  ChangeCounts applied_counts_;
 
   std::atomic<uint64_t> durable_;
   std::atomic<uint64_t> changes_applied_{0};

@@ -1,5 +1,6 @@
 #include "pipeline/snapshot_copy.h"
 
+#include <cstdio>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -21,7 +22,34 @@ namespace {
 struct Progress {
   std::atomic<uint64_t> rows{0};
   uint64_t estimated_total = 0;
+  std::vector<std::atomic<double>*> table_rows;  // per table: sluice_snapshot_rows_done (or null)
+  Health* health = nullptr;
 };
+
+// "1,234,567"
+std::string grouped(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// "450,000 of ~1,000,000 rows (45%), 181,818 rows/s, about 3s left"
+std::string progress_line(uint64_t done, uint64_t estimated, double seconds) {
+  const uint64_t total = std::max(estimated, done);
+  const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+  std::string line = fmt::format("{} of ~{} rows ({:.0f}%), {} rows/s", grouped(done), grouped(total),
+                                 total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0,
+                                 grouped(static_cast<uint64_t>(rate)));
+  if (rate > 0 && total > done) {
+    const auto left = static_cast<uint64_t>(static_cast<double>(total - done) / rate);
+    line += left >= 60 ? fmt::format(", about {}m{:02}s left", left / 60, left % 60)
+                       : fmt::format(", about {}s left", left);
+  }
+  return line;
+}
 
 // One table, or one part of a large one (parts are copied in parallel).
 struct CopyTask {
@@ -83,6 +111,8 @@ class SnapshotWorker {
       }
       copied += rows.size();
       progress_.rows.fetch_add(rows.size());
+      if (progress_.table_rows[task.table]) add(*progress_.table_rows[task.table], static_cast<double>(rows.size()));
+      if (progress_.health) progress_.health->snapshot_rows();
       more = fetch.get();
       std::swap(rows, next);
     }
@@ -142,6 +172,27 @@ SnapshotResult copy_snapshot(const Config& config, const SnapshotCopy& copy, con
   }
   spdlog::info("{}: copying {} tables (~{} rows, in {} parts) at {} with {} workers", copy.label, tables.size(),
                progress.estimated_total, tasks.size(), copy.consistent_point.str(), std::min(max_workers, tasks.size()));
+  progress.table_rows.assign(tables.size(), nullptr);
+  if (copy.telemetry) {
+    Metrics& metrics = copy.telemetry->metrics;
+    for (size_t i = 0; i < tables.size(); ++i) {
+      const std::string name = tables[i].schema + "." + tables[i].name;
+      set(metrics.snapshot_rows_total.series({name}), std::max(0.0, tables[i].estimated_rows));
+      progress.table_rows[i] = &metrics.snapshot_rows_done.series({name});
+      set(*progress.table_rows[i], 0);
+    }
+    set(metrics.snapshot_running.series(), 1);
+    progress.health = &copy.telemetry->health;
+    progress.health->snapshot_started();
+  }
+  struct Running {  // the gauge and the health's phase, however the copy ends
+    Telemetry* telemetry;
+    ~Running() {
+      if (!telemetry) return;
+      set(telemetry->metrics.snapshot_running.series(), 0);
+      telemetry->health.snapshot_finished();
+    }
+  } running{copy.telemetry};
 
   std::atomic<size_t> next_task{0};
   std::atomic<size_t> workers_done{0};
@@ -165,18 +216,26 @@ SnapshotResult copy_snapshot(const Config& config, const SnapshotCopy& copy, con
     });
   }
 
-  // Report progress while the workers copy.
+  // Report progress while the workers copy: a log line every 10 s, or a live
+  // line on a terminal (a log line clears it: app/logging.h).
+  const auto report_every = copy.live_progress ? std::chrono::milliseconds(500) : std::chrono::milliseconds(10000);
   auto last_report = std::chrono::steady_clock::now();
   for (;;) {
     bool all_done = workers_done.load() == worker_count;
-    if (all_done || stop.wait_for(std::chrono::milliseconds(200))) break;
-    if (std::chrono::steady_clock::now() - last_report >= std::chrono::seconds(5)) {
-      last_report = std::chrono::steady_clock::now();
-      uint64_t done = progress.rows.load();
-      uint64_t total = std::max(progress.estimated_total, done);
-      spdlog::info("{}: {}/{} rows ({:.0f}%)", copy.label, done, total, total ? 100.0 * done / total : 100.0);
+    if (all_done || stop.wait_for(std::chrono::milliseconds(100))) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_report < report_every) continue;
+    last_report = now;
+    const std::string line = progress_line(progress.rows.load(), progress.estimated_total,
+                                           std::chrono::duration<double>(now - started).count());
+    if (copy.live_progress) {
+      fmt::print(stderr, "\r\033[K{}: {}", copy.label, line);
+      std::fflush(stderr);
+    } else {
+      spdlog::info("{}: {}", copy.label, line);
     }
   }
+  if (copy.live_progress) fmt::print(stderr, "\r\033[K");
   for (auto& worker : workers) worker.join();
   if (failure) std::rethrow_exception(failure);
   if (finish.load()) throw StopRequested{};

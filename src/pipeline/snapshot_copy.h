@@ -5,8 +5,9 @@
 // source.snapshot_workers threads; each reads its table in primary-key chunks
 // (source/postgres/snapshot_reader.h) with its own connection and its own sink
 // instances. Rows carry Position{consistent_point, 0}, older than any streamed
-// change after that point. Progress (rows done / estimated total) is logged every
-// few seconds.
+// change after that point. Progress (rows done of the estimated total, rate,
+// time left) is logged every 10 seconds, or drawn as a live line every half
+// second on a terminal (live_progress), and reported into the telemetry.
 //
 // The exported snapshot stays importable only while the replication connection
 // that created the slot is open and idle: the caller keeps it so until this returns.
@@ -25,6 +26,7 @@
 #include "core/lsn.h"
 #include "core/sink.h"
 #include "core/stop_signal.h"
+#include "core/telemetry.h"
 
 namespace sluice {
 
@@ -41,6 +43,8 @@ struct SnapshotCopy {
   std::vector<SinkConfig> sinks;  // copy into these
   bool rebuild = false;           // rows are Batch::rebuild rows, not initial snapshot rows
   std::string label = "snapshot"; // log prefix
+  Telemetry* telemetry = nullptr; // the initial snapshot's rows (metrics) and progress (health)
+  bool live_progress = false;     // standard error is a terminal: draw a live progress line
 };
 
 // `stop` is requested when the copy fails (so the other workers end early).

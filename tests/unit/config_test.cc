@@ -741,3 +741,60 @@ TEST(ConfigOnErrorTest, UnknownPolicyIsNamed) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// [metrics] after the sink (the sink's url is line 8, so [metrics] is line 9).
+Config with_metrics(std::string_view metrics) {
+  return parse_config(sink_with(std::string("[metrics]\n") + std::string(metrics)), "sluice.toml");
+}
+
+TEST(ConfigMetricsTest, OffUnlessListenIsGivenAndHeartbeatsOnByDefault) {
+  const Config config = parse_config(sink_with(""), "sluice.toml");
+  EXPECT_FALSE(config.metrics.enabled);
+  EXPECT_EQ(config.source.heartbeat_interval, std::chrono::milliseconds(10000));
+}
+
+TEST(ConfigMetricsTest, ListenAndUnhealthyAfterAreRead) {
+  const Config config = with_metrics("listen = \"127.0.0.1:9187\"\nunhealthy_after_ms = 5000\n");
+  EXPECT_TRUE(config.metrics.enabled);
+  EXPECT_EQ(config.metrics.host, "127.0.0.1");
+  EXPECT_EQ(config.metrics.port, 9187);
+  EXPECT_EQ(config.metrics.unhealthy_after, std::chrono::milliseconds(5000));
+  EXPECT_EQ(with_metrics("listen = \"[::1]:0\"\n").metrics.host, "::1");
+  EXPECT_EQ(with_metrics("listen = \"localhost:80\"\n").metrics.port, 80);
+  EXPECT_EQ(with_metrics("listen = \"0.0.0.0:9187\"\n").metrics.unhealthy_after, std::chrono::milliseconds(30000));
+}
+
+TEST(ConfigMetricsTest, BadListenAddressesAreNamed) {
+  for (const char* bad : {"9187", ":9187", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:91a7", "::1:9187",
+                          "http://127.0.0.1:9187"}) {
+    const std::string message = error_of(sink_with(std::string("[metrics]\nlisten = \"") + bad + "\"\n"));
+    EXPECT_NE(message.find("sluice.toml:10:10: metrics.listen: \"" + std::string(bad) + "\" is not HOST:PORT"),
+              std::string::npos)
+        << message;
+  }
+}
+
+TEST(ConfigMetricsTest, ListenIsRequiredAndUnknownKeysAreRejected) {
+  EXPECT_NE(error_of(sink_with("[metrics]\nunhealthy_after_ms = 100\n")).find("metrics.listen: required key is missing"),
+            std::string::npos);
+  EXPECT_NE(error_of(sink_with("[metrics]\nlisten = \"127.0.0.1:1\"\nport = 9\n")).find("metrics.port: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of(sink_with("[metrics]\nlisten = \"127.0.0.1:1\"\nunhealthy_after_ms = 0\n"))
+                .find("metrics.unhealthy_after_ms: must be a positive integer, got 0"),
+            std::string::npos);
+}
+
+TEST(ConfigMetricsTest, HeartbeatsCanBeTurnedOffButNotNegative) {
+  EXPECT_EQ(parse_config(config_with("heartbeat_interval_ms = 0\n", ""), "sluice.toml").source.heartbeat_interval,
+            std::chrono::milliseconds(0));
+  EXPECT_EQ(parse_config(config_with("heartbeat_interval_ms = 2500\n", ""), "sluice.toml").source.heartbeat_interval,
+            std::chrono::milliseconds(2500));
+  EXPECT_EQ(error_of(config_with("heartbeat_interval_ms = -1\n", "")),
+            "sluice.toml:6:25: source.heartbeat_interval_ms: must be 0 (off) or positive, got -1");
+}
+
+}  // namespace
+}  // namespace sluice

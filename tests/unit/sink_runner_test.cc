@@ -264,5 +264,41 @@ TEST_F(SinkRunnerTest, RebuildThatCannotSucceedIsFatal) {
   EXPECT_TRUE(stop.requested());
 }
 
+TEST_F(SinkRunnerTest, ReportsAppliedChangesLagPositionAndRetriedErrors) {
+  config.name = "rec";
+  Telemetry telemetry;
+  auto owned = std::make_unique<RecordingSink>();
+  owned->transient_failures_left = 2;
+  SinkRunner runner(std::move(owned), config, retry, stop, std::nullopt, Lsn(0x10), {}, false, &telemetry);
+  auto relation = std::make_shared<Relation>();
+  relation->schema = "public";
+  relation->name = "users";
+  auto insert = std::make_shared<Change>();
+  insert->relation = relation;
+  insert->position = Position{Lsn(0x100), 1};
+  auto remove = std::make_shared<Change>(*insert);
+  remove->op = Op::kDelete;
+  remove->position.index = 2;
+  const auto committed = std::chrono::system_clock::now() - std::chrono::seconds(2);
+  push(runner, ChangePtr(insert));
+  push(runner, ChangePtr(remove));
+  push(runner, TransactionEnd{Lsn(0x120), committed});
+  runner.start();
+  drain(runner);
+  Metrics& m = telemetry.metrics;
+  EXPECT_EQ(m.changes_applied.series({"rec", "public.users", "insert"}).load(), 1);
+  EXPECT_EQ(m.changes_applied.series({"rec", "public.users", "delete"}).load(), 1);
+  EXPECT_EQ(m.batches_applied.series({"rec"}).load(), 1);
+  EXPECT_EQ(m.sink_errors.series({"rec", "transient"}).load(), 2);
+  EXPECT_EQ(m.sink_retries.series({"rec"}).load(), 2);
+  EXPECT_EQ(m.last_applied_lsn.series({"rec"}).load(), 0x120);
+  EXPECT_GE(m.replication_lag_seconds.series({"rec"}).load(), 2.0);
+  EXPECT_LT(m.replication_lag_seconds.series({"rec"}).load(), 60.0);
+  EXPECT_EQ(m.last_applied_commit_time.series({"rec"}).load(),
+            std::chrono::duration<double>(committed.time_since_epoch()).count());
+  EXPECT_GT(m.last_write_time.series({"rec"}).load(), 0);
+  EXPECT_TRUE(telemetry.health.check().healthy);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -138,6 +138,10 @@ auto RedisSink::with_connection(F&& f) {
   }
 }
 
+void RedisSink::probe() {
+  with_connection([](RedisConnection& conn) { return conn.checked({"PING"}, "pinging"); });
+}
+
 void RedisSink::throw_script_error(RedisConnection& conn, std::string_view reply, std::string_view what) const {
   const size_t space = reply.find(' ');
   const std::string_view code = reply.substr(0, space);
@@ -657,6 +661,7 @@ void RedisSink::dead_letter(const Change& change, const std::string& reason) {
                change.relation->qualified_name(), change.position.str(), stream, reason);
   expected_ = change.position;
   checkpoint_exists_ = true;
+  ++totals_.dead_lettered;
 }
 
 void RedisSink::apply_once(const Batch& batch) {
@@ -735,6 +740,7 @@ void RedisSink::apply_once(const Batch& batch) {
   stats.applied = outcome.applied;
   stats.skipped = outcome.skipped;
   last_apply_ = stats;
+  totals_.skipped += outcome.skipped;
   if (moves_checkpoint) expected_ = batch.checkpoint;
   if (batch.checkpoint) checkpoint_exists_ = true;
 }

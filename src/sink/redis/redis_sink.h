@@ -81,6 +81,8 @@ class RedisSink final : public Sink {
     size_t skipped = 0;            // ops skipped by the per-row version guard
   };
   const ApplyStats& last_apply() const { return last_apply_; }
+  SinkTotals totals() const override { return totals_; }
+  void probe() override;
 
   const std::string& state_prefix() const { return prefix_; }
 
@@ -168,6 +170,7 @@ class RedisSink final : public Sink {
 
   std::unordered_map<const Relation*, std::unique_ptr<Route>> routes_;
   ApplyStats last_apply_;
+  SinkTotals totals_;
 };
 
 }  // namespace sluice

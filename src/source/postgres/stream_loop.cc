@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/change_counts.h"
 #include "core/retry.h"
 #include "source/postgres/pgoutput_decoder.h"
 #include "source/postgres/relation_catalog.h"
@@ -25,11 +26,19 @@ constexpr auto kPushSlice = std::chrono::milliseconds(100);
 // State of one streaming session plus everything that survives reconnects.
 class Session {
  public:
-  Session(const Config& config, std::vector<SinkRunner*>& runners, std::atomic<bool>& finish, StopSignal& stop)
+  Session(const Config& config, std::vector<SinkRunner*>& runners, std::atomic<bool>& finish, StopSignal& stop,
+          Telemetry& telemetry)
       : config_(config),
         runners_(runners),
         finish_(finish),
         stop_(stop),
+        telemetry_(telemetry),
+        received_counts_(telemetry.metrics.changes_received, {}),
+        transactions_(telemetry.metrics.transactions_received.series()),
+        connected_(telemetry.metrics.source_connected.series()),
+        slot_lag_(telemetry.metrics.slot_lag_bytes.series({config.source.slot})),
+        wal_end_(telemetry.metrics.source_wal_end_lsn.series({config.source.slot})),
+        confirmed_(telemetry.metrics.confirmed_flush_lsn.series({config.source.slot})),
         catalog_(config.source.dsn),
         captured_tables_(config.source.tables.begin(), config.source.tables.end()),
         assembler_([this](QueueItem item) { push(std::move(item)); }) {}
@@ -49,6 +58,8 @@ class Session {
         stream_.reset();
         assembler_.reset_transaction();
         catalog_.reset_connection();
+        set(connected_, 0);
+        telemetry_.health.source_disconnected(e.what());
         if (!outage_start_) {
           outage_start_ = std::chrono::steady_clock::now();
           spdlog::warn("PostgreSQL source (slot '{}'): {}; retrying with backoff", config_.source.slot, e.what());
@@ -88,6 +99,8 @@ class Session {
     // Ask for a keepalive at once: it tells us the connection really works and
     // where the server's WAL is.
     send_status(true);
+    set(connected_, 1);
+    telemetry_.health.source_connected();
     spdlog::info("streaming from slot '{}' (publication '{}')", config_.source.slot, config_.source.publication);
   }
 
@@ -117,6 +130,18 @@ class Session {
     Lsn ack = acknowledged();
     stream_->send_status(std::max(received_, ack), ack, ack, reply_requested);
     last_status_ = std::chrono::steady_clock::now();
+    confirmed_lsn_ = ack;
+    report_lag();
+  }
+
+  // The WAL the slot holds for sluice: what the server has written past the
+  // position sluice last confirmed.
+  void report_lag() {
+    set(confirmed_, static_cast<double>(confirmed_lsn_.value()));
+    if (wal_end_lsn_.value() == 0) return;
+    set(wal_end_, static_cast<double>(wal_end_lsn_.value()));
+    const uint64_t end = wal_end_lsn_.value(), confirmed = confirmed_lsn_.value();
+    set(slot_lag_, end > confirmed ? static_cast<double>(end - confirmed) : 0.0);
   }
 
   void maybe_send_status() {
@@ -135,6 +160,8 @@ class Session {
       end_outage(backoff);
       auto message = parse_replication_message(*data);
       if (auto* keepalive = std::get_if<PrimaryKeepalive>(&message)) {
+        wal_end_lsn_ = std::max(wal_end_lsn_, keepalive->wal_end);
+        report_lag();
         if (!assembler_.in_transaction() && keepalive->wal_end > last_idle_) {
           last_idle_ = keepalive->wal_end;
           push(SourceIdle{keepalive->wal_end});
@@ -144,6 +171,7 @@ class Session {
       }
       auto& xlog = std::get<XLogData>(message);
       received_ = std::max(received_, xlog.wal_start);
+      wal_end_lsn_ = std::max(wal_end_lsn_, xlog.wal_end);
       Message decoded = decoder_->decode(xlog.payload);
       if (auto* relation = std::get_if<RelationMessage>(&decoded)) {
         // A publication prepared by the DBA may publish more tables than sluice
@@ -162,8 +190,14 @@ class Session {
   // Hands an item to every sink's queue, in order. While a queue is full the
   // source keeps acknowledging on time (and notices a stop).
   void push(QueueItem item) {
-    if (auto* end = std::get_if<TransactionEnd>(&item)) last_idle_ = std::max(last_idle_, end->end_lsn);
-    if (auto* change = std::get_if<ChangePtr>(&item); change && !captured(*(*change)->relation)) return;
+    if (auto* end = std::get_if<TransactionEnd>(&item)) {
+      last_idle_ = std::max(last_idle_, end->end_lsn);
+      add(transactions_, 1);
+    }
+    if (auto* change = std::get_if<ChangePtr>(&item)) {
+      if (!captured(*(*change)->relation)) return;
+      received_counts_.count(**change);
+    }
     for (auto* runner : runners_) {
       while (!runner->queue().push(item, kPushSlice)) {
         if (stop_.requested()) throw StopRequested{};
@@ -176,6 +210,15 @@ class Session {
   std::vector<SinkRunner*>& runners_;
   std::atomic<bool>& finish_;
   StopSignal& stop_;
+  Telemetry& telemetry_;
+  ChangeCounts received_counts_;
+  std::atomic<double>& transactions_;
+  std::atomic<double>& connected_;
+  std::atomic<double>& slot_lag_;
+  std::atomic<double>& wal_end_;
+  std::atomic<double>& confirmed_;
+  Lsn wal_end_lsn_;    // the server's WAL end, as it last told
+  Lsn confirmed_lsn_;  // what the last status update confirmed
   RelationCatalog catalog_;
   std::set<std::string> captured_tables_;  // "schema.table" of source.tables
   TransactionAssembler assembler_;
@@ -190,11 +233,11 @@ class Session {
 }  // namespace
 
 StreamLoop::StreamLoop(const Config& config, std::vector<SinkRunner*> runners, std::atomic<bool>& finish,
-                       StopSignal& stop)
-    : config_(config), runners_(std::move(runners)), finish_(finish), stop_(stop) {}
+                       StopSignal& stop, Telemetry& telemetry)
+    : config_(config), runners_(std::move(runners)), finish_(finish), stop_(stop), telemetry_(telemetry) {}
 
 void StreamLoop::run() {
-  Session session(config_, runners_, finish_, stop_);
+  Session session(config_, runners_, finish_, stop_, telemetry_);
   std::exception_ptr failure;
   try {
     session.run();

@@ -12,6 +12,10 @@
 //
 // A dropped connection is retried with the retry policy; streaming resumes from
 // the slot's confirmed position and replayed changes are dropped by position.
+//
+// Telemetry: changes and transactions received, the connection's state, the
+// server's WAL end and the slot's lag in bytes (WAL end minus what sluice has
+// confirmed) go to the metrics; connects and outages to the health.
 #pragma once
 
 #include <atomic>
@@ -21,6 +25,7 @@
 #include "config/config.h"
 #include "core/sink_runner.h"
 #include "core/stop_signal.h"
+#include "core/telemetry.h"
 
 namespace sluice::pg {
 
@@ -30,7 +35,7 @@ class StreamLoop {
   // let every sink apply what is queued, send the final acknowledgement.
   // `stop`: hard stop (a sink failed, or a second signal).
   StreamLoop(const Config& config, std::vector<SinkRunner*> runners, std::atomic<bool>& finish,
-             StopSignal& stop);
+             StopSignal& stop, Telemetry& telemetry);
 
   // Streams until finish or stop. Throws the first fatal error (after letting the
   // sinks drain and acknowledging what they applied).
@@ -41,6 +46,7 @@ class StreamLoop {
   std::vector<SinkRunner*> runners_;
   std::atomic<bool>& finish_;
   StopSignal& stop_;
+  Telemetry& telemetry_;
 };
 
 }  // namespace sluice::pg

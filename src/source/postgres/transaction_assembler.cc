@@ -43,8 +43,9 @@ void TransactionAssembler::consume(const Message& message) {
             throw Error::protocol(fmt::format("pgoutput Commit LSN {} differs from its Begin's final LSN {}",
                                               m.commit_lsn.str(), open_->final_lsn.str()));
           }
+          const Timestamp commit_time = open_->commit_time;
           open_.reset();
-          emit_(TransactionEnd{m.end_lsn});
+          emit_(TransactionEnd{m.end_lsn, commit_time});
         } else if constexpr (std::is_same_v<T, InsertMessage>) {
           emit_change(Op::kInsert, m.relation, {}, m.new_values, "Insert");
         } else if constexpr (std::is_same_v<T, UpdateMessage>) {
