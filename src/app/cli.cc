@@ -8,6 +8,7 @@
 #include "app/check_command.h"
 #include "app/logging.h"
 #include "app/run_command.h"
+#include "app/status_command.h"
 #include "app/verify_command.h"
 #include "config/config.h"
 #include "core/error.h"
@@ -40,6 +41,11 @@ int run_cli(int argc, char** argv) {
   verify->add_flag("--repair", verify_options.repair,
                    "rewrite what differs from the source, through the streaming version guard");
 
+  StatusOptions status_options;
+  auto* status = app.add_subcommand("status", "show the slot (lag, WAL held) and every sink's checkpoint; change nothing");
+  status->add_option("-c,--config", config_path, "configuration file (TOML)")->required();
+  status->add_flag("--json", status_options.json, "print one JSON object instead of text");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -56,6 +62,7 @@ int run_cli(int argc, char** argv) {
   }
   if (*run) return run_command(config, run_options);
   if (*verify) return verify_command(config, verify_options);
+  if (*status) return status_command(config, status_options);
   return check_command(config);
 }
 

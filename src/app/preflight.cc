@@ -26,7 +26,8 @@ void check_postgres(const Config& config, PreflightReport& report) {
     report.problems.push_back(fmt::format("cannot connect to PostgreSQL: {}", e.what()));
     return;
   }
-  report.facts.push_back(fmt::format("PostgreSQL {} reachable at {}", connection.server_version(), connection.where()));
+  report.facts.push_back(
+      fmt::format("PostgreSQL {} reachable at {}", connection.server_version_text(), connection.where()));
 
   auto settings = pg::server_settings(connection);
   if (settings.wal_level != "logical") {
@@ -142,7 +143,8 @@ void check_sinks(const Config& config, PreflightReport& report) {
       report.facts.push_back(fmt::format(
           "sink '{}' reachable; checkpoint {}, snapshot {}", sink_config.name,
           checkpoint.position ? checkpoint.position->str() : std::string("none"), to_string(checkpoint.snapshot)));
-      report.checkpoints.push_back({sink_config.name, checkpoint, sink_config.on_reset == OnReset::kRebuild});
+      report.checkpoints.push_back(
+          {sink_config.name, checkpoint, sink_config.on_reset == OnReset::kRebuild, !sink->keeps_state()});
     } catch (const Error& e) {
       report.problems.push_back(fmt::format("sink '{}': {}", sink_config.name, e.what()));
     }

@@ -95,7 +95,8 @@ int run_active(const Config& config, const RunOptions& options, const PreflightR
     SinkCheckpoint checkpoint;
     retry_transient(fmt::format("sink '{}'", config.sinks[i].name), config.retry, g_stop,
                     [&] { checkpoint = sinks[i]->load_checkpoint(); });
-    checkpoints.push_back({config.sinks[i].name, checkpoint, config.sinks[i].on_reset == OnReset::kRebuild});
+    checkpoints.push_back({config.sinks[i].name, checkpoint, config.sinks[i].on_reset == OnReset::kRebuild,
+                           !sinks[i]->keeps_state()});
   }
 
   auto plan = plan_start(config.source.slot, report.slot, checkpoints, config.source.snapshot, options.resnapshot);

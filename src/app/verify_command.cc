@@ -392,6 +392,10 @@ int verify_command(const Config& config, const VerifyOptions& options) {
     auto conn = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
     pg::RelationCatalog catalog(config.source.dsn);
     for (const auto& sink_config : config.sinks) {
+      if (sink_config.kind != "redis") {
+        fmt::print("sink '{}': kind \"{}\" stores nothing to verify\n", sink_config.name, sink_config.kind);
+        continue;
+      }
       if (sink_config.mode != SinkMode::kUpsert) {
         fmt::print("sink '{}': mode is not \"upsert\", it holds no documents to verify\n", sink_config.name);
         continue;

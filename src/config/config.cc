@@ -329,15 +329,16 @@ class Loader {
     return *array;
   }
 
-  void check_kind(const toml::table& table, std::string_view path, std::string_view supported,
+  void check_kind(const toml::table& table, std::string_view path, std::initializer_list<std::string_view> supported,
                   std::string& out) {
     const toml::node* node = table.get("kind");
     if (node == nullptr) return;
     std::string key = join_key(path, "kind");
     std::string kind = string_value(*node, key);
-    if (kind != supported) {
-      fail(*node, key,
-           fmt::format("{} is not supported yet (only {})", in_quotes(kind), in_quotes(supported)));
+    if (std::find(supported.begin(), supported.end(), kind) == supported.end()) {
+      std::string names;
+      for (std::string_view name : supported) names += (names.empty() ? "" : ", ") + in_quotes(name);
+      fail(*node, key, fmt::format("{} is not supported yet (only {})", in_quotes(kind), names));
     }
     out = kind;
   }
@@ -348,7 +349,7 @@ class Loader {
     const toml::table* table = node->as_table();
     if (table == nullptr) fail_type(*node, "source", "a table ([source])");
     reject_unknown_keys(*table, "source", kSourceKeys);
-    check_kind(*table, "source", "postgres", source.kind);
+    check_kind(*table, "source", {"postgres"}, source.kind);
 
     if (const toml::node* dsn = table->get("dsn")) {
       ExpandedString expanded = expanded_string(*dsn, "source.dsn", /*secret=*/true);
@@ -447,6 +448,28 @@ class Loader {
     }
   }
 
+  // batch_max_changes, batch_max_bytes, queue_max_bytes.
+  void load_bounds(const toml::table& table, const std::string& path, SinkConfig& sink) {
+    auto key = [&](std::string_view name) { return join_key(path, name); };
+    if (const toml::node* n = table.get("batch_max_changes")) {
+      sink.batch_max_changes = positive_integer(*n, key("batch_max_changes"));
+    }
+    const toml::node* batch_bytes = table.get("batch_max_bytes");
+    if (batch_bytes != nullptr)
+      sink.batch_max_bytes = size_value(*batch_bytes, key("batch_max_bytes"));
+    const toml::node* queue_bytes = table.get("queue_max_bytes");
+    if (queue_bytes != nullptr)
+      sink.queue_max_bytes = size_value(*queue_bytes, key("queue_max_bytes"));
+    if (sink.batch_max_bytes > sink.queue_max_bytes) {
+      // A batch is taken from the queue, so it can never be larger than the queue.
+      bool at_batch = batch_bytes != nullptr;
+      fail(at_batch ? *batch_bytes : *queue_bytes,
+           key(at_batch ? "batch_max_bytes" : "queue_max_bytes"),
+           fmt::format("batch_max_bytes ({} bytes) is larger than queue_max_bytes ({} bytes)",
+                       sink.batch_max_bytes, sink.queue_max_bytes));
+    }
+  }
+
   SinkConfig load_sink(const toml::table& table, const std::string& path,
                        const SourceConfig& source) {
     auto key = [&](std::string_view name) { return join_key(path, name); };
@@ -465,7 +488,20 @@ class Loader {
                          in_quotes(sink.name)));
       }
     }
-    check_kind(table, path, "redis", sink.kind);
+    check_kind(table, path, {"redis", "stdout"}, sink.kind);
+    sink.state_prefix = "sluice:" + sink.name;
+    if (sink.kind == "stdout") {
+      // Only the queue and batch bounds apply: it writes lines, not keys.
+      for (auto&& [name, value] : table) {
+        const std::string_view k = name.str();
+        if (k == "name" || k == "kind" || k == "batch_max_changes" || k == "batch_max_bytes" || k == "queue_max_bytes") {
+          continue;
+        }
+        fail(value, key(k), "only applies to kind = \"redis\" (this sink has kind = \"stdout\")");
+      }
+      load_bounds(table, path, sink);
+      return sink;
+    }
 
     const toml::node* url = table.get("url");
     if (url == nullptr) fail_missing(table, key("url"));
@@ -515,32 +551,15 @@ class Loader {
       if (sink.mode != SinkMode::kStream) only_for_mode(*n, key("stream_maxlen"), "stream");
       sink.stream_maxlen = positive_integer(*n, key("stream_maxlen"));
     }
-    sink.state_prefix = "sluice:" + sink.name;
     if (const toml::node* n = table.get("state_prefix")) {
       sink.state_prefix = non_empty_string(*n, key("state_prefix"));
-    }
-    if (const toml::node* n = table.get("batch_max_changes")) {
-      sink.batch_max_changes = positive_integer(*n, key("batch_max_changes"));
     }
     if (const toml::node* n = table.get("script_max_ops")) {
       const int64_t ops = integer_value(*n, key("script_max_ops"));
       if (ops < 0) fail(*n, key("script_max_ops"), fmt::format("must be 0 or more, not {}", ops));
       sink.script_max_ops = static_cast<size_t>(ops);
     }
-    const toml::node* batch_bytes = table.get("batch_max_bytes");
-    if (batch_bytes != nullptr)
-      sink.batch_max_bytes = size_value(*batch_bytes, key("batch_max_bytes"));
-    const toml::node* queue_bytes = table.get("queue_max_bytes");
-    if (queue_bytes != nullptr)
-      sink.queue_max_bytes = size_value(*queue_bytes, key("queue_max_bytes"));
-    if (sink.batch_max_bytes > sink.queue_max_bytes) {
-      // A batch is taken from the queue, so it can never be larger than the queue.
-      bool at_batch = batch_bytes != nullptr;
-      fail(at_batch ? *batch_bytes : *queue_bytes,
-           key(at_batch ? "batch_max_bytes" : "queue_max_bytes"),
-           fmt::format("batch_max_bytes ({} bytes) is larger than queue_max_bytes ({} bytes)",
-                       sink.batch_max_bytes, sink.queue_max_bytes));
-    }
+    load_bounds(table, path, sink);
 
     if (const toml::node* n = table.get("tables")) {
       const toml::array& overrides =

@@ -94,6 +94,10 @@ class Sink {
 
   virtual SinkTotals totals() const { return {}; }
 
+  // False for a sink that stores no checkpoint (stdout): it follows the slot
+  // from wherever it stands, and start planning leaves it out.
+  virtual bool keeps_state() const { return true; }
+
   // Checks that the store answers (Error::transient when it does not). Called
   // while the sink has nothing to apply, so that an outage shows in the health
   // and the metrics before the next change needs the store.

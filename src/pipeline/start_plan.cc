@@ -29,7 +29,10 @@ StartPlan plan_start(const std::string& slot_name, const std::optional<SlotState
   const NamedCheckpoint* interrupted = nullptr;  // a sink whose snapshot did not finish
   const NamedCheckpoint* empty = nullptr;        // a sink with nothing stored that may not be rebuilt
   std::vector<std::string> rebuild;              // empty sinks that may be, and interrupted rebuilds
+  bool any_state = false;
   for (const auto& sink : sinks) {
+    if (sink.stateless) continue;
+    any_state = true;
     if (sink.checkpoint.snapshot == SnapshotState::kInProgress) {
       interrupted = &sink;
     } else if (sink.checkpoint.position || sink.checkpoint.rebuilding) {
@@ -78,6 +81,11 @@ StartPlan plan_start(const std::string& slot_name, const std::optional<SlotState
     return fresh(true, SnapshotMode::kInitial,
                  fmt::format("the snapshot into sink '{}' was interrupted; recreating slot '{}' and starting it again",
                              interrupted->sink, slot_name));
+  }
+  if (!any_state) {
+    StartPlan plan;
+    plan.reason = fmt::format("resuming from slot '{}' (no sink keeps a checkpoint)", slot_name);
+    return plan;
   }
   if (!applied) {
     return fresh(true, mode, fmt::format("slot '{}' exists but no sink has started from it; recreating it", slot_name));

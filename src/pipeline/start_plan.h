@@ -12,6 +12,9 @@
 //   slot present, a sink's rebuild was interrupted -> resume, rebuild it again
 //   slot present, every sink has a checkpoint     -> resume
 //   --resnapshot                                  -> drop slot, create, snapshot
+//
+// Sinks that keep no state (stdout) are left out: they follow the slot. With
+// only such sinks, an existing slot is resumed.
 #pragma once
 
 #include <optional>
@@ -32,6 +35,7 @@ struct NamedCheckpoint {
   std::string sink;
   SinkCheckpoint checkpoint;
   bool may_rebuild = false;  // on_reset = "rebuild"
+  bool stateless = false;    // Sink::keeps_state() is false
 };
 
 struct StartPlan {

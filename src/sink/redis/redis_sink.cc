@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "format/iso8601.h"
 #include "format/json_writer.h"
 #include "format/value_json.h"
 #include "sink/redis/batch_script.h"
@@ -47,18 +48,6 @@ const char* mode_name(SinkMode mode) {
     case SinkMode::kStream: return "stream";
   }
   return "?";
-}
-
-// ISO 8601, UTC, microseconds: "2024-05-01T12:34:56.123456Z".
-std::string iso8601_utc(std::chrono::system_clock::time_point tp) {
-  using namespace std::chrono;
-  const auto us = floor<microseconds>(tp);
-  const auto secs = floor<seconds>(us);
-  const time_t t = system_clock::to_time_t(time_point_cast<system_clock::duration>(secs));
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, (us - secs).count());
 }
 
 // "schema.table" -> a Relation with just the names (enough for KeyTemplate::glob).

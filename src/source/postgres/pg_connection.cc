@@ -279,6 +279,10 @@ void PgConnection::close() noexcept {
 
 bool PgConnection::is_ok() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
 int PgConnection::server_version() const { return conn_ ? PQserverVersion(conn_) : 0; }
+std::string PgConnection::server_version_text() const {
+  const int v = server_version();
+  return std::to_string(v / 10000) + "." + std::to_string(v % 10000);  // 10 and later: major * 10000 + minor
+}
 int PgConnection::backend_pid() const { return conn_ ? PQbackendPID(conn_) : 0; }
 
 std::string PgConnection::scrub(std::string text) const {

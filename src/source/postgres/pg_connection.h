@@ -119,6 +119,7 @@ class PgConnection {
   bool is_ok() const;
   Mode mode() const { return mode_; }
   int server_version() const;  // PQserverVersion, e.g. 150004
+  std::string server_version_text() const;  // e.g. "15.4"
   int backend_pid() const;
   // "host:port/database" for messages.
   const std::string& where() const { return where_; }
