@@ -300,7 +300,22 @@ TEST_F(ConfigTest, OnlyPostgresAndRedisAreSupported) {
   EXPECT_EQ(error_of(config_with("kind = \"mysql\"\n", "")),
             "sluice.toml:6:8: source.kind: \"mysql\" is not supported yet (only \"postgres\")");
   EXPECT_EQ(error_of(sink_with("kind = \"kafka\"\n")),
-            "sluice.toml:9:8: sinks[0].kind: \"kafka\" is not supported yet (only \"redis\")");
+            "sluice.toml:9:8: sinks[0].kind: \"kafka\" is not supported yet (only \"redis\", \"stdout\")");
+}
+
+// A stdout sink takes no url, and the Redis keys are refused by name.
+TEST_F(ConfigTest, StdoutSinkNeedsNoUrlAndRefusesRedisKeys) {
+  const std::string head =
+      "[source]\ndsn = \"host=h\"\nslot = \"s\"\npublication = \"p\"\ntables = [\"t\"]\n"
+      "[[sinks]]\nname = \"debug\"\nkind = \"stdout\"\n";
+  const Config config = parse_config(head + "queue_max_bytes = \"16MiB\"\nbatch_max_changes = 10\n", "sluice.toml");
+  EXPECT_EQ(config.sinks[0].kind, "stdout");
+  EXPECT_EQ(config.sinks[0].queue_max_bytes, 16u << 20);
+  EXPECT_EQ(config.sinks[0].batch_max_changes, 10u);
+  EXPECT_EQ(error_of(head + "key = \"{pk}\"\n"),
+            "sluice.toml:9:7: sinks[0].key: only applies to kind = \"redis\" (this sink has kind = \"stdout\")");
+  EXPECT_EQ(error_of(head + "url = \"redis://h/0\"\n"),
+            "sluice.toml:9:7: sinks[0].url: only applies to kind = \"redis\" (this sink has kind = \"stdout\")");
 }
 
 TEST_F(ConfigTest, SlotAndPublicationMustBeLowercaseIdentifiers) {

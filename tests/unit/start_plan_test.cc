@@ -131,3 +131,37 @@ TEST(StartPlanTest, ResnapshotDropsRecreatesAndCopies) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+NamedCheckpoint stateless(const std::string& sink) {
+  NamedCheckpoint c{sink, {}};
+  c.stateless = true;
+  return c;
+}
+
+TEST(StartPlanStatelessTest, OnlyStatelessSinksResumeAnExistingSlot) {
+  auto plan = plan_start("s", healthy(), {stateless("debug")}, SnapshotMode::kInitial, false);
+  EXPECT_FALSE(plan.create_slot);
+  EXPECT_FALSE(plan.drop_slot);
+  EXPECT_FALSE(plan.snapshot);
+}
+
+TEST(StartPlanStatelessTest, OnlyStatelessSinksCreateAMissingSlot) {
+  auto plan = plan_start("s", std::nullopt, {stateless("debug")}, SnapshotMode::kInitial, false);
+  EXPECT_TRUE(plan.create_slot);
+  EXPECT_TRUE(plan.snapshot);
+}
+
+TEST(StartPlanStatelessTest, AStatelessSinkBesideOthersChangesNothing) {
+  auto resume = plan_start("s", healthy(), {applied("a"), stateless("debug")}, SnapshotMode::kInitial, false);
+  EXPECT_FALSE(resume.create_slot);
+  EXPECT_TRUE(resume.rebuild.empty());
+  auto fresh = plan_start("s", healthy(), {empty("a"), stateless("debug")}, SnapshotMode::kInitial, false);
+  EXPECT_TRUE(fresh.drop_slot);
+  EXPECT_TRUE(fresh.create_slot);
+}
+
+}  // namespace
+}  // namespace sluice
