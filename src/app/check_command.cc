@@ -25,6 +25,7 @@ int check_command(const Config& config) {
   fmt::print("configuration {} is valid\n", config.path);
   auto report = run_preflight(config);
   for (const auto& fact : report.facts) fmt::print("  ok: {}\n", fact);
+  for (const auto& warning : report.warnings) fmt::print("  warning: {}\n", warning);
 
   if (report.problems.empty() && report.checkpoints.size() == config.sinks.size()) {
     try {

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <sys/socket.h>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -20,6 +22,13 @@ constexpr const char* kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
 MetricsServer::MetricsServer(const MetricsConfig& config, Telemetry& telemetry)
     : server_(std::make_unique<httplib::Server>()) {
   server_->new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
+  // SO_REUSEADDR (a restart binds through TIME_WAIT) but not the library's
+  // default SO_REUSEPORT, with which a second sluice would share the port
+  // silently instead of failing.
+  server_->set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server_->Get("/metrics", [&telemetry](const httplib::Request&, httplib::Response& response) {
     response.set_content(telemetry.metrics.render(), kMetricsType);
   });

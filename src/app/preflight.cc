@@ -42,7 +42,25 @@ void check_postgres(const Config& config, PreflightReport& report) {
     report.problems.push_back(fmt::format(
         "role '{}' lacks the REPLICATION attribute needed to stream from a slot: ALTER ROLE {} REPLICATION;",
         role.rolname, role.rolname));
+  } else {
+    try {
+      pg::PgConnection::connect(source.dsn, pg::PgConnection::Mode::kReplication);
+    } catch (const Error& e) {
+      report.problems.push_back(fmt::format(
+          "role '{}' cannot open a replication connection: {} (pg_hba.conf needs a line for database "
+          "'replication' that lets this role in from this host)",
+          role.rolname, e.what()));
+    }
   }
+  if (source.heartbeat_interval.count() > 0 &&
+      !pg::can_execute(connection, "pg_catalog.pg_logical_emit_message(boolean, text, text)")) {
+    report.warnings.push_back(fmt::format(
+        "role '{}' may not execute pg_logical_emit_message, so there will be no heartbeats (lag in seconds is "
+        "measured only while tables change): GRANT EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean, "
+        "text, text) TO {}; or set source.heartbeat_interval_ms = 0",
+        role.rolname, role.rolname));
+  }
+  bool owns_every_table = true;  // may create the publication FOR TABLE ...
 
   pg::RelationCatalog catalog(source.dsn);
   for (const auto& table_name : source.tables) {
@@ -61,10 +79,12 @@ void check_postgres(const Config& config, PreflightReport& report) {
           "table {} has REPLICA IDENTITY NOTHING: its updates and deletes cannot be published; "
           "ALTER TABLE {} REPLICA IDENTITY DEFAULT;", table_name, table_name));
     }
-    if (!pg::table_privileges(connection, table).select) {
+    const pg::TablePrivileges privileges = pg::table_privileges(connection, table);
+    if (!privileges.select) {
       report.problems.push_back(fmt::format("role '{}' cannot SELECT from {}: GRANT SELECT ON {} TO {};",
                                             role.rolname, table_name, table_name, role.rolname));
     }
+    owns_every_table = owns_every_table && privileges.owner;
     RelationPtr relation;
     try {
       relation = catalog.describe(table);
@@ -119,6 +139,11 @@ void check_postgres(const Config& config, PreflightReport& report) {
       }
     }
     report.facts.push_back(fmt::format("publication '{}' exists", source.publication));
+  } else if (!role.rolsuper && !(owns_every_table && pg::can_create_in_database(connection))) {
+    report.problems.push_back(fmt::format(
+        "publication '{}' does not exist, and role '{}' cannot create it (that needs CREATE on the database and "
+        "ownership of every table): have the DBA run CREATE PUBLICATION {} FOR TABLE {};",
+        source.publication, role.rolname, source.publication, fmt::join(source.tables, ", ")));
   } else {
     report.facts.push_back(fmt::format("publication '{}' will be created for the {} tables", source.publication,
                                        source.tables.size()));

@@ -1,8 +1,11 @@
 // The checks `sluice check` prints and `sluice run` enforces before it touches
 // the slot: PostgreSQL reachable with the given credentials, wal_level = logical,
-// replication privilege, every table present with a primary key (or REPLICA
-// IDENTITY FULL) and readable, key templates valid for every table, publication
-// usable, slot state, every sink reachable. Each problem names what and where and
+// replication privilege and a replication connection pg_hba.conf lets through,
+// every table present with a primary key (or REPLICA IDENTITY FULL) and
+// readable, key templates valid for every table, publication usable (or
+// creatable by this role), heartbeats allowed, slot state, every sink
+// reachable. A role with only LOGIN REPLICATION, SELECT on the tables and a
+// publication the DBA prepared passes (docs/operations.md). Each problem names what and where and
 // says how to fix it.
 #pragma once
 
@@ -18,6 +21,7 @@ namespace sluice {
 struct PreflightReport {
   std::vector<std::string> facts;     // what was found ("wal_level = logical", ...)
   std::vector<std::string> problems;  // what stops a run
+  std::vector<std::string> warnings;  // what a run works around (e.g. no heartbeats)
   std::optional<SlotState> slot;      // the slot, if it exists
   bool publication_exists = false;
   std::vector<NamedCheckpoint> checkpoints;  // of the sinks that could be reached

@@ -70,6 +70,7 @@ int run(const Config& config, const RunOptions& options, Telemetry& telemetry) {
     for (const auto& problem : report.problems) spdlog::error("{}", problem);
     return 1;
   }
+  for (const auto& warning : report.warnings) spdlog::warn("{}", warning);
   InstanceLock active(config, g_finish, g_stop, &telemetry.health);  // held for the whole run
   try {
     return run_active(config, options, report, active, telemetry);

@@ -129,11 +129,24 @@ TablePrivileges table_privileges(PgConnection& conn, const TableInfo& table) {
   if (table.oid == 0) {
     throw Error::internal(fmt::format("table_privileges on {} without an OID", table.qualified_name()));
   }
-  PgResult r = conn.exec_params("SELECT pg_catalog.has_table_privilege($1::pg_catalog.oid, 'SELECT')",
-                                {std::to_string(table.oid)});
+  PgResult r = conn.exec_params(
+      "SELECT pg_catalog.has_table_privilege(c.oid, 'SELECT'), pg_catalog.pg_has_role(c.relowner, 'USAGE') "
+      "FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.oid",
+      {std::to_string(table.oid)});
   TablePrivileges p;
   p.select = r.rows() == 1 && to_bool(r.value(0, 0));
+  p.owner = r.rows() == 1 && to_bool(r.value(0, 1));
   return p;
+}
+
+bool can_create_in_database(PgConnection& conn) {
+  PgResult r = conn.exec("SELECT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')");
+  return r.rows() == 1 && to_bool(r.value(0, 0));
+}
+
+bool can_execute(PgConnection& conn, const std::string& signature) {
+  PgResult r = conn.exec_params("SELECT pg_catalog.has_function_privilege($1, 'EXECUTE')", {signature});
+  return r.rows() == 1 && to_bool(r.value(0, 0));
 }
 
 bool can_select(PgConnection& conn, std::string_view qualified) {

@@ -70,6 +70,7 @@ TableInfo describe_table(PgConnection& conn, const TableName& table);
 
 struct TablePrivileges {
   bool select = false;  // table-level SELECT (column grants are not considered)
+  bool owner = false;   // the user is (a member of) the table's owner: may add it to a publication
 };
 // The current user's privileges on an existing table (table.oid must be set).
 TablePrivileges table_privileges(PgConnection& conn, const TableInfo& table);
@@ -83,6 +84,11 @@ struct RoleInfo {
 };
 // The role of the session (current_user).
 RoleInfo role_info(PgConnection& conn);
+// Whether current_user may create objects (a publication) in the current database.
+bool can_create_in_database(PgConnection& conn);
+// Whether current_user may EXECUTE the function with this signature, e.g.
+// "pg_catalog.pg_logical_emit_message(boolean, text, text)".
+bool can_execute(PgConnection& conn, const std::string& signature);
 
 struct PublicationInfo {
   std::string name;
