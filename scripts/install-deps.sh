@@ -11,6 +11,7 @@ packages=(
   libcpp-httplib-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   postgresql postgresql-contrib redis-server redis-tools  # real servers for the tests
   util-linux procps bc  # bc: arithmetic in the bench scripts
+  systemd  # systemd-analyze: the shipped unit file is checked (tests/systemd_unit_check.sh)
 )
 
 installed() {
