@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/retry.h"
+#include "pipeline/progress_line.h"
 #include "source/postgres/catalog.h"
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/relation_catalog.h"
@@ -26,30 +27,6 @@ struct Progress {
   Health* health = nullptr;
 };
 
-// "1,234,567"
-std::string grouped(uint64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-// "450,000 of ~1,000,000 rows (45%), 181,818 rows/s, about 3s left"
-std::string progress_line(uint64_t done, uint64_t estimated, double seconds) {
-  const uint64_t total = std::max(estimated, done);
-  const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
-  std::string line = fmt::format("{} of ~{} rows ({:.0f}%), {} rows/s", grouped(done), grouped(total),
-                                 total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0,
-                                 grouped(static_cast<uint64_t>(rate)));
-  if (rate > 0 && total > done) {
-    const auto left = static_cast<uint64_t>(static_cast<double>(total - done) / rate);
-    line += left >= 60 ? fmt::format(", about {}m{:02}s left", left / 60, left % 60)
-                       : fmt::format(", about {}s left", left);
-  }
-  return line;
-}
 
 // One table, or one part of a large one (parts are copied in parallel).
 struct CopyTask {

@@ -403,5 +403,33 @@ kind = "stdout"
   EXPECT_FALSE(contains(again.output(), "printed")) << again.output();
 }
 
+// On a terminal the snapshot draws a live progress line (rows, percent, rate,
+// time left) in place; `script` gives sluice a pseudo-terminal.
+TEST_F(OperationsTest, SnapshotDrawsALiveProgressLineOnATerminal) {
+  db->exec("CREATE TABLE bulk (id int PRIMARY KEY, pad text NOT NULL)");
+  db->exec("INSERT INTO bulk SELECT g, repeat('p', 100) FROM generate_series(1, 400000) g");
+  db->exec("ANALYZE bulk");
+  const std::string config = dir->write_file("bulk.toml", R"([source]
+dsn = "host=127.0.0.1 port=)" + std::to_string(pg->port()) +
+                                                             R"( dbname=app user=app password=${env:APP_PG_PASSWORD}"
+slot = "bulk"
+publication = "bulk"
+tables = ["public.bulk"]
+snapshot_workers = 1
+
+[[sinks]]
+name = "cache"
+url = ")" + redis->url() + "\"\n");
+  SluiceProcess sluice(SluiceProcess::Program{"script"},
+                       {"-qefc", std::string(SLUICE_BINARY) + " run --config " + config, "/dev/null"}, env);
+  ASSERT_TRUE(wait_streaming(sluice, 60s));
+  const std::string out = sluice.output();
+  EXPECT_TRUE(contains(out, "\r\033[Ksnapshot: ")) << out;
+  EXPECT_TRUE(contains(out, " of ~400,000 rows (")) << out;
+  EXPECT_TRUE(contains(out, " rows/s")) << out;
+  EXPECT_TRUE(contains(out, "every table copied, 400000 rows")) << out;
+  EXPECT_EQ(cache->command({"DBSIZE"}).at(0), "400002");  // the rows, the index, the checkpoint
+}
+
 }  // namespace
 }  // namespace sluice::test
