@@ -16,6 +16,7 @@ dir="$root/.run/demo"
 # port left in TIME_WAIT can stop a server from binding.
 pg_port=${DEMO_PG_PORT:-25432}
 redis_port=${DEMO_REDIS_PORT:-26379}
+metrics_port=${DEMO_METRICS_PORT:-26187}
 scripts/local-servers.sh stop "$dir" 2>/dev/null || true
 rm -rf "$dir"
 sluice_pid=""
@@ -52,6 +53,9 @@ key = "{table}:{pk}"
 [[sinks.tables]]
 table = "public.media"
 key = "m:{channel_id}:{media_id}"
+
+[metrics]
+listen = "127.0.0.1:$metrics_port"
 TOML
 export APP_PG_PASSWORD=demo-password
 
@@ -117,6 +121,14 @@ show user_account:3
 echo
 echo "== sluice's checkpoint in Redis"
 redis HGETALL sluice:cache:checkpoint | paste - - | sed 's/^/   /'
+echo
+echo "== sluice status"
+build/sluice status --config "$dir/sluice.toml" | sed 's/^/   /'
+echo
+echo "== GET http://127.0.0.1:$metrics_port/healthz and some of /metrics"
+echo "   $(curl -s "http://127.0.0.1:$metrics_port/healthz")"
+curl -s "http://127.0.0.1:$metrics_port/metrics" |
+  grep -E '^sluice_(changes_applied_total|replication_lag_seconds|slot_lag_bytes|snapshot_rows_done)' | sed 's/^/   /'
 kill -TERM "$sluice_pid"
 wait "$sluice_pid" && echo "sluice exited 0 after SIGTERM"
 sluice_pid=""

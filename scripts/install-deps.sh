@@ -10,7 +10,7 @@ packages=(
   libpq-dev libhiredis-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   postgresql postgresql-contrib redis-server redis-tools  # real servers for the tests
-  util-linux procps bc  # bc: arithmetic in the bench scripts
+  util-linux procps bc curl  # bc: arithmetic in the bench scripts; curl: the demo reads /metrics
   systemd  # systemd-analyze: the shipped unit file is checked (tests/systemd_unit_check.sh)
 )
 
