@@ -111,6 +111,11 @@ TEST_F(OperationsTest, MetricsMoveWithRealChanges) {
   const double commit_time = metric(scrape(), "sluice_last_applied_commit_timestamp_seconds{sink=\"cache\"}");
   const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_LT(now - commit_time, 5) << scrape();
+  // ...and the position confirmed to the slot: it keeps advancing on a quiet database.
+  const double confirmed_quiet = metric(scrape(), "sluice_confirmed_flush_lsn{slot=\"sluice_cache\"}");
+  ASSERT_TRUE(eventually([&] {
+    return metric(scrape(), "sluice_confirmed_flush_lsn{slot=\"sluice_cache\"}") > confirmed_quiet;
+  }, 10s)) << scrape();
   // The slot's lag is measured against the server's WAL end.
   EXPECT_GT(metric(scrape(), "sluice_source_wal_end_lsn{slot=\"sluice_cache\"}"), 0) << scrape();
   EXPECT_GE(metric(scrape(), "sluice_slot_lag_bytes{slot=\"sluice_cache\"}"), 0) << scrape();
