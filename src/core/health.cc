@@ -9,7 +9,7 @@ double seconds(Health::Clock::duration d) { return std::chrono::duration<double>
 }  // namespace
 
 Health::Health(std::chrono::milliseconds stall_timeout, Clock::time_point started)
-    : stall_timeout_(stall_timeout), phase_since_(started), snapshot_progress_(started) {}
+    : stall_timeout_(stall_timeout), silence_timeout_(stall_timeout), phase_since_(started), snapshot_progress_(started) {}
 
 void Health::standby() {
   std::lock_guard lock(mutex_);
@@ -46,6 +46,7 @@ void Health::source_connected(Clock::time_point now) {
   if (phase_ != Phase::kStreaming) phase_since_ = now;
   phase_ = Phase::kStreaming;
   source_up_ = true;
+  source_message(now);
   source_down_since_.reset();
   source_failure_.clear();
 }
@@ -112,6 +113,13 @@ Health::Verdict Health::check(Clock::time_point now) const {
       if (source_down_since_ && late(*source_down_since_)) {
         return {false, fmt::format("the replication stream has been down for {:.0f}s: {}",
                                    seconds(now - *source_down_since_), source_failure_)};
+      }
+      if (source_up_) {
+        const Clock::time_point last{Clock::duration(last_message_.load(std::memory_order_relaxed))};
+        if (now - last > silence_timeout_) {
+          return {false, fmt::format("no message from PostgreSQL for {:.0f}s on a connected replication stream",
+                                     seconds(now - last))};
+        }
       }
       return {true, source_up_ ? "streaming" : "reconnecting to PostgreSQL"};
   }

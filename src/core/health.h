@@ -7,7 +7,8 @@
 // while another instance is active, however long. Unhealthy (503, with a short
 // reason) when, for longer than `stall_timeout`:
 //   - the run has not started streaming (and is not copying the snapshot);
-//   - the replication stream has been disconnected;
+//   - the replication stream has been disconnected, or connected but silent
+//     (no message from the server: sluice asks for one every status interval);
 //   - a sink's writes have failed continuously;
 //   - a sink has had changes waiting but applied nothing;
 //   - the snapshot has copied no row.
@@ -19,6 +20,7 @@
 // so that the rules are unit-tested without sleeping.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -32,6 +34,11 @@ class Health {
   using Clock = std::chrono::steady_clock;
   explicit Health(std::chrono::milliseconds stall_timeout, Clock::time_point started = Clock::now());
 
+  // How long a connected stream may stay silent (default: stall_timeout). The
+  // run sets at least three status intervals: sluice asks the server for a
+  // message once per interval while idle.
+  void set_silence_timeout(std::chrono::milliseconds timeout) { silence_timeout_ = timeout; }
+
   // ---- reports ----
   void standby();                                      // waiting for the active instance
   void starting(Clock::time_point now = Clock::now());  // (again) on the way to streaming
@@ -40,6 +47,11 @@ class Health {
   void snapshot_finished();
   void source_connected(Clock::time_point now = Clock::now());
   void source_disconnected(const std::string& reason, Clock::time_point now = Clock::now());
+  // A message arrived from the server (data or keepalive). Lock-free: called
+  // for every message.
+  void source_message(Clock::time_point now = Clock::now()) {
+    last_message_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  }
   // A sink dealt with everything it had waiting (wrote it, or had nothing to write).
   void sink_progress(const std::string& sink);
   // A sink's store answered: a write or a probe succeeded (ends a failure).
@@ -64,6 +76,7 @@ class Health {
   enum class Phase { kStandby, kStarting, kSnapshot, kStreaming };
 
   const std::chrono::milliseconds stall_timeout_;
+  std::chrono::milliseconds silence_timeout_;
   mutable std::mutex mutex_;
   Phase phase_ = Phase::kStarting;
   Clock::time_point phase_since_;
@@ -71,6 +84,7 @@ class Health {
   bool source_up_ = false;
   std::optional<Clock::time_point> source_down_since_;
   std::string source_failure_;
+  std::atomic<Clock::rep> last_message_{0};
   std::map<std::string, SinkState> sinks_;
 };
 

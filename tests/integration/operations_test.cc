@@ -9,6 +9,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -164,6 +165,23 @@ TEST_F(OperationsTest, HealthTurnsUnhealthyWhileChangesWaitAndNothingIsApplied) 
   EXPECT_TRUE(contains(stalled.body, "sink 'cache'")) << stalled.body;
   admin.command({"CLIENT", "UNPAUSE"});
   ASSERT_TRUE(eventually([&] { return http_get(metrics_port, "/healthz").status == 200; }, 30s));
+  EXPECT_TRUE(wait_until_synced());
+}
+
+// A replication connection that stays up but silent (the walsender frozen with
+// SIGSTOP) turns the health unhealthy; it recovers when the walsender resumes.
+TEST_F(OperationsTest, HealthTurnsUnhealthyWhileTheStreamIsConnectedButSilent) {
+  auto sluice = start_sluice(config_with_metrics(/*unhealthy_after_ms=*/1500));
+  ASSERT_TRUE(wait_streaming(*sluice));
+  const int walsender = std::stoi(db->scalar("SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'sluice_cache'"));
+  ASSERT_EQ(::kill(walsender, SIGSTOP), 0);
+  Http silent;
+  const bool turned = eventually([&] { return (silent = http_get(metrics_port, "/healthz")).status == 503; }, 15s);
+  ::kill(walsender, SIGCONT);
+  ASSERT_TRUE(turned) << silent.status << " " << silent.body;
+  EXPECT_TRUE(contains(silent.body, "no message from PostgreSQL for")) << silent.body;
+  ASSERT_TRUE(eventually([&] { return http_get(metrics_port, "/healthz").status == 200; }, 30s));
+  db->exec("UPDATE channel SET name = 'after the freeze'");
   EXPECT_TRUE(wait_until_synced());
 }
 

@@ -157,6 +157,7 @@ class Session {
       maybe_send_status();
       auto data = stream_->read(kReadSlice);
       if (!data) continue;
+      telemetry_.health.source_message();
       end_outage(backoff);
       auto message = parse_replication_message(*data);
       if (auto* keepalive = std::get_if<PrimaryKeepalive>(&message)) {
