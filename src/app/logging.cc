@@ -2,14 +2,13 @@
 
 #include <unistd.h>
 
-#include <chrono>
-#include <ctime>
 #include <memory>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "format/iso8601.h"
 #include "format/json_writer.h"
 
 namespace sluice {
@@ -22,18 +21,9 @@ bool g_live_progress = false;
 class JsonLineFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    const auto since_epoch = msg.time.time_since_epoch();
-    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count() % 1000;
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(msg.time);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char stamp[40];
-    const size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-    std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(millis));
-
-    std::string line = "{\"time\":\"";
-    line += stamp;
-    line += "\",\"level\":";
+    std::string line = "{\"time\":";
+    append_json_string(line, iso8601_utc(msg.time));
+    line += ",\"level\":";
     const auto level = spdlog::level::to_string_view(msg.level);
     append_json_string(line, std::string_view(level.data(), level.size()));
     line += ",\"msg\":";

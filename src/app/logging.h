@@ -2,7 +2,7 @@
 // commands' own output and to the stdout sink), one line per event.
 //   text: "2026-12-02T10:00:00.123+00:00 info message" (the level coloured on a
 //         terminal, and every line starting by clearing a live progress line)
-//   json: {"time":"2026-12-02T10:00:00.123Z","level":"info","msg":"message"}
+//   json: {"time":"2026-12-02T10:00:00.123456Z","level":"info","msg":"message"}
 //         one object per line, for log collectors.
 #pragma once
 

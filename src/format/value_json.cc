@@ -613,4 +613,19 @@ std::string row_to_json(const Relation& relation, const std::vector<Value>& valu
   return out;
 }
 
+std::string row_to_text_json(const Relation& relation, const std::vector<Value>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size() && i < relation.columns.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, relation.columns[i].name);
+    out += ':';
+    if (values[i].is_text()) {
+      append_json_string(out, values[i].text);
+    } else {
+      out += values[i].is_null() ? "null" : "\"(unchanged TOAST)\"";
+    }
+  }
+  return out + "}";
+}
+
 }  // namespace sluice

@@ -39,6 +39,12 @@ void append_value_json(std::string& out, const TypeInfo& type, std::string_view 
 std::string row_to_json(const Relation& relation, const std::vector<Value>& values,
                         const std::vector<int>* only_columns = nullptr);
 
+// The row as a JSON object of its PostgreSQL text values, without rendering
+// them: {"col": "text", ...}, null columns as null, an unchanged TOAST value as
+// "(unchanged TOAST)". Never throws for a value: for recording a change that
+// cannot be rendered (dead letters, the stdout sink's "error" lines).
+std::string row_to_text_json(const Relation& relation, const std::vector<Value>& values);
+
 // The form a value takes as a Redis hash field or a key part: strings, dates and
 // timestamps as their JSON string content (unquoted), everything else as its
 // JSON text (numbers, true/false, arrays, objects).

@@ -609,24 +609,6 @@ void RedisSink::apply(const Batch& batch) {
   }
 }
 
-namespace {
-// The change as text values, for the dead-letter entry: it must be recordable
-// even when its values cannot be rendered.
-std::string raw_values_json(const Relation& relation, const std::vector<Value>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size() && i < relation.columns.size(); ++i) {
-    if (i) out += ',';
-    append_json_string(out, relation.columns[i].name);
-    out += ':';
-    if (values[i].is_text()) {
-      append_json_string(out, values[i].text);
-    } else {
-      out += values[i].is_null() ? "null" : "\"(unchanged TOAST)\"";
-    }
-  }
-  return out + "}";
-}
-}  // namespace
 
 void RedisSink::dead_letter(const Change& change, const std::string& reason) {
   const std::string position = change.position.encode();
@@ -637,11 +619,11 @@ void RedisSink::dead_letter(const Change& change, const std::string& reason) {
                                    "reason", reason};
   if (!change.old_values.empty()) {
     args.push_back("old");
-    args.push_back(raw_values_json(*change.relation, change.old_values));
+    args.push_back(row_to_text_json(*change.relation, change.old_values));
   }
   if (!change.new_values.empty()) {
     args.push_back("new");
-    args.push_back(raw_values_json(*change.relation, change.new_values));
+    args.push_back(row_to_text_json(*change.relation, change.new_values));
   }
   with_connection([&](RedisConnection& conn) {
     return run_script(conn, kDeadLetterScript, {checkpoint_key_, stream}, args, "recording a dead letter");

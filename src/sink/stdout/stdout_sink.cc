@@ -12,23 +12,6 @@ namespace sluice {
 
 namespace {
 
-// The values as their PostgreSQL text, for a row that cannot be rendered.
-std::string text_values_json(const Relation& relation, const std::vector<Value>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size() && i < relation.columns.size(); ++i) {
-    if (values[i].is_unchanged_toast()) continue;
-    if (out.size() > 1) out += ',';
-    append_json_string(out, relation.columns[i].name);
-    out += ':';
-    if (values[i].is_text()) {
-      append_json_string(out, values[i].text);
-    } else {
-      out += "null";
-    }
-  }
-  return out + "}";
-}
-
 void append_row(std::string& line, std::string& errors, const char* name, const Relation& relation,
                 const std::vector<Value>& values) {
   line += ",\"";
@@ -40,7 +23,7 @@ void append_row(std::string& line, std::string& errors, const char* name, const 
   } catch (const Error& e) {
     line += name;
     line += "_text\":";
-    line += text_values_json(relation, values);
+    line += row_to_text_json(relation, values);
     if (!errors.empty()) errors += "; ";
     errors += e.what();
   }

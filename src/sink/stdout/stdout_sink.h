@@ -6,8 +6,9 @@
 // "op" is insert, update, delete, truncate, or snapshot (a row of the initial
 // snapshot); "old" and "new" are present when the server sent them, rendered as
 // to_jsonb() renders them (format/value_json.h); a value that cannot be
-// rendered is printed as its PostgreSQL text in "old_text"/"new_text" with the
-// reason in "error" — never dropped.
+// rendered is printed as its PostgreSQL text in "old_text"/"new_text"
+// (format/value_json.h, row_to_text_json) with the reason in "error" — never
+// dropped.
 //
 // It stores no state: it follows the slot from wherever the other sinks (or the
 // slot) stand, so after a restart it may print again changes it printed before
