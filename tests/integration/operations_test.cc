@@ -95,7 +95,11 @@ TEST_F(OperationsTest, MetricsMoveWithRealChanges) {
   EXPECT_EQ(metric(after, "sluice_changes_received_total{table=\"public.user_account\",op=\"insert\"}"), 5) << after;
   EXPECT_EQ(metric(after, "sluice_changes_received_total{table=\"public.channel\",op=\"update\"}"), 2) << after;
   EXPECT_EQ(metric(after, "sluice_changes_applied_total{sink=\"cache\",table=\"public.channel\",op=\"update\"}"), 2);
-  EXPECT_GE(metric(after, "sluice_batches_applied_total{sink=\"cache\"}"), 3) << after;
+  // Three transactions: one to three batches (group commit may join them).
+  const double batches = metric(after, "sluice_batches_applied_total{sink=\"cache\"}") -
+                         metric(before, "sluice_batches_applied_total{sink=\"cache\"}");
+  EXPECT_GE(batches, 1) << after;
+  EXPECT_LE(batches, 3) << after;
   EXPECT_GT(metric(after, "sluice_last_applied_lsn{sink=\"cache\"}"), lsn_before) << after;
   EXPECT_GT(metric(after, "sluice_sink_last_success_timestamp_seconds{sink=\"cache\"}"), 1.7e9) << after;
   EXPECT_GE(metric(after, "sluice_replication_lag_seconds{sink=\"cache\"}"), 0) << after;
