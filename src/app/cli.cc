@@ -7,6 +7,7 @@
 
 #include "app/check_command.h"
 #include "app/logging.h"
+#include "app/resync_command.h"
 #include "app/run_command.h"
 #include "app/status_command.h"
 #include "app/verify_command.h"
@@ -46,6 +47,12 @@ int run_cli(int argc, char** argv) {
   status->add_option("-c,--config", config_path, "configuration file (TOML)")->required();
   status->add_flag("--json", status_options.json, "print one JSON object instead of text");
 
+  ResyncOptions resync_options;
+  auto* resync = app.add_subcommand(
+      "resync", "ask the running instance to read a table again while streaming goes on (safe under load)");
+  resync->add_option("-c,--config", config_path, "configuration file (TOML)")->required();
+  resync->add_option("--table", resync_options.tables, "the table (schema.table; repeatable)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -63,6 +70,7 @@ int run_cli(int argc, char** argv) {
   if (*run) return run_command(config, run_options);
   if (*verify) return verify_command(config, verify_options);
   if (*status) return status_command(config, status_options);
+  if (*resync) return resync_command(config, resync_options);
   return check_command(config);
 }
 

@@ -1,6 +1,7 @@
 #include "app/preflight.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -16,6 +17,11 @@
 namespace sluice {
 
 namespace {
+
+std::optional<std::string> upsert_key_problem(const KeyTemplate& key, const Relation& relation,
+                                              const pg::TableInfo& table);
+void check_publication(const Config& config, pg::PgConnection& connection, const pg::RoleInfo& role,
+                       bool owns_every_table, const std::vector<pg::TableInfo>& listed, PreflightReport& report);
 
 void check_postgres(const Config& config, PreflightReport& report) {
   const auto& source = config.source;
@@ -63,12 +69,14 @@ void check_postgres(const Config& config, PreflightReport& report) {
   bool owns_every_table = true;  // may create the publication FOR TABLE ...
 
   pg::RelationCatalog catalog(source.dsn);
+  std::vector<pg::TableInfo> listed;  // the listed tables that exist
   for (const auto& table_name : source.tables) {
     auto table = pg::describe_table(connection, table_name);
     if (!table.exists) {
       report.problems.push_back(fmt::format("table {} does not exist (source.tables in {})", table_name, config.path));
       continue;
     }
+    listed.push_back(table);
     if (table.primary_key.empty() && table.replica_identity != 'f') {
       report.problems.push_back(fmt::format(
           "table {} has no primary key and its replica identity is not FULL, so updates and deletes cannot "
@@ -99,6 +107,13 @@ void check_postgres(const Config& config, PreflightReport& report) {
       try {
         auto key = KeyTemplate::parse(text);
         key.check(*relation);
+        if (sink.mode == SinkMode::kUpsert) {
+          if (auto problem = key.ambiguity()) {
+            report.problems.push_back(fmt::format("sink '{}': table {}: {}", sink.name, table_name, *problem));
+          } else if (auto problem = upsert_key_problem(key, *relation, table)) {
+            report.problems.push_back(fmt::format("sink '{}': table {}: {}", sink.name, table_name, *problem));
+          }
+        }
         if (sink.mode != SinkMode::kUpsert && table.replica_identity != 'f') {
           // Without the upsert index, a delete only knows the replica identity.
           for (const auto& column : key.columns(*relation)) {
@@ -119,35 +134,7 @@ void check_postgres(const Config& config, PreflightReport& report) {
                                        static_cast<int64_t>(std::max(0.0, table.estimated_rows))));
   }
 
-  report.publication_exists = pg::publication_exists(connection, source.publication);
-  if (report.publication_exists) {
-    std::set<std::string> have;
-    for (const auto& table : pg::publication_tables(connection, source.publication)) have.insert(table.qualified());
-    auto publication = pg::query_publication(connection, source.publication);
-    if (publication && !(publication->publishes_insert && publication->publishes_update &&
-                         publication->publishes_delete && publication->publishes_truncate)) {
-      report.problems.push_back(fmt::format(
-          "publication '{}' does not publish every operation; sluice needs insert, update, delete and truncate: "
-          "ALTER PUBLICATION {} SET (publish = 'insert, update, delete, truncate');",
-          source.publication, source.publication));
-    }
-    for (const auto& table : source.tables) {
-      if (!have.count(table)) {
-        report.problems.push_back(fmt::format(
-            "publication '{}' does not publish {}: ALTER PUBLICATION {} ADD TABLE {};", source.publication,
-            table, source.publication, table));
-      }
-    }
-    report.facts.push_back(fmt::format("publication '{}' exists", source.publication));
-  } else if (!role.rolsuper && !(owns_every_table && pg::can_create_in_database(connection))) {
-    report.problems.push_back(fmt::format(
-        "publication '{}' does not exist, and role '{}' cannot create it (that needs CREATE on the database and "
-        "ownership of every table): have the DBA run CREATE PUBLICATION {} FOR TABLE {};",
-        source.publication, role.rolname, source.publication, fmt::join(source.tables, ", ")));
-  } else {
-    report.facts.push_back(fmt::format("publication '{}' will be created for the {} tables", source.publication,
-                                       source.tables.size()));
-  }
+  check_publication(config, connection, role, owns_every_table, listed, report);
 
   auto slot = pg::query_slot(connection, source.slot);
   if (slot) {
@@ -174,6 +161,144 @@ void check_sinks(const Config& config, PreflightReport& report) {
       report.problems.push_back(fmt::format("sink '{}': {}", sink_config.name, e.what()));
     }
   }
+}
+
+// Why an upsert key template could give two rows one key (a document would
+// silently replace another's), or nullopt. Its columns must include the primary
+// key or a unique key.
+std::optional<std::string> upsert_key_problem(const KeyTemplate& key, const Relation& relation,
+                                              const pg::TableInfo& table) {
+  const std::vector<std::string> used = key.columns(relation);
+  auto covers = [&](const std::vector<std::string>& columns) {
+    return !columns.empty() && std::all_of(columns.begin(), columns.end(), [&](const std::string& column) {
+      return std::find(used.begin(), used.end(), column) != used.end();
+    });
+  };
+  bool unique = covers(table.primary_key);
+  for (const auto& unique_key : table.unique_keys) unique = unique || covers(unique_key);
+  if (table.primary_key.empty() && table.unique_keys.empty() && table.replica_identity == 'f') {
+    // No key at all: REPLICA IDENTITY FULL rows are told apart by all their columns ({pk}).
+    std::vector<std::string> all;
+    for (const auto& column : table.columns) all.push_back(column.name);
+    unique = covers(all);
+  }
+  if (!unique) {
+    return fmt::format(
+        "key template '{}' uses the columns ({}), which do not include the primary key ({}) or a unique key, so "
+        "two rows could get one key and one document would silently replace the other (mode = \"upsert\"); use "
+        "{{pk}}, add the missing key columns, or use mode = \"invalidate\" for keys that stand for many rows",
+        key.text(), fmt::join(used, ", "), fmt::join(table.primary_key, ", "));
+  }
+  return std::nullopt;
+}
+
+std::string join_tables(const std::vector<std::string>& tables, size_t limit) {
+  std::vector<std::string> shown(tables.begin(), tables.begin() + static_cast<long>(std::min(limit, tables.size())));
+  std::string text = fmt::format("{}", fmt::join(shown, ", "));
+  if (tables.size() > limit) text += fmt::format(" and {} more", tables.size() - limit);
+  return text;
+}
+
+// The publication: it must publish every listed table under the name sluice
+// knows it by. pg_publication_tables lists, for a partitioned table, the root
+// when the publication sets publish_via_partition_root and its leaf partitions
+// otherwise; PostgreSQL sends a partition's changes under the same name.
+void check_publication(const Config& config, pg::PgConnection& connection, const pg::RoleInfo& role,
+                       bool owns_every_table, const std::vector<pg::TableInfo>& listed, PreflightReport& report) {
+  const auto& source = config.source;
+  const std::string& name = source.publication;
+  std::set<std::string> listed_names(source.tables.begin(), source.tables.end());
+  // A listed partition whose root is listed too: its changes come under one name only.
+  for (const auto& table : listed) {
+    if (auto root = pg::partition_root(connection, table.oid); root && listed_names.count(root->qualified())) {
+      report.problems.push_back(fmt::format(
+          "source.tables lists both {} and its partition {}; a change is sent under one name only: list the "
+          "partitioned table alone (it captures every partition)",
+          root->qualified(), table.qualified_name()));
+    }
+  }
+
+  auto publication = pg::query_publication(connection, name);
+  report.publication_exists = publication.has_value();
+  if (!publication) {
+    if (!role.rolsuper && !(owns_every_table && pg::can_create_in_database(connection))) {
+      report.problems.push_back(fmt::format(
+          "publication '{}' does not exist, and role '{}' cannot create it (that needs CREATE on the database and "
+          "ownership of every table): have the DBA run CREATE PUBLICATION {} FOR TABLE {}{};",
+          name, role.rolname, name, fmt::join(source.tables, ", "),
+          connection.server_version() >= 130000 ? " WITH (publish_via_partition_root = true)" : ""));
+    } else {
+      report.facts.push_back(fmt::format("publication '{}' will be created for the {} tables", name,
+                                         source.tables.size()));
+    }
+    return;
+  }
+  if (!(publication->publishes_insert && publication->publishes_update && publication->publishes_delete &&
+        publication->publishes_truncate)) {
+    report.problems.push_back(fmt::format(
+        "publication '{}' does not publish every operation; sluice needs insert, update, delete and truncate: "
+        "ALTER PUBLICATION {} SET (publish = 'insert, update, delete, truncate');",
+        name, name));
+  }
+  std::set<std::string> published;
+  for (const auto& table : pg::publication_tables(connection, name)) published.insert(table.qualified());
+
+  std::set<std::string> accounted;  // published names that belong to a listed table
+  for (const auto& table : listed) {
+    const std::string qualified = table.qualified_name();
+    if (table.kind == 'p') {
+      auto partitions = pg::leaf_partitions(connection, table.oid);
+      const bool partitions_published = std::any_of(partitions.begin(), partitions.end(), [&](const auto& p) {
+        return published.count(p.name.qualified()) > 0;
+      });
+      for (const auto& partition : partitions) accounted.insert(partition.name.qualified());
+      if (published.count(qualified)) {
+        accounted.insert(qualified);
+        continue;
+      }
+      if (partitions_published || (publication->all_tables && !publication->via_root)) {
+        report.problems.push_back(fmt::format(
+            "publication '{}' publishes the partitions of {} under their own names, not as {}: ALTER PUBLICATION {} "
+            "SET (publish_via_partition_root = true);",
+            name, qualified, qualified, name));
+      } else {
+        report.problems.push_back(fmt::format("publication '{}' does not publish {}: ALTER PUBLICATION {} ADD TABLE {};",
+                                              name, qualified, name, qualified));
+      }
+      continue;
+    }
+    if (published.count(qualified)) {
+      accounted.insert(qualified);
+      continue;
+    }
+    auto root = pg::partition_root(connection, table.oid);
+    if (root && published.count(root->qualified())) {
+      accounted.insert(root->qualified());
+      report.problems.push_back(fmt::format(
+          "publication '{}' sends the changes of {} under its partitioned table {} (publish_via_partition_root): "
+          "list {} in source.tables instead of {}, or ALTER PUBLICATION {} SET (publish_via_partition_root = false);",
+          name, qualified, root->qualified(), root->qualified(), qualified, name));
+      continue;
+    }
+    report.problems.push_back(fmt::format("publication '{}' does not publish {}: ALTER PUBLICATION {} ADD TABLE {};",
+                                          name, qualified, name, qualified));
+  }
+
+  std::vector<std::string> extra;
+  for (const auto& table : published) {
+    if (!accounted.count(table) && !listed_names.count(table)) extra.push_back(table);
+  }
+  if (!extra.empty()) {
+    std::string fix = publication->all_tables
+                          ? fmt::format("CREATE PUBLICATION ... FOR TABLE {} for sluice alone", fmt::join(source.tables, ", "))
+                          : fmt::format("ALTER PUBLICATION {} DROP TABLE {};", name, fmt::join(extra, ", "));
+    report.warnings.push_back(fmt::format(
+        "publication '{}' also publishes {} table(s) sluice does not capture ({}): PostgreSQL decodes and sends "
+        "their changes, which sluice leaves out and counts (sluice_source_changes_ignored_total); to stop that: {}",
+        name, extra.size(), join_tables(extra, 5), fix));
+  }
+  report.facts.push_back(fmt::format("publication '{}' exists{}", name,
+                                     publication->via_root ? " (publish_via_partition_root)" : ""));
 }
 
 }  // namespace

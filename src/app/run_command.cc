@@ -1,6 +1,7 @@
 #include "app/run_command.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/slot.h"
 #include "source/postgres/stream_loop.h"
+#include "source/postgres/table_resync.h"
 
 namespace sluice {
 
@@ -42,14 +44,53 @@ void ensure_publication(const Config& config) {
   spdlog::info("created publication '{}' for {}", config.source.publication, fmt::join(config.source.tables, ", "));
 }
 
+// Each captured table's shape as it is now (pg::table_shape).
+std::map<std::string, std::string> current_shapes(const Config& config) {
+  auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
+  std::map<std::string, std::string> shapes;
+  for (const auto& table : config.source.tables) shapes[table] = pg::table_shape(connection, table);
+  return shapes;
+}
+
+void store_shapes(Sink& sink, const std::map<std::string, std::string>& shapes) {
+  if (!sink.holds_rows()) return;
+  for (const auto& [table, shape] : shapes) sink.store_table_shape(table, shape);
+}
+
+// The shape every sink that holds rows has stored for each table, "" where they
+// differ or one has none (the table is re-synced); the current shapes when no
+// sink holds rows.
+std::map<std::string, std::string> known_shapes(const Config& config, std::vector<std::unique_ptr<Sink>>& sinks) {
+  std::map<std::string, std::string> known;
+  bool any = false;
+  for (auto& sink : sinks) {
+    if (!sink->holds_rows() || !sink->keeps_state()) continue;
+    std::map<std::string, std::string> stored;
+    retry_transient(fmt::format("sink '{}'", sink->name()), config.retry, g_stop,
+                    [&] { stored = sink->load_table_shapes(); });
+    for (const auto& table : config.source.tables) {
+      const std::string& shape = stored[table];
+      if (!any) known[table] = shape;
+      else if (known[table] != shape) known[table] = "";
+    }
+    any = true;
+  }
+  return any ? known : current_shapes(config);
+}
+
 // Creates the slot and, if asked, copies the tables under its exported snapshot.
 void start_from_new_slot(const Config& config, const StartPlan& plan, std::vector<std::unique_ptr<Sink>>& sinks,
                          Telemetry& telemetry) {
+  // Read before the copy: a change of shape during it shows as a difference later.
+  const auto shapes = current_shapes(config);
   auto replication = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kReplication);
   auto created = pg::create_logical_slot(replication, config.source.slot);
   spdlog::info("created replication slot '{}' at {}", config.source.slot, created.consistent_point.str());
   if (!plan.snapshot) {
-    for (auto& sink : sinks) sink->start_without_snapshot(config.source.slot, created.consistent_point);
+    for (auto& sink : sinks) {
+      sink->start_without_snapshot(config.source.slot, created.consistent_point);
+      store_shapes(*sink, shapes);
+    }
     return;
   }
   for (auto& sink : sinks) sink->begin_snapshot(config.source.slot, created.consistent_point, config.source.tables);
@@ -58,7 +99,10 @@ void start_from_new_slot(const Config& config, const StartPlan& plan, std::vecto
   copy.telemetry = &telemetry;
   copy.live_progress = live_progress_enabled();
   copy_snapshot(config, copy, make_sink, g_finish, g_stop);
-  for (auto& sink : sinks) sink->finish_snapshot(config.source.slot, created.consistent_point);
+  for (auto& sink : sinks) {
+    sink->finish_snapshot(config.source.slot, created.consistent_point);
+    store_shapes(*sink, shapes);
+  }
 }
 
 int run_active(const Config& config, const RunOptions& options, const PreflightReport& report,
@@ -118,6 +162,7 @@ int run_active(const Config& config, const RunOptions& options, const PreflightR
     if (!slot) throw Error::state(fmt::format("replication slot '{}' disappeared while starting", config.source.slot));
     confirmed = slot->confirmed_flush_lsn;
   }
+  auto shapes = known_shapes(config, sinks);
   std::vector<std::unique_ptr<SinkRunner>> runners;
   std::vector<SinkRunner*> runner_pointers;
   for (size_t i = 0; i < sinks.size(); ++i) {
@@ -141,7 +186,7 @@ int run_active(const Config& config, const RunOptions& options, const PreflightR
   for (auto& runner : runners) runner->start();
 
   pg::Heartbeat heartbeat(config, telemetry);
-  pg::StreamLoop loop(config, runner_pointers, g_finish, g_stop, telemetry);
+  pg::StreamLoop loop(config, runner_pointers, g_finish, g_stop, telemetry, std::move(shapes));
   loop.run();
   if (auto lost = active.lost()) throw Error::state(*lost);
   for (auto& runner : runners) {

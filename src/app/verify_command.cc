@@ -97,6 +97,20 @@ class RowLookup {
                        conn.quote_qualified(table.schema, table.name), fmt::join(join, " AND "));
   }
 
+  // A sink index identity's values (primary-key columns in column order, see
+  // RedisSink::decode_identity) in this lookup's primary-key order.
+  std::vector<std::string> key_from_identity(std::vector<std::string> identity) const {
+    std::vector<int> column_order = key_positions_;
+    std::sort(column_order.begin(), column_order.end());
+    if (identity.size() != column_order.size()) return identity;  // matches no row
+    std::vector<std::string> key;
+    for (int at : key_positions_) {
+      key.push_back(std::move(identity[std::lower_bound(column_order.begin(), column_order.end(), at) -
+                                      column_order.begin()]));
+    }
+    return key;
+  }
+
   // The current rows whose primary keys are listed, by joined primary key.
   std::map<std::vector<std::string>, std::vector<Value>> fetch(const std::vector<std::vector<std::string>>& keys) {
     std::map<std::vector<std::string>, std::vector<Value>> rows;
@@ -186,7 +200,9 @@ class TableVerifier {
   void find_extra_keys() {
     sink_.scan_index(table_.qualified_name(), [&](const std::vector<std::pair<std::string, std::string>>& entries) {
       std::vector<std::vector<std::string>> keys;
-      for (const auto& [identity, key] : entries) keys.push_back(RedisSink::decode_identity(identity));
+      for (const auto& [identity, key] : entries) {
+        keys.push_back(lookup_.key_from_identity(RedisSink::decode_identity(identity)));
+      }
       auto found = lookup_.fetch(keys);
       for (size_t i = 0; i < entries.size(); ++i) {
         if (!found.count(keys[i])) suspects_.push_back({Drift::kExtra, keys[i], entries[i].second, entries[i].first});

@@ -27,7 +27,8 @@ using KeyList = std::vector<std::string_view>;
 const KeyList kRootKeys = {"source", "sinks", "retry", "metrics"};
 const KeyList kSourceKeys = {
     "kind", "dsn", "slot", "publication", "tables", "snapshot",
-    "snapshot_chunk_rows", "snapshot_workers", "status_interval_ms", "heartbeat_interval_ms"};
+    "snapshot_chunk_rows", "snapshot_workers", "status_interval_ms", "heartbeat_interval_ms",
+    "schema_check_interval_ms"};
 const KeyList kSinkKeys = {
     "name", "kind", "url", "mode", "format", "key", "stream", "stream_maxlen", "state_prefix", "on_error", "on_reset",
     "tables", "batch_max_changes", "script_max_ops", "batch_max_bytes", "queue_max_bytes"};
@@ -410,6 +411,13 @@ class Loader {
       const int64_t ms = integer_value(*n, "source.heartbeat_interval_ms");
       if (ms < 0) fail(*n, "source.heartbeat_interval_ms", fmt::format("must be 0 (off) or positive, got {}", ms));
       source.heartbeat_interval = std::chrono::milliseconds(ms);
+    }
+    if (const toml::node* n = table->get("schema_check_interval_ms")) {
+      const int64_t ms = integer_value(*n, "source.schema_check_interval_ms");
+      if (ms < 0) {
+        fail(*n, "source.schema_check_interval_ms", fmt::format("must be 0 (only at start) or positive, got {}", ms));
+      }
+      source.schema_check_interval = std::chrono::milliseconds(ms);
     }
   }
 

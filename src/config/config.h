@@ -35,6 +35,10 @@ struct SourceConfig {
   // A logical message (pg_logical_emit_message) written this often, so that lag
   // is measured and the slot advances on a quiet database; zero: none.
   std::chrono::milliseconds heartbeat_interval{10000};
+  // How often the captured tables' shapes (columns, key, partitions) are read
+  // from the catalog; a change re-syncs that table's rows while streaming goes
+  // on (source/postgres/table_resync.h). Zero: only at start.
+  std::chrono::milliseconds schema_check_interval{1000};
 };
 
 // Per-table override inside one sink ([[sinks.tables]]).

@@ -54,6 +54,13 @@ struct Relation {
   std::string name;
   char replica_identity = 'd';  // 'd' default (pk), 'n' nothing, 'f' full, 'i' index
   std::vector<Column> columns;
+  // Indexes into `columns` of the primary-key columns in the key's own order
+  // (pg_index.indkey), which may differ from column order: PRIMARY KEY
+  // (payment_date, payment_id) on a table whose payment_id comes first. Filled by
+  // the source's catalog; empty when the table has no primary key (or when a
+  // Relation was built by hand, in which case Column::in_primary_key in column
+  // order is the key).
+  std::vector<int> primary_key;
 
   std::string qualified_name() const { return schema + "." + name; }
   // Index of the column with this name, or -1.
@@ -78,6 +85,11 @@ struct Change {
   // relation->columns.
   std::vector<Value> old_values;
   std::vector<Value> new_values;
+  // An Insert that re-reads a row the table already had (a table re-sync after a
+  // schema change or on request): an upsert of the row as it is at `position`,
+  // not a change the database logged. Sinks that keep rows treat it like any
+  // upsert (per-row version guard); event streams may label it.
+  bool backfill = false;
 
   // Approximate memory held by this change, for byte budgets.
   size_t byte_size() const;

@@ -29,7 +29,22 @@ struct SourceIdle {
   Lsn lsn;
 };
 
-using QueueItem = std::variant<ChangePtr, TransactionEnd, SourceIdle>;
+// A table re-sync (a watermark backfill, see source/postgres/table_resync.h)
+// reached one of its two marks, in stream order:
+// - kStart: `table` is about to be re-synced; sinks forget the shape they
+//   stored for it, so that a crash before kFinish re-syncs it again.
+// - kFinish: every row of `table` has been re-read into the stream at or after
+//   `since`; sinks drop each row they hold for the table whose version is
+//   older than `since` (rows that left the table without a logged change: a
+//   detached or truncated partition), then store `shape` as the table's shape.
+struct TableResync {
+  enum class Phase : uint8_t { kStart, kFinish } phase = Phase::kStart;
+  std::string table;  // "schema.table"
+  Position since;     // kFinish
+  std::string shape;  // kFinish: the table's shape fingerprint (source-defined)
+};
+
+using QueueItem = std::variant<ChangePtr, TransactionEnd, SourceIdle, TableResync>;
 
 class ChangeQueue {
  public:

@@ -97,6 +97,9 @@ Metrics::Metrics()
                          T::kGauge, {"slot"}),
       confirmed_flush_lsn("sluice_confirmed_flush_lsn", "The position sluice last confirmed to the slot, as a number.",
                           T::kGauge, {"slot"}),
+      source_changes_ignored("sluice_source_changes_ignored_total",
+                             "Changes of tables the publication sends but sluice does not capture, left out.",
+                             T::kCounter, {"table"}),
       heartbeats_sent("sluice_heartbeats_sent_total", "Heartbeat messages written with pg_logical_emit_message.",
                       T::kCounter, {}),
       heartbeat_errors("sluice_heartbeat_errors_total", "Heartbeats that could not be written.", T::kCounter, {}),
@@ -131,13 +134,17 @@ Metrics::Metrics()
                           "Rows the initial snapshot expects to copy (the planner's estimate).", T::kGauge,
                           {"table"}),
       snapshot_running("sluice_snapshot_running", "1 while the initial snapshot copies.", T::kGauge, {}),
+      resync_rows("sluice_resync_rows_total", "Rows a table re-sync read again and emitted into the stream.",
+                  T::kCounter, {"table"}),
+      resync_running("sluice_resync_running", "1 while a re-sync pass over the table runs.", T::kGauge, {"table"}),
+      resync_passes("sluice_resync_passes_total", "Table re-sync passes finished.", T::kCounter, {"table"}),
       start_time("sluice_start_time_seconds", "When this process started, Unix seconds.", T::kGauge, {}),
       build_info("sluice_build_info", "Always 1; the label says which sluice this is.", T::kGauge, {"version"}),
       all_{&changes_received, &transactions_received, &source_connected, &slot_lag_bytes, &source_wal_end_lsn,
-           &confirmed_flush_lsn, &heartbeats_sent, &heartbeat_errors, &changes_applied, &changes_skipped,
+           &confirmed_flush_lsn, &source_changes_ignored, &heartbeats_sent, &heartbeat_errors, &changes_applied, &changes_skipped,
            &batches_applied, &sink_errors, &sink_retries, &queue_bytes, &replication_lag_seconds,
            &last_applied_lsn, &last_applied_commit_time, &last_write_time, &dead_letters, &snapshot_rows_done,
-           &snapshot_rows_total, &snapshot_running, &start_time, &build_info} {
+           &snapshot_rows_total, &snapshot_running, &resync_rows, &resync_running, &resync_passes, &start_time, &build_info} {
   set(start_time.series(),
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   set(build_info.series({SLUICE_VERSION}), 1);

@@ -68,6 +68,7 @@ struct Metrics {
   MetricFamily slot_lag_bytes;         // server WAL end - confirmed flush
   MetricFamily source_wal_end_lsn;     // the server's WAL end, as last reported
   MetricFamily confirmed_flush_lsn;    // what sluice acknowledged to the slot
+  MetricFamily source_changes_ignored;  // label table: published, not captured
   MetricFamily heartbeats_sent;
   MetricFamily heartbeat_errors;
   // Sinks (label: sink; changes also table, op).
@@ -86,6 +87,10 @@ struct Metrics {
   MetricFamily snapshot_rows_done;
   MetricFamily snapshot_rows_total;    // the planner's estimate (pg_class.reltuples)
   MetricFamily snapshot_running;       // 1 while the initial snapshot copies
+  // Table re-sync (label: table).
+  MetricFamily resync_rows;            // rows read again and emitted into the stream
+  MetricFamily resync_running;         // 1 while a pass over the table runs
+  MetricFamily resync_passes;          // passes finished
   // Process.
   MetricFamily start_time;
   MetricFamily build_info;             // labels: version

@@ -16,6 +16,7 @@
 // the one this sink wrote last, Error::invalid_input for a change the store rejects).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -97,6 +98,16 @@ class Sink {
   // False for a sink that stores no checkpoint (stdout): it follows the slot
   // from wherever it stands, and start planning leaves it out.
   virtual bool keeps_state() const { return true; }
+
+  // Table re-sync (core/change_queue.h: TableResync), for sinks that hold rows;
+  // the others keep these no-ops. The shapes are fingerprints the source
+  // computes for each table, stored by the sink beside its rows: a table whose
+  // stored shape differs from the source's is re-synced at start.
+  virtual std::map<std::string, std::string> load_table_shapes() { return {}; }
+  virtual void store_table_shape(const std::string& /*table*/, const std::string& /*shape*/) {}
+  // Removes every row of `table` whose stored version is older than `since`,
+  // each atomically with its check; idempotent. Returns how many it removed.
+  virtual uint64_t remove_rows_older_than(const std::string& /*table*/, const Position& /*since*/) { return 0; }
 
   // Checks that the store answers (Error::transient when it does not). Called
   // while the sink has nothing to apply, so that an outage shows in the health

@@ -106,6 +106,8 @@ void SinkRunner::run() {
           at_boundary = true;
           batch_durable_ = idle->lsn;
           whole_changes_ = batch_.changes.size();
+        } else if (auto* resync = std::get_if<TableResync>(&item)) {
+          apply_resync_mark(*resync);
         }
       }
       // Group commit: whatever arrived while the last batch was being applied
@@ -200,6 +202,24 @@ void SinkRunner::apply_batch() {
       spdlog::warn("sink '{}': {}; rebuilding it from a fresh snapshot while streaming goes on", name_, e.what());
       start_rebuild();
     }
+  }
+}
+
+void SinkRunner::apply_resync_mark(const TableResync& mark) {
+  if (mark.phase == TableResync::Phase::kStart) {
+    retry_transient("sink '" + name_ + "' (re-sync of " + mark.table + ")", retry_, stop_,
+                    [&] { sink_->store_table_shape(mark.table, ""); });
+    return;
+  }
+  // Everything before the mark must be in the store before older rows are judged.
+  if (!batch_.changes.empty()) flush();
+  uint64_t removed = 0;
+  retry_transient("sink '" + name_ + "' (re-sync of " + mark.table + ")", retry_, stop_, [&] {
+    removed = sink_->remove_rows_older_than(mark.table, mark.since);
+    sink_->store_table_shape(mark.table, mark.shape);
+  });
+  if (removed > 0) {
+    spdlog::info("sink '{}': re-sync of {} removed {} row(s) no longer in the table", name_, mark.table, removed);
   }
 }
 

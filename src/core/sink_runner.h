@@ -72,6 +72,8 @@ class SinkRunner {
   // fills the batch.
   void flush_full();
   void apply_batch();
+  // A table re-sync's mark (core/change_queue.h), in stream order.
+  void apply_resync_mark(const TableResync& mark);
   // The sink's apply() with its failures counted and reported.
   void apply_observed();
   // Metrics and health after a successful flush.

@@ -8,9 +8,19 @@
 namespace sluice {
 namespace {
 
-// The columns {pk} stands for: primary key, else replica identity, in column order.
+// The columns {pk} stands for: Relation::primary_key in key order; else the
+// columns marked in_primary_key, else the replica identity, in column order.
 std::vector<size_t> key_column_indexes(const Relation& relation) {
   std::vector<size_t> indexes;
+  for (int index : relation.primary_key) {
+    if (index < 0 || static_cast<size_t>(index) >= relation.columns.size()) {
+      throw Error::internal("table " + relation.qualified_name() + ": primary-key column index " +
+                            std::to_string(index) + " is outside its " +
+                            std::to_string(relation.columns.size()) + " columns");
+    }
+    indexes.push_back(static_cast<size_t>(index));
+  }
+  if (!indexes.empty()) return indexes;
   for (size_t i = 0; i < relation.columns.size(); ++i) {
     if (relation.columns[i].in_primary_key) indexes.push_back(i);
   }
@@ -19,6 +29,21 @@ std::vector<size_t> key_column_indexes(const Relation& relation) {
     if (relation.columns[i].in_replica_identity) indexes.push_back(i);
   }
   return indexes;
+}
+
+// A placeholder's value as it appears in a key: '\' becomes "\\" and ':' becomes
+// "\:" (the header says why this keeps keys injective).
+void append_key_value(std::string& out, std::string_view value) {
+  for (char c : value) {
+    if (c == '\\' || c == ':') out.push_back('\\');
+    out.push_back(c);
+  }
+}
+
+std::string key_value(std::string_view value) {
+  std::string out;
+  append_key_value(out, value);
+  return out;
 }
 
 // Redis glob metacharacters (stringmatchlen in Redis src/util.c): * ? [ ] and the
@@ -101,6 +126,37 @@ bool KeyTemplate::uses_pk() const {
                      [](const Part& part) { return part.kind == Part::kPk; });
 }
 
+std::optional<std::string> KeyTemplate::ambiguity() const {
+  auto placeholder = [](const Part& part) {
+    return part.kind == Part::kPk ? std::string("{pk}") : "{" + part.text + "}";
+  };
+  for (const Part& part : parts_) {
+    if (part.kind == Part::kLiteral && part.text.find('\\') != std::string::npos) {
+      return error_prefix() + "the literal '\\' could pair with the '\\' that escapes ':' and '\\' " +
+             "in values, so two rows could share a key; remove it";
+    }
+  }
+  // The last row-varying placeholder seen, and whether a ':' came after it.
+  const Part* previous = nullptr;
+  bool separated = false;
+  for (const Part& part : parts_) {
+    if (part.kind == Part::kLiteral) {
+      if (part.text.find(':') != std::string::npos) separated = true;
+      continue;
+    }
+    if (part.kind != Part::kPk && part.kind != Part::kColumn) continue;  // fixed per table
+    if (previous != nullptr && !separated) {
+      const std::string a = placeholder(*previous);
+      const std::string b = placeholder(part);
+      return error_prefix() + a + " and " + b +
+             " are not separated by ':' so two rows could share a key; write e.g. '" + a + ":" + b + "'";
+    }
+    previous = &part;
+    separated = false;
+  }
+  return std::nullopt;
+}
+
 void KeyTemplate::check(const Relation& relation) const {
   for (const Part& part : parts_) {
     if (part.kind == Part::kColumn && relation.column_index(part.text) < 0) {
@@ -148,7 +204,7 @@ std::string KeyTemplate::render(const Relation& relation, const std::vector<Valu
     }
     TypeInfoPtr type = resolve_column_type(relation, column);
     try {
-      out += value_to_field(*type, value.text);
+      append_key_value(out, value_to_field(*type, value.text));
     } catch (const Error& e) {
       throw Error(e.kind(), error_prefix() + where + ": " + e.what());
     }
@@ -161,10 +217,10 @@ std::string KeyTemplate::render(const Relation& relation, const std::vector<Valu
         key += part.text;
         break;
       case Part::kSchema:
-        key += relation.schema;
+        append_key_value(key, relation.schema);
         break;
       case Part::kTable:
-        key += relation.name;
+        append_key_value(key, relation.name);
         break;
       case Part::kColumn: {
         const int index = relation.column_index(part.text);
@@ -176,7 +232,7 @@ std::string KeyTemplate::render(const Relation& relation, const std::vector<Valu
         const std::vector<size_t> indexes = key_column_indexes(relation);
         if (indexes.empty()) check(relation);  // throws
         for (size_t i = 0; i < indexes.size(); ++i) {
-          if (i > 0) key.push_back(':');
+          if (i > 0) key.push_back(':');  // the separator, never escaped
           append_value(key, indexes[i]);
         }
         break;
@@ -198,11 +254,12 @@ std::string KeyTemplate::glob(const Relation& relation) const {
       case Part::kLiteral:
         append_glob_literal(pattern, part.text);
         break;
+      // As render() writes them, so "a:b" matches the key's "a\:b" (glob "a\\:b").
       case Part::kSchema:
-        append_glob_literal(pattern, relation.schema);
+        append_glob_literal(pattern, key_value(relation.schema));
         break;
       case Part::kTable:
-        append_glob_literal(pattern, relation.name);
+        append_glob_literal(pattern, key_value(relation.name));
         break;
       case Part::kColumn:
       case Part::kPk:

@@ -3,13 +3,29 @@
 // order joined by ':'), or any column name. "{{" and "}}" are literal braces.
 // Parsing is pure; binding to a relation checks that every column exists.
 //
-// {pk} means the columns with Column::in_primary_key, in column order; a table
-// without primary-key columns uses its replica-identity columns instead. The names
-// schema, table and pk are reserved: a column called "pk" cannot be a placeholder.
-// Values appear in their value_to_field() form (format/value_json.h).
+// {pk} means Relation::primary_key, in the key's own order (pg_index.indkey, which
+// may differ from column order). A Relation without it (built by hand) uses the
+// columns with Column::in_primary_key in column order, and a table without
+// primary-key columns its replica-identity columns. The names schema, table and pk
+// are reserved: a column called "pk" cannot be a placeholder.
+//
+// Escaping (issue 12, "one row, one key"). Every value put in for a placeholder —
+// {schema}, {table}, each value of {pk}, each {column} — appears in its
+// value_to_field() form (format/value_json.h) with '\' written as "\\" and ':' as
+// "\:"; nothing else changes, so "user_account:42" stays what it was. The ':'
+// between the values of {pk} is not escaped. Why this makes keys injective: read
+// left to right, an escaped value has no ':' that is not preceded by its own '\',
+// so every bare ':' in a key belongs to the template's literal text or to a {pk}
+// separator. When ambiguity() is nullopt, each stretch between two row-varying
+// values holds such a ':' at a fixed offset and no '\', so the key splits back
+// into its values in exactly one way, and unescaping each gives them back.
+// Example: primary key (a, b) = ('x:y', 'z') and ('x', 'y:z') under "kk:{pk}" give
+// "kk:x\:y:z" and "kk:x:y\:z", not "kk:x:y:z" twice.
+//
 // A KeyTemplate is immutable after parse() and safe to share between threads.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,9 +41,9 @@ class KeyTemplate {
   static KeyTemplate parse(std::string_view text, std::string_view where = {});
 
   const std::string& text() const { return text_; }
-  // Column names used by the template ({pk} expands to the primary-key columns),
-  // each once, in order of first use. Throws like check() when {pk} is used and
-  // the relation has no key columns.
+  // Column names used by the template ({pk} expands to the primary-key columns in
+  // key order), each once, in order of first use. Throws like check() when {pk} is
+  // used and the relation has no key columns.
   std::vector<std::string> columns(const Relation& relation) const;
   bool uses_pk() const;
 
@@ -35,13 +51,27 @@ class KeyTemplate {
   // key if {pk} is used). Throws Error::config naming template, table and column.
   void check(const Relation& relation) const;
 
-  // Renders the key for a row. `values` is indexed like relation.columns.
-  // Throws Error::invalid_input when a referenced value is null or unchanged TOAST
-  // (names the table, column and template).
+  // Why two rows could render to one key even with the escaping above, or nullopt
+  // when they cannot: distinct values of the row-varying placeholders ({pk} and
+  // {column}; {schema} and {table} are fixed per table) then always give distinct
+  // keys. The reasons, each named with the template text:
+  //   - two consecutive row-varying placeholders whose literal text between them
+  //     has no ':' ("{a}-{b}", "{a}{b}": 'x-' + 'y' and 'x' + '-y' meet);
+  //   - a '\' in the literal text (it could pair with an escaped value's '\').
+  // A pure function of the parsed template. It does not say whether the values
+  // identify a row (a template may name non-key columns, or none): that needs the
+  // relation and is the caller's question. The callers (preflight, the Redis sink)
+  // refuse a template with a reason in upsert mode only.
+  std::optional<std::string> ambiguity() const;
+
+  // Renders the key for a row, values escaped as above. `values` is indexed like
+  // relation.columns. Throws Error::invalid_input when a referenced value is null
+  // or unchanged TOAST (names the table, column and template).
   std::string render(const Relation& relation, const std::vector<Value>& values) const;
 
   // A Redis glob matching every key this template can produce for `relation`
-  // (literal parts escaped, placeholders of columns as '*').
+  // (literal parts and the escaped {schema} and {table} with Redis' glob
+  // metacharacters escaped, placeholders of columns as '*').
   std::string glob(const Relation& relation) const;
 
  private:

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -137,6 +138,55 @@ TEST(KeyTemplateTest, ColumnsExpandPkOnceInFirstUseOrder) {
   EXPECT_THROW(KeyTemplate::parse("{nope}").columns(r), Error);
 }
 
+// public.payment (payment_id int4, customer_id int4, payment_date timestamptz),
+// PRIMARY KEY (payment_date, payment_id): key order differs from column order.
+Relation payment() {
+  Relation r;
+  r.oid = 16500;
+  r.schema = "public";
+  r.name = "payment";
+  r.columns = {make_column("payment_id", kInt4, true), make_column("customer_id", kInt4),
+               make_column("payment_date", kTimestampTz, true)};
+  r.primary_key = {2, 0};
+  return r;
+}
+
+TEST(KeyTemplateTest, PkFollowsKeyOrderNotColumnOrder) {
+  Relation r = payment();
+  std::vector<Value> row = {Value::of("16050"), Value::of("341"), Value::of("2022-06-21 12:30:00+00")};
+  EXPECT_EQ(KeyTemplate::parse("{table}:{pk}").render(r, row),
+            "payment:2022-06-21T12\\:30\\:00+00\\:00:16050");
+  EXPECT_EQ(KeyTemplate::parse("{table}:{pk}").columns(r),
+            (std::vector<std::string>{"payment_date", "payment_id"}));
+  EXPECT_EQ(KeyTemplate::parse("{customer_id}:{pk}").columns(r),
+            (std::vector<std::string>{"customer_id", "payment_date", "payment_id"}));
+
+  // Without Relation::primary_key (a Relation built by hand) the marked columns
+  // are the key, in column order.
+  r.primary_key.clear();
+  EXPECT_EQ(KeyTemplate::parse("{table}:{pk}").render(r, row),
+            "payment:16050:2022-06-21T12\\:30\\:00+00\\:00");
+  EXPECT_EQ(KeyTemplate::parse("{pk}").columns(r),
+            (std::vector<std::string>{"payment_id", "payment_date"}));
+}
+
+TEST(KeyTemplateTest, PrimaryKeyOrderWinsOverReplicaIdentity) {
+  Relation r = users();
+  r.primary_key = {1, 0};  // PRIMARY KEY (org, id)
+  r.columns[2].in_replica_identity = true;
+  EXPECT_EQ(KeyTemplate::parse("{pk}").render(r, user_row()), "42:7");
+}
+
+TEST(KeyTemplateTest, PrimaryKeyIndexOutOfRangeIsAnInternalError) {
+  Relation r = users();
+  r.primary_key = {0, 6};
+  std::string message =
+      error_of([&] { KeyTemplate::parse("{pk}").render(r, user_row()); }, ErrorKind::kInternal);
+  EXPECT_TRUE(contains(message, "public.users")) << message;
+  r.primary_key = {-1};
+  error_of([&] { KeyTemplate::parse("{pk}").check(r); }, ErrorKind::kInternal);
+}
+
 // --- render ------------------------------------------------------------------
 
 TEST(KeyTemplateTest, RendersPkJoinedByColon) {
@@ -148,7 +198,8 @@ TEST(KeyTemplateTest, RendersPkJoinedByColon) {
 TEST(KeyTemplateTest, RendersColumnsInFieldForm) {
   Relation r = users();
   EXPECT_EQ(KeyTemplate::parse("m:{email}:{id}").render(r, user_row()), "m:a@b.c:7");
-  EXPECT_EQ(KeyTemplate::parse("at:{created}").render(r, user_row()), "at:2024-01-02T03:04:05+00:00");
+  // The ':' of a value is escaped (issue 12): see the escaping tests below.
+  EXPECT_EQ(KeyTemplate::parse("at:{created}").render(r, user_row()), "at:2024-01-02T03\\:04\\:05+00\\:00");
   EXPECT_EQ(KeyTemplate::parse("s:{score}").render(r, user_row()), "s:100000000000000000000");
   EXPECT_EQ(KeyTemplate::parse("{{literal}}:{id}}}").render(r, user_row()), "{literal}:7}");
   EXPECT_EQ(KeyTemplate::parse("no placeholders").render(r, user_row()), "no placeholders");
@@ -157,7 +208,7 @@ TEST(KeyTemplateTest, RendersColumnsInFieldForm) {
 TEST(KeyTemplateTest, ResolvesTypesFromOidWhenNotAttached) {
   Relation r = users();
   r.columns[4].type = nullptr;  // builtin timestamptz by OID
-  EXPECT_EQ(KeyTemplate::parse("{created}").render(r, user_row()), "2024-01-02T03:04:05+00:00");
+  EXPECT_EQ(KeyTemplate::parse("{created}").render(r, user_row()), "2024-01-02T03\\:04\\:05+00\\:00");
   r.columns[4].type_oid = 99999;
   std::string message =
       error_of([&] { KeyTemplate::parse("{created}").render(r, user_row()); },
@@ -202,6 +253,105 @@ TEST(KeyTemplateTest, BadValuesAndShapesAreErrors) {
   error_of([&] { KeyTemplate::parse("{nope}").render(r, user_row()); }, ErrorKind::kConfig);
 }
 
+// --- escaping (issue 12: one row, one key) -----------------------------------
+
+// public.kk (a text, b text, c text), primary key (a, b).
+Relation kk() {
+  Relation r;
+  r.oid = 16600;
+  r.schema = "public";
+  r.name = "kk";
+  r.columns = {make_column("a", kText, true), make_column("b", kText, true), make_column("c", kText)};
+  r.primary_key = {0, 1};
+  return r;
+}
+
+TEST(KeyTemplateTest, CompositeKeyValuesWithColonsDoNotCollide) {
+  Relation r = kk();
+  KeyTemplate t = KeyTemplate::parse("kk:{pk}");
+  const std::string first = t.render(r, {Value::of("x:y"), Value::of("z"), Value::null()});
+  const std::string second = t.render(r, {Value::of("x"), Value::of("y:z"), Value::null()});
+  EXPECT_EQ(first, "kk:x\\:y:z");
+  EXPECT_EQ(second, "kk:x:y\\:z");
+  EXPECT_NE(first, second);
+}
+
+TEST(KeyTemplateTest, BackslashesInValuesAreEscaped) {
+  Relation r = kk();
+  KeyTemplate t = KeyTemplate::parse("kk:{pk}");
+  EXPECT_EQ(t.render(r, {Value::of("a\\"), Value::of("b"), Value::null()}), "kk:a\\\\:b");
+  EXPECT_EQ(t.render(r, {Value::of("\\:"), Value::of(""), Value::null()}), "kk:\\\\\\::");
+  // Were only ':' escaped, ('a\', 'b:c') and ('a:b\', 'c') would both be "kk:a\:b\:c".
+  EXPECT_EQ(t.render(r, {Value::of("a\\"), Value::of("b:c"), Value::null()}), "kk:a\\\\:b\\:c");
+  EXPECT_EQ(t.render(r, {Value::of("a:b\\"), Value::of("c"), Value::null()}), "kk:a\\:b\\\\:c");
+}
+
+TEST(KeyTemplateTest, ColumnValuesWithColonsAreEscaped) {
+  Relation r;
+  r.schema = "public";
+  r.name = "media";
+  r.columns = {make_column("channel_id", kText, true), make_column("media_id", kText, true)};
+  r.primary_key = {0, 1};
+  KeyTemplate t = KeyTemplate::parse("m:{channel_id}:{media_id}");
+  EXPECT_EQ(t.render(r, {Value::of("7"), Value::of("19")}), "m:7:19");  // unchanged
+  EXPECT_EQ(t.render(r, {Value::of("a:b"), Value::of("c")}), "m:a\\:b:c");
+  EXPECT_EQ(t.render(r, {Value::of("a"), Value::of("b:c")}), "m:a:b\\:c");
+}
+
+TEST(KeyTemplateTest, OrdinaryKeysAreUnchanged) {
+  Relation r = users();
+  r.name = "user_account";
+  EXPECT_EQ(KeyTemplate::parse("{table}:{id}").render(r, user_row()), "user_account:7");
+  EXPECT_EQ(KeyTemplate::parse("{table}:{org}").render(r, user_row()), "user_account:42");
+  EXPECT_EQ(KeyTemplate::parse("{schema}.{table}/{pk}").render(r, user_row()), "public.user_account/7:42");
+  EXPECT_EQ(KeyTemplate::parse("u:{email}").render(r, user_row()), "u:a@b.c");
+  // Only values are escaped, never the template's own text.
+  EXPECT_EQ(KeyTemplate::parse("a:\\:{id}").render(r, user_row()), "a:\\:7");
+}
+
+TEST(KeyTemplateTest, SchemaAndTableNamesAreEscaped) {
+  Relation r = kk();
+  r.schema = "s:1";
+  r.name = "t\\x";
+  EXPECT_EQ(KeyTemplate::parse("{schema}:{table}:{pk}").render(r, {Value::of("p"), Value::of("q"), Value::null()}),
+            "s\\:1:t\\\\x:p:q");
+}
+
+// --- ambiguity ---------------------------------------------------------------
+
+TEST(KeyTemplateTest, AmbiguityAcceptsSeparatedPlaceholders) {
+  for (const char* ok : {"{table}:{pk}", "m:{a}:{b}", "{schema}.{table}/{pk}", "{a}-x:y-{b}",
+                         "{pk}", "constant", "{schema}{table}{a}", "{a}:{schema}{table}{b}",
+                         "{{x}}:{a}:{b}", "{a}:{b}:{pk}"}) {
+    EXPECT_EQ(KeyTemplate::parse(ok).ambiguity(), std::nullopt) << ok;
+  }
+}
+
+TEST(KeyTemplateTest, AmbiguityNamesUnseparatedPlaceholders) {
+  EXPECT_EQ(KeyTemplate::parse("{a}-{b}").ambiguity(),
+            "key template '{a}-{b}': {a} and {b} are not separated by ':' so two rows could share a "
+            "key; write e.g. '{a}:{b}'");
+  EXPECT_EQ(KeyTemplate::parse("{a}{b}").ambiguity(),
+            "key template '{a}{b}': {a} and {b} are not separated by ':' so two rows could share a "
+            "key; write e.g. '{a}:{b}'");
+  // {schema} and {table} are fixed per table: they neither separate nor count.
+  std::optional<std::string> reason = KeyTemplate::parse("x:{pk}.{table}.{email}").ambiguity();
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_TRUE(contains(*reason, "{pk} and {email}")) << *reason;
+  reason = KeyTemplate::parse("{a}:{b}/{c}", "sinks[0].key").ambiguity();
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_EQ(reason->rfind("sinks[0].key: key template '{a}:{b}/{c}': {b} and {c}", 0), 0u) << *reason;
+}
+
+TEST(KeyTemplateTest, AmbiguityRefusesLiteralBackslash) {
+  for (const char* bad : {"a\\{x}", "{a}\\:{b}", "k:{pk}\\"}) {
+    std::optional<std::string> reason = KeyTemplate::parse(bad).ambiguity();
+    ASSERT_TRUE(reason.has_value()) << bad;
+    EXPECT_TRUE(contains(*reason, std::string("key template '") + bad + "'")) << *reason;
+    EXPECT_TRUE(contains(*reason, "'\\'")) << *reason;
+  }
+}
+
 // --- glob --------------------------------------------------------------------
 
 TEST(KeyTemplateTest, GlobReplacesValuesWithStars) {
@@ -220,6 +370,17 @@ TEST(KeyTemplateTest, GlobEscapesMetacharacters) {
   EXPECT_EQ(KeyTemplate::parse("{schema}:{table}:{pk}").glob(r), "we\\*rd:t\\[1\\]\\?:*");
   // A literal '*' next to a placeholder stays escaped and the placeholder still adds one.
   EXPECT_EQ(KeyTemplate::parse("*{id}").glob(r), "\\**");
+}
+
+TEST(KeyTemplateTest, GlobMatchesEscapedNames) {
+  Relation r = kk();
+  r.schema = "s:1";
+  r.name = "t\\x*";
+  // The key starts "s\:1:t\\x*:"; in the glob each key '\' is itself escaped.
+  EXPECT_EQ(KeyTemplate::parse("{schema}:{table}:{pk}").glob(r), "s\\\\:1:t\\\\\\\\x\\*:*");
+  r.schema = "public";
+  r.name = "kk";
+  EXPECT_EQ(KeyTemplate::parse("kk:{pk}").glob(r), "kk:*");  // '*' covers "x\:y:z"
 }
 
 }  // namespace

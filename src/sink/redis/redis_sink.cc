@@ -576,7 +576,7 @@ void RedisSink::encode_stream(const Change& change, const Route& route, bool sna
   }
   std::vector<std::pair<std::string, std::string>> fields;
   fields.reserve(9);
-  fields.emplace_back("op", snapshot_rows ? "snapshot" : to_string(change.op));
+  fields.emplace_back("op", snapshot_rows ? "snapshot" : change.backfill ? "resync" : to_string(change.op));
   fields.emplace_back("table", route.table);
   fields.emplace_back("key", std::move(key));
   fields.emplace_back("pos", change.position.str());
@@ -818,6 +818,68 @@ std::optional<Position> RedisSink::read_applied_position() {
       throw Error::state(context_ + ": " + checkpoint_key_ + " position: " + e.what());
     }
   });
+}
+
+// ---- table re-sync ----------------------------------------------------------
+
+namespace {
+// KEYS[1] the table's index; ARGV[1] the re-sync's first position; ARGV[2..]
+// index fields. Removes each entry (and its document) still older than ARGV[1].
+constexpr std::string_view kRemoveOlderScript = R"lua(
+local removed = 0
+for i = 2, #ARGV do
+  local entry = redis.call('HGET', KEYS[1], ARGV[i])
+  if entry then
+    local space = string.find(entry, ' ', 1, true)
+    if space and string.sub(entry, 1, space - 1) < ARGV[1] then
+      redis.call('DEL', string.sub(entry, space + 1))
+      redis.call('HDEL', KEYS[1], ARGV[i])
+      removed = removed + 1
+    end
+  end
+end
+return tostring(removed)
+)lua";
+}  // namespace
+
+std::map<std::string, std::string> RedisSink::load_table_shapes() {
+  const std::string key = prefix_ + ":shapes";
+  return with_connection([&](RedisConnection& conn) {
+    RedisReply reply = conn.checked({"HGETALL", key}, "reading " + key);
+    std::map<std::string, std::string> shapes;
+    for (size_t i = 0; i + 1 < reply.size(); i += 2) shapes[std::string(reply.at(i).str())] = reply.at(i + 1).str();
+    return shapes;
+  });
+}
+
+void RedisSink::store_table_shape(const std::string& table, const std::string& shape) {
+  const std::string key = prefix_ + ":shapes";
+  with_connection([&](RedisConnection& conn) { return conn.checked({"HSET", key, table, shape}, "writing " + key); });
+}
+
+uint64_t RedisSink::remove_rows_older_than(const std::string& table, const Position& since) {
+  if (config_.mode != SinkMode::kUpsert) return 0;  // no rows held
+  const std::string index = prefix_ + ":index:" + table;
+  const std::string since_text = since.encode();
+  uint64_t removed = 0;
+  std::string cursor = "0";
+  do {
+    with_connection([&](RedisConnection& conn) {
+      RedisReply reply = conn.checked({"HSCAN", index, cursor, "COUNT", "1000"}, "scanning the index of " + table);
+      cursor = std::string(reply.at(0).str());
+      RedisReply items = reply.at(1);
+      std::vector<std::string> args{since_text};
+      for (size_t i = 0; i + 1 < items.size(); i += 2) {
+        std::string_view entry = items.at(i + 1).str();
+        if (entry.substr(0, entry.find(' ')) < since_text) args.emplace_back(items.at(i).str());
+      }
+      if (args.size() > 1) {
+        removed += std::stoull(run_script(conn, kRemoveOlderScript, {index}, args, "removing rows older than a re-sync"));
+      }
+      return 0;
+    });
+  } while (cursor != "0");
+  return removed;
 }
 
 void RedisSink::scan_index(const std::string& table,

@@ -84,6 +84,13 @@ class RedisSink final : public Sink {
   SinkTotals totals() const override { return totals_; }
   void probe() override;
 
+  // Table re-sync (core/sink.h). Shapes live in P:shapes (hash: table -> shape);
+  // rows older than a re-sync are found by scanning P:index:<table>, each removed
+  // (document and index entry) by a script that checks its version again.
+  std::map<std::string, std::string> load_table_shapes() override;
+  void store_table_shape(const std::string& table, const std::string& shape) override;
+  uint64_t remove_rows_older_than(const std::string& table, const Position& since) override;
+
   const std::string& state_prefix() const { return prefix_; }
 
   // ---- Verification support (`sluice verify`, upsert mode) ----

@@ -122,6 +122,35 @@ TableInfo describe_table(PgConnection& conn, const TableName& table) {
       "WHERE i.indrelid = $1 AND i.indisprimary AND k.ord <= " + key_count + " ORDER BY k.ord",
       {oid});
   for (int i = 0; i < pk.rows(); ++i) info.primary_key.emplace_back(pk.value(i, 0));
+
+  // indkey 0 marks an expression column; indpred a partial index.
+  std::string nulls_not_distinct = version >= 150000 ? "i.indnullsnotdistinct" : "false";
+  PgResult unique = conn.exec_params(
+      "SELECT i.indexrelid, a.attname, a.attnotnull OR " + nulls_not_distinct +
+          " FROM pg_catalog.pg_index i "
+          "CROSS JOIN LATERAL unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord) "
+          "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+          "WHERE i.indrelid = $1 AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND k.ord <= " +
+          key_count + " ORDER BY i.indexrelid, k.ord",
+      {oid});
+  std::string current_index;
+  bool usable = false;
+  std::vector<std::string> key;
+  auto flush = [&] {
+    if (!current_index.empty() && usable && !key.empty()) info.unique_keys.push_back(key);
+    key.clear();
+    usable = true;
+  };
+  for (int i = 0; i < unique.rows(); ++i) {
+    if (unique.value(i, 0) != current_index) {
+      flush();
+      current_index = std::string(unique.value(i, 0));
+    }
+    // An expression column has no pg_attribute row (NULL name).
+    if (unique.is_null(i, 1) || !to_bool(unique.value(i, 2))) usable = false;
+    else key.emplace_back(unique.value(i, 1));
+  }
+  flush();
   return info;
 }
 
@@ -163,8 +192,9 @@ RoleInfo role_info(PgConnection& conn) {
 
 std::optional<PublicationInfo> query_publication(PgConnection& conn, const std::string& name) {
   std::string truncate = conn.server_version() >= 110000 ? "pubtruncate" : "true";
+  std::string via_root = conn.server_version() >= 130000 ? "pubviaroot" : "false";
   PgResult r = conn.exec_params(
-      "SELECT puballtables, pubinsert, pubupdate, pubdelete, " + truncate +
+      "SELECT puballtables, pubinsert, pubupdate, pubdelete, " + truncate + ", " + via_root +
           " FROM pg_catalog.pg_publication WHERE pubname = $1",
       {name});
   if (r.rows() == 0) return std::nullopt;
@@ -175,6 +205,7 @@ std::optional<PublicationInfo> query_publication(PgConnection& conn, const std::
   p.publishes_update = to_bool(r.value(0, 2));
   p.publishes_delete = to_bool(r.value(0, 3));
   p.publishes_truncate = to_bool(r.value(0, 4));
+  p.via_root = to_bool(r.value(0, 5));
   return p;
 }
 
@@ -194,6 +225,34 @@ std::vector<TableName> publication_tables(PgConnection& conn, const std::string&
   return tables;
 }
 
+std::optional<TableName> partition_root(PgConnection& conn, uint32_t table_oid) {
+  if (conn.server_version() < 120000) return std::nullopt;
+  PgResult r = conn.exec_params(
+      "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE c.oid = pg_catalog.pg_partition_root($1::pg_catalog.oid) AND c.oid <> $1::pg_catalog.oid",
+      {std::to_string(table_oid)});
+  if (r.rows() == 0) return std::nullopt;
+  return TableName{std::string(r.value(0, 0)), std::string(r.value(0, 1))};
+}
+
+std::vector<PartitionInfo> leaf_partitions(PgConnection& conn, uint32_t table_oid) {
+  std::vector<PartitionInfo> partitions;
+  if (conn.server_version() < 120000) return partitions;
+  PgResult r = conn.exec_params(
+      "SELECT n.nspname, c.relname, c.oid, c.relfilenode "
+      "FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid) t "
+      "JOIN pg_catalog.pg_class c ON c.oid = t.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE t.isleaf AND t.level > 0 ORDER BY c.oid",
+      {std::to_string(table_oid)});
+  for (int i = 0; i < r.rows(); ++i) {
+    partitions.push_back({{std::string(r.value(i, 0)), std::string(r.value(i, 1))},
+                          to_oid(r.value(i, 2), "pg_class.oid"),
+                          to_oid(r.value(i, 3), "pg_class.relfilenode")});
+  }
+  return partitions;
+}
+
 void create_publication(PgConnection& conn, const std::string& name, const std::vector<TableName>& tables) {
   if (tables.empty()) {
     throw Error::invalid_input(fmt::format("publication {} needs at least one table", name));
@@ -203,6 +262,7 @@ void create_publication(PgConnection& conn, const std::string& name, const std::
     if (i) sql += ", ";
     sql += conn.quote_qualified(tables[i].schema, tables[i].name);
   }
+  if (conn.server_version() >= 130000) sql += " WITH (publish_via_partition_root = true)";
   conn.exec(sql);
 }
 

@@ -54,6 +54,10 @@ struct TableInfo {
   // Primary key columns in index key order (INCLUDE columns left out); empty when
   // the table has no primary key.
   std::vector<std::string> primary_key;
+  // Column sets no two rows can share: every valid, non-partial unique index on
+  // plain columns whose columns are all NOT NULL (or, PG15+, NULLS NOT
+  // DISTINCT), key columns in index order. The primary key is one of them.
+  std::vector<std::vector<std::string>> unique_keys;
   // attnum order, without dropped and generated columns: the columns pgoutput sends.
   std::vector<ColumnInfo> columns;
   // pg_class.reltuples; 0 when the table was never analyzed (-1 on PG14+).
@@ -97,14 +101,32 @@ struct PublicationInfo {
   bool publishes_update = true;
   bool publishes_delete = true;
   bool publishes_truncate = true;  // PG11+; true on PG10 (no truncate there)
+  // publish_via_partition_root (PG13+; false before): a partitioned table's
+  // changes are sent under the root's name instead of each partition's.
+  bool via_root = false;
 };
 std::optional<PublicationInfo> query_publication(PgConnection& conn, const std::string& name);
 bool publication_exists(PgConnection& conn, const std::string& name);
 // The tables the publication publishes (pg_publication_tables; for FOR ALL TABLES
 // every table), sorted by schema and name.
 std::vector<TableName> publication_tables(PgConnection& conn, const std::string& name);
-// CREATE PUBLICATION name FOR TABLE a, b (each part quoted as an identifier).
-// Needs at least one table.
+// The top-most partitioned table `table` is a partition of (pg_partition_root),
+// or nullopt when it is not a partition (or on PostgreSQL 11 and older).
+std::optional<TableName> partition_root(PgConnection& conn, uint32_t table_oid);
+
+// Every leaf partition of a partitioned table (pg_partition_tree), with the
+// relfilenode that TRUNCATE of that partition replaces; empty for other tables.
+struct PartitionInfo {
+  TableName name;
+  uint32_t oid = 0;
+  uint32_t relfilenode = 0;
+};
+std::vector<PartitionInfo> leaf_partitions(PgConnection& conn, uint32_t table_oid);
+
+// CREATE PUBLICATION name FOR TABLE a, b (each part quoted as an identifier),
+// WITH (publish_via_partition_root = true) on PostgreSQL 13 and later, so that
+// a listed partitioned table's changes come under its own name, whichever
+// partition (present or attached later) holds the row. Needs at least one table.
 void create_publication(PgConnection& conn, const std::string& name, const std::vector<TableName>& tables);
 // Same with "schema.table" names (parse_table_name).
 void create_publication(PgConnection& conn, const std::string& name, const std::vector<std::string>& tables);

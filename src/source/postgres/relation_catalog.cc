@@ -20,6 +20,20 @@ namespace {
 bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
+
+// Relation::primary_key from the catalog's key column names, in key order.
+std::vector<int> key_order(const Relation& relation, const std::vector<std::string>& primary_key) {
+  std::vector<int> indexes;
+  for (const auto& name : primary_key) {
+    const int index = relation.column_index(name);
+    if (index < 0) {
+      throw Error::server(fmt::format("table {}: primary-key column '{}' is not among the columns PostgreSQL sent",
+                                      relation.qualified_name(), name));
+    }
+    indexes.push_back(index);
+  }
+  return indexes;
+}
 }  // namespace
 
 RelationPtr RelationCatalog::complete(const Relation& decoded) {
@@ -29,6 +43,7 @@ RelationPtr RelationCatalog::complete(const Relation& decoded) {
     column.type = types_.resolve(column.type_oid);
     column.in_primary_key = contains(table.primary_key, column.name);
   }
+  relation->primary_key = key_order(*relation, table.primary_key);
   return relation;
 }
 
@@ -48,6 +63,7 @@ RelationPtr RelationCatalog::describe(const TableInfo& table) {
     column.type = types_.resolve(info.type_oid);
     relation->columns.push_back(std::move(column));
   }
+  relation->primary_key = key_order(*relation, table.primary_key);
   return relation;
 }
 

@@ -73,6 +73,9 @@ class SnapshotReader {
   // before the first chunk and for tables without a primary key.
   const std::vector<std::string>& last_key() const { return last_key_; }
   size_t rows_read() const { return rows_read_; }
+  // The reader's connection: without a snapshot, a caller may wrap chunks in a
+  // transaction of its own (BEGIN ... next_chunk ... COMMIT).
+  PgConnection& connection() { return conn_; }
 
   // Ends the transaction (COMMIT) and closes the connection. The destructor closes
   // without reporting.

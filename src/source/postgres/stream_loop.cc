@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 #include "source/postgres/relation_catalog.h"
 #include "source/postgres/replication_messages.h"
 #include "source/postgres/replication_stream.h"
+#include "source/postgres/table_resync.h"
 #include "source/postgres/transaction_assembler.h"
 
 namespace sluice::pg {
@@ -27,7 +29,7 @@ constexpr auto kPushSlice = std::chrono::milliseconds(100);
 class Session {
  public:
   Session(const Config& config, std::vector<SinkRunner*>& runners, std::atomic<bool>& finish, StopSignal& stop,
-          Telemetry& telemetry)
+          Telemetry& telemetry, ResyncChannel& resync)
       : config_(config),
         runners_(runners),
         finish_(finish),
@@ -39,6 +41,9 @@ class Session {
         slot_lag_(telemetry.metrics.slot_lag_bytes.series({config.source.slot})),
         wal_end_(telemetry.metrics.source_wal_end_lsn.series({config.source.slot})),
         confirmed_(telemetry.metrics.confirmed_flush_lsn.series({config.source.slot})),
+        ignored_(telemetry.metrics.source_changes_ignored),
+        resync_channel_(resync),
+        resync_(config.source.slot, resync, telemetry),
         catalog_(config.source.dsn),
         captured_tables_(config.source.tables.begin(), config.source.tables.end()),
         assembler_([this](QueueItem item) { push(std::move(item)); }) {}
@@ -58,6 +63,8 @@ class Session {
         stream_.reset();
         assembler_.reset_transaction();
         catalog_.reset_connection();
+        captured_oids_resolved_ = false;
+        resync_.on_disconnect();
         set(connected_, 0);
         telemetry_.health.source_disconnected(e.what());
         if (!outage_start_) {
@@ -96,6 +103,8 @@ class Session {
     stream->start(config_.source.slot, Lsn(), config_.source.publication, 1, true);
     stream_ = std::move(stream);
     decoder_ = std::make_unique<PgOutputDecoder>(1);
+    // Before any change: a captured table renamed later is then still known by its OID.
+    resolve_captured_oids();
     // Ask for a keepalive at once: it tells us the connection really works and
     // where the server's WAL is.
     send_status(true);
@@ -174,18 +183,84 @@ class Session {
       received_ = std::max(received_, xlog.wal_start);
       wal_end_lsn_ = std::max(wal_end_lsn_, xlog.wal_end);
       Message decoded = decoder_->decode(xlog.payload);
+      if (auto failure = resync_channel_.failure()) throw Error::state(*failure);
+      if (auto* begin = std::get_if<BeginMessage>(&decoded)) resync_.on_begin(begin->xid, begin->final_lsn);
+      if (auto* logical = std::get_if<LogicalMessage>(&decoded)) {
+        if (auto lsn = assembler_.open_commit_lsn(); lsn && logical->transactional) {
+          resync_.on_message(
+              *logical, *lsn,
+              [this](const RelationPtr& relation, std::vector<Value> row) {
+                assembler_.emit_backfill(relation, std::move(row));
+              },
+              [this](TableResync mark) { push(std::move(mark)); });
+        }
+        continue;
+      }
       if (auto* relation = std::get_if<RelationMessage>(&decoded)) {
-        // A publication prepared by the DBA may publish more tables than sluice
-        // captures; their changes are numbered but never routed.
-        if (captured(*relation->relation)) decoder_->replace_relation(catalog_.complete(*relation->relation));
+        if (place(*relation->relation) == Placement::kCaptured) {
+          decoder_->replace_relation(catalog_.complete(*relation->relation));
+        }
         continue;
       }
       assembler_.consume(decoded);
     }
   }
 
-  bool captured(const Relation& relation) const {
-    return captured_tables_.count(relation.qualified_name()) > 0;
+  // Where a relation PostgreSQL describes belongs. A publication prepared by the
+  // DBA may publish more tables than sluice captures: their changes are numbered,
+  // counted and left out. A relation that is (part of) a captured table under
+  // another name is never left out: its changes stop the run (see placement_error).
+  enum class Placement { kCaptured, kForeign };
+  Placement place(const Relation& relation) {
+    const std::string name = relation.qualified_name();
+    auto by_oid = captured_oids_.find(relation.oid);
+    if (by_oid != captured_oids_.end() && by_oid->second != name) {
+      placement_errors_[relation.oid] = fmt::format(
+          "captured table {} (OID {}) is now called {}: PostgreSQL sends its changes under the new name; put {} in "
+          "source.tables (and in the publication, if a DBA manages it), then start sluice again",
+          by_oid->second, relation.oid, name, name);
+      return Placement::kForeign;
+    }
+    if (captured_tables_.count(name)) {
+      captured_oids_[relation.oid] = name;
+      placement_errors_.erase(relation.oid);
+      return Placement::kCaptured;
+    }
+    // With publish_via_partition_root PostgreSQL describes the partition too,
+    // then sends its changes under the root; without it, under the partition.
+    if (auto root = partition_root(catalog_.connection(), relation.oid); root && captured_tables_.count(root->qualified())) {
+      placement_errors_[relation.oid] = fmt::format(
+          "PostgreSQL sent a change of {} (OID {}), a partition of captured table {}, under the partition's own "
+          "name: publication '{}' does not publish via the partition root. Nothing was acknowledged past it. Run "
+          "ALTER PUBLICATION {} SET (publish_via_partition_root = true); changes already logged keep the "
+          "partition's name, so then start with `sluice run --resnapshot` (a new slot and a fresh copy)",
+          name, relation.oid, root->qualified(), config_.source.publication, config_.source.publication);
+    } else {
+      placement_errors_.erase(relation.oid);
+    }
+    return Placement::kForeign;
+  }
+
+  // The OIDs of the listed tables as they are now, once per connection.
+  void resolve_captured_oids() {
+    if (captured_oids_resolved_) return;
+    for (const auto& table : config_.source.tables) {
+      auto info = describe_table(catalog_.connection(), table);
+      if (info.exists) captured_oids_[info.oid] = info.qualified_name();
+    }
+    captured_oids_resolved_ = true;
+  }
+
+  // Whether a change is routed; throws for one of a captured table that
+  // PostgreSQL sent under a name sluice cannot place (invariant 1: never skipped).
+  bool captured(const Change& change) {
+    const Relation& relation = *change.relation;
+    if (captured_tables_.count(relation.qualified_name()) && !placement_errors_.count(relation.oid)) return true;
+    if (auto error = placement_errors_.find(relation.oid); error != placement_errors_.end()) {
+      throw Error::state(error->second);
+    }
+    add(ignored_.series({relation.qualified_name()}), 1);
+    return false;
   }
 
   // Hands an item to every sink's queue, in order. While a queue is full the
@@ -196,8 +271,9 @@ class Session {
       add(transactions_, 1);
     }
     if (auto* change = std::get_if<ChangePtr>(&item)) {
-      if (!captured(*(*change)->relation)) return;
+      if (!captured(**change)) return;
       received_counts_.count(**change);
+      resync_.on_change(**change);
     }
     for (auto* runner : runners_) {
       while (!runner->queue().push(item, kPushSlice)) {
@@ -220,8 +296,14 @@ class Session {
   std::atomic<double>& confirmed_;
   Lsn wal_end_lsn_;    // the server's WAL end, as it last told
   Lsn confirmed_lsn_;  // what the last status update confirmed
+  MetricFamily& ignored_;
+  ResyncChannel& resync_channel_;
+  ResyncTracker resync_;
   RelationCatalog catalog_;
   std::set<std::string> captured_tables_;  // "schema.table" of source.tables
+  std::map<uint32_t, std::string> captured_oids_;     // OID -> listed name
+  bool captured_oids_resolved_ = false;
+  std::map<uint32_t, std::string> placement_errors_;  // OID -> why its changes stop the run
   TransactionAssembler assembler_;
   std::unique_ptr<ReplicationStream> stream_;
   std::unique_ptr<PgOutputDecoder> decoder_;
@@ -234,11 +316,19 @@ class Session {
 }  // namespace
 
 StreamLoop::StreamLoop(const Config& config, std::vector<SinkRunner*> runners, std::atomic<bool>& finish,
-                       StopSignal& stop, Telemetry& telemetry)
-    : config_(config), runners_(std::move(runners)), finish_(finish), stop_(stop), telemetry_(telemetry) {}
+                       StopSignal& stop, Telemetry& telemetry, std::map<std::string, std::string> known_shapes)
+    : config_(config),
+      runners_(std::move(runners)),
+      finish_(finish),
+      stop_(stop),
+      telemetry_(telemetry),
+      known_shapes_(std::move(known_shapes)) {}
 
 void StreamLoop::run() {
-  Session session(config_, runners_, finish_, stop_, telemetry_);
+  ResyncChannel resync;
+  Session session(config_, runners_, finish_, stop_, telemetry_, resync);
+  std::optional<ResyncWorker> worker;
+  worker.emplace(config_, resync, telemetry_, known_shapes_);
   std::exception_ptr failure;
   try {
     session.run();
@@ -251,6 +341,7 @@ void StreamLoop::run() {
     stop_.wait_for(std::chrono::milliseconds(50));
     session.keep_alive();
   }
+  worker.reset();  // no more marks; what is queued is applied below
   for (auto* runner : runners_) runner->join();
   session.final_ack();
   if (failure) std::rethrow_exception(failure);

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,11 @@ class StreamLoop {
   // `finish`: set (e.g. by SIGTERM) to end the run gracefully: stop reading,
   // let every sink apply what is queued, send the final acknowledgement.
   // `stop`: hard stop (a sink failed, or a second signal).
+  // `known_shapes`: each captured table's shape as every sink holding rows
+  // has it stored ("" or absent: unknown); tables whose current shape differs
+  // are re-synced while streaming (table_resync.h).
   StreamLoop(const Config& config, std::vector<SinkRunner*> runners, std::atomic<bool>& finish,
-             StopSignal& stop, Telemetry& telemetry);
+             StopSignal& stop, Telemetry& telemetry, std::map<std::string, std::string> known_shapes = {});
 
   // Streams until finish or stop. Throws the first fatal error (after letting the
   // sinks drain and acknowledging what they applied).
@@ -47,6 +51,7 @@ class StreamLoop {
   std::atomic<bool>& finish_;
   StopSignal& stop_;
   Telemetry& telemetry_;
+  std::map<std::string, std::string> known_shapes_;
 };
 
 }  // namespace sluice::pg

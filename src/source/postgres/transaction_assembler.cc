@@ -7,7 +7,7 @@
 namespace sluice::pg {
 
 void TransactionAssembler::emit_change(Op op, const RelationPtr& relation, std::vector<Value> old_values,
-                                       std::vector<Value> new_values, const char* what) {
+                                       std::vector<Value> new_values, const char* what, bool backfill) {
   if (!open_) {
     throw Error::protocol(fmt::format("pgoutput {} message for {} arrived outside a transaction (no Begin)",
                                       what, relation ? relation->qualified_name() : "?"));
@@ -22,9 +22,14 @@ void TransactionAssembler::emit_change(Op op, const RelationPtr& relation, std::
   change->commit_time = open_->commit_time;
   change->old_values = std::move(old_values);
   change->new_values = std::move(new_values);
+  change->backfill = backfill;
   last_emitted_ = position;
   ++changes_emitted_;
   emit_(ChangePtr(std::move(change)));
+}
+
+void TransactionAssembler::emit_backfill(const RelationPtr& relation, std::vector<Value> values) {
+  emit_change(Op::kInsert, relation, {}, std::move(values), "re-sync row", true);
 }
 
 void TransactionAssembler::consume(const Message& message) {

@@ -28,6 +28,14 @@ class TransactionAssembler {
   void consume(const Message& message);
 
   bool in_transaction() const { return open_.has_value(); }
+  // The commit LSN of the open transaction (from its Begin), if one is open.
+  std::optional<Lsn> open_commit_lsn() const {
+    return open_ ? std::optional<Lsn>(open_->final_lsn) : std::nullopt;
+  }
+  // Emits a row a table re-sync read again (Change::backfill) as an Insert of
+  // the open transaction, at its next position. Throws like a change outside a
+  // transaction.
+  void emit_backfill(const RelationPtr& relation, std::vector<Value> values);
   // Forget a partly received transaction (the connection dropped mid-way; the
   // server will send it again from its Begin).
   void reset_transaction() { open_.reset(); }
@@ -41,7 +49,7 @@ class TransactionAssembler {
     uint32_t next_index = 1;
   };
   void emit_change(Op op, const RelationPtr& relation, std::vector<Value> old_values,
-                   std::vector<Value> new_values, const char* what);
+                   std::vector<Value> new_values, const char* what, bool backfill = false);
 
   Emit emit_;
   std::optional<Open> open_;
