@@ -13,6 +13,7 @@
 #include "sink/make_sink.h"
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/slot.h"
+#include "source/postgres/table_resync.h"
 
 namespace sluice {
 
@@ -40,6 +41,7 @@ struct SourceStatus {
   Lsn current_wal;
   std::optional<pg::SlotInfo> slot;
   std::optional<int64_t> safe_wal_size;  // bytes left before the slot is invalidated (max_slot_wal_keep_size)
+  std::map<std::string, std::string> shapes;  // each captured table's current shape (pg::table_shape)
 };
 
 SourceStatus read_source(const Config& config) {
@@ -54,6 +56,7 @@ SourceStatus read_source(const Config& config) {
           "SELECT safe_wal_size FROM pg_replication_slots WHERE slot_name = $1", {config.source.slot});
       if (result.rows() == 1 && !result.is_null(0, 0)) out.safe_wal_size = std::stoll(std::string(result.value(0, 0)));
     }
+    for (const auto& table : config.source.tables) out.shapes[table] = pg::table_shape(connection, table);
   } catch (const Error& e) {
     out.error = e.what();
   }
@@ -65,18 +68,35 @@ struct SinkStatus {
   std::string kind;
   std::optional<std::string> error;
   SinkCheckpoint checkpoint;
+  bool holds_rows = false;
+  std::map<std::string, std::string> shapes;  // as the sink stored them
 };
+
+// The tables whose documents in `sink` do not have the table's current shape
+// yet: a re-sync is running or will run (docs/configuration.md, Table re-sync).
+std::vector<std::string> resync_pending(const SourceStatus& source, const SinkStatus& sink) {
+  std::vector<std::string> tables;
+  if (source.error || !sink.holds_rows || sink.error) return tables;
+  for (const auto& [table, shape] : source.shapes) {
+    auto stored = sink.shapes.find(table);
+    if (!shape.empty() && (stored == sink.shapes.end() || stored->second != shape)) tables.push_back(table);
+  }
+  return tables;
+}
 
 std::vector<SinkStatus> read_sinks(const Config& config) {
   std::vector<SinkStatus> out;
   for (const SinkConfig& sink_config : config.sinks) {
-    SinkStatus status{sink_config.name, sink_config.kind, {}, {}};
+    SinkStatus status{sink_config.name, sink_config.kind, {}, {}, false, {}};
     if (sink_config.kind == "stdout") {  // nothing stored to read
       out.push_back(std::move(status));
       continue;
     }
     try {
-      status.checkpoint = make_sink(sink_config)->load_checkpoint();
+      auto sink = make_sink(sink_config);
+      status.checkpoint = sink->load_checkpoint();
+      status.holds_rows = sink->holds_rows();
+      if (status.holds_rows) status.shapes = sink->load_table_shapes();
     } catch (const Error& e) {
       status.error = e.what();
     }
@@ -131,6 +151,7 @@ json to_json(const Config& config, const SourceStatus& source, const std::vector
       } else {
         s["lag_bytes"] = nullptr;
       }
+      s["resync_pending"] = resync_pending(source, sink);
     }
     list.push_back(std::move(s));
   }
@@ -180,6 +201,9 @@ void print_text(const Config& config, const SourceStatus& source, const std::vec
     if (!cp.slot.empty() && cp.slot != config.source.slot) fmt::print(", follows slot '{}' (not this config's)", cp.slot);
     if (cp.rebuilding) fmt::print(", rebuilding from a copy at {}", cp.rebuilding->str());
     fmt::print("\n");
+    for (const auto& table : resync_pending(source, sink)) {
+      fmt::print("  {}: re-sync pending or running (its documents do not have the table's current shape yet)\n", table);
+    }
   }
 }
 

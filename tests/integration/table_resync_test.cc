@@ -112,6 +112,11 @@ TEST_F(TableResyncTest, Kill9DuringAResyncStartsItAgainOnTheNextRun) {
   std::this_thread::sleep_for(300ms);
   sluice->kill9();
   ASSERT_FALSE(cache->get("user_account:19999")) << "the re-sync finished before the kill; nothing was tested";
+  auto [status_code, status_output] = run_sluice({"status", "--config", config}, env);
+  EXPECT_EQ(status_code, 0) << status_output;
+  EXPECT_NE(status_output.find("public.user_account: re-sync pending or running"), std::string::npos)
+      << status_output;
+  EXPECT_EQ(status_output.find("public.channel: re-sync"), std::string::npos) << status_output;
 
   auto again = start_sluice(config);
   ASSERT_TRUE(eventually([&] { return again->output().find("every row read again") != std::string::npos; }, 90s))

@@ -155,6 +155,18 @@ TEST_F(ResyncTrackerTest, AReconnectAbortsTheChunkInFlight) {
   EXPECT_TRUE(emitted.empty());
 }
 
+// Low went by before a reconnect; the stream resumed after it: the chunk
+// cannot be placed and is read again (the worker must not wait forever).
+TEST_F(ResyncTrackerTest, HighWithoutItsLowInThisSessionAbortsTheChunk) {
+  deliver(mark(Watermark::Kind::kBegin, 0, "public.users"), 100);
+  deliver(mark(Watermark::Kind::kLow, kAttempt), 200);
+  tracker.on_disconnect();
+  offer({"1"});
+  deliver(mark(Watermark::Kind::kHigh, kAttempt), 300);
+  EXPECT_TRUE(emitted.empty());
+  EXPECT_EQ(channel.wait(kAttempt, std::chrono::milliseconds(0)), ResyncChannel::Outcome::kAborted);
+}
+
 TEST_F(ResyncTrackerTest, RequestOfSluiceResyncIsRecordedAndQueued) {
   LogicalMessage request;
   request.transactional = true;

@@ -287,7 +287,12 @@ bool ResyncTracker::on_message(const LogicalMessage& message, Lsn final_lsn, con
 
 uint64_t ResyncTracker::on_high(uint64_t attempt, const EmitRow& emit) {
   auto window = windows_.find(attempt);
-  if (window == windows_.end()) return 0;
+  if (window == windows_.end()) {
+    // Low was not seen in this session (the stream reconnected in between):
+    // the chunk cannot be placed, so it is read again.
+    if (channel_.take(attempt)) channel_.settle(attempt, ResyncChannel::Outcome::kAborted);
+    return 0;
+  }
   Window open = std::move(window->second);
   windows_.erase(window);
   auto chunk = channel_.take(attempt);
@@ -370,7 +375,7 @@ void ResyncWorker::run() {
           spdlog::info("re-sync of {}: its shape changed during the pass; starting it again", *table);
         }
       }
-      if (outage) spdlog::info("re-sync: PostgreSQL reachable again");
+      if (outage) spdlog::info("re-sync: going on");
       outage = false;
       backoff.reset();
     } catch (const StopRequested&) {
@@ -381,7 +386,8 @@ void ResyncWorker::run() {
         channel_.fail(fmt::format("table re-sync: {}", e.what()));
         return;
       }
-      if (!outage) spdlog::warn("re-sync: {}; retrying with backoff", e.what());
+      // The stream logs the outage itself; this only says the re-syncs wait.
+      if (!outage) spdlog::info("re-sync paused: {}; it goes on when PostgreSQL answers", e.what());
       outage = true;
       stop_.wait_for(backoff.next());
     }
