@@ -167,6 +167,17 @@ TEST_F(ResyncTrackerTest, HighWithoutItsLowInThisSessionAbortsTheChunk) {
   EXPECT_EQ(channel.wait(kAttempt, std::chrono::milliseconds(0)), ResyncChannel::Outcome::kAborted);
 }
 
+TEST(ResyncChannelTest, ARequestDuringAPassIsTakenOnceByTheRestart) {
+  ResyncChannel channel;
+  channel.request("public.users");
+  ASSERT_EQ(channel.next_request(std::chrono::milliseconds(0)), std::optional<std::string>("public.users"));
+  EXPECT_FALSE(channel.asked_again("public.users"));
+  channel.request("public.users");  // e.g. a request replayed from the log
+  EXPECT_TRUE(channel.asked_again("public.users"));
+  EXPECT_FALSE(channel.asked_again("public.users"));  // the restart took it
+  EXPECT_EQ(channel.next_request(std::chrono::milliseconds(0)), std::nullopt);
+}
+
 TEST_F(ResyncTrackerTest, RequestOfSluiceResyncIsRecordedAndQueued) {
   LogicalMessage request;
   request.transactional = true;

@@ -142,7 +142,10 @@ std::optional<std::string> ResyncChannel::next_request(std::chrono::milliseconds
 
 bool ResyncChannel::asked_again(const std::string& table) {
   std::lock_guard lock(mutex_);
-  return asked_again_.count(table) > 0;
+  if (!asked_again_.erase(table)) return false;
+  // The pass starts again now: that is the request.
+  requests_.erase(std::remove(requests_.begin(), requests_.end(), table), requests_.end());
+  return true;
 }
 
 void ResyncChannel::expect(uint64_t number) {
@@ -372,7 +375,8 @@ void ResyncWorker::run() {
       if (table) {
         const uint64_t pass = next_number_++;
         while (!stop_.requested() && !copy_table(*conn, *table, pass)) {
-          spdlog::info("re-sync of {}: its shape changed during the pass; starting it again", *table);
+          spdlog::info("re-sync of {}: asked for again, or its shape changed, during the pass; starting it again",
+                       *table);
         }
       }
       if (outage) spdlog::info("re-sync: going on");

@@ -101,7 +101,8 @@ class ResyncChannel {
   void request(const std::string& table);
   // Worker: the next table to re-sync, waiting up to `timeout`.
   std::optional<std::string> next_request(std::chrono::milliseconds timeout);
-  // Worker: whether `table` was asked for again since its pass started.
+  // Worker: whether `table` was asked for again since its pass started; if
+  // so, that request is taken (the caller starts the pass again).
   bool asked_again(const std::string& table);
 
   // Worker, before it writes the mark with this pass or attempt number: marks
