@@ -811,5 +811,15 @@ TEST(ConfigMetricsTest, HeartbeatsCanBeTurnedOffButNotNegative) {
             "sluice.toml:6:25: source.heartbeat_interval_ms: must be 0 (off) or positive, got -1");
 }
 
+TEST(ConfigSourceTest, SchemaCheckIntervalDefaultsToOneSecondAndMayBeOnlyAtStart) {
+  EXPECT_EQ(parse_config(config_with("", ""), "sluice.toml").source.schema_check_interval,
+            std::chrono::milliseconds(1000));
+  EXPECT_EQ(parse_config(config_with("schema_check_interval_ms = 0\n", ""), "sluice.toml").source.schema_check_interval,
+            std::chrono::milliseconds(0));
+  EXPECT_NE(error_of(config_with("schema_check_interval_ms = -5\n", ""))
+                .find("source.schema_check_interval_ms: must be 0 (only at start) or positive, got -5"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice
