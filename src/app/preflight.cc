@@ -58,12 +58,12 @@ void check_postgres(const Config& config, PreflightReport& report) {
           role.rolname, e.what()));
     }
   }
-  if (source.heartbeat_interval.count() > 0 &&
-      !pg::can_execute(connection, "pg_catalog.pg_logical_emit_message(boolean, text, text)")) {
+  if (!pg::can_execute(connection, "pg_catalog.pg_logical_emit_message(boolean, text, text)")) {
     report.warnings.push_back(fmt::format(
         "role '{}' may not execute pg_logical_emit_message, so there will be no heartbeats (lag in seconds is "
-        "measured only while tables change): GRANT EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean, "
-        "text, text) TO {}; or set source.heartbeat_interval_ms = 0",
+        "measured only while tables change) and no table re-syncs (a schema change of a captured table then stops "
+        "the run, and `sluice resync` is refused): GRANT EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message("
+        "boolean, text, text) TO {};",
         role.rolname, role.rolname));
   }
   bool owns_every_table = true;  // may create the publication FOR TABLE ...

@@ -387,7 +387,10 @@ void ResyncWorker::run() {
     } catch (const Error& e) {
       conn.reset();
       if (!e.retryable()) {
-        channel_.fail(fmt::format("table re-sync: {}", e.what()));
+        channel_.fail(fmt::format(
+            "table re-sync: {} (a re-sync writes its marks with pg_logical_emit_message: GRANT EXECUTE ON FUNCTION "
+            "pg_catalog.pg_logical_emit_message(boolean, text, text) TO the role, if that is what was refused)",
+            e.what()));
         return;
       }
       // The stream logs the outage itself; this only says the re-syncs wait.
