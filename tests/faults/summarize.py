@@ -22,6 +22,8 @@ KIND = {
     "KilledActiveIsReplacedByTheStandbyUnderLoad": "8. standby takeover (kill -9)",
     "ActiveThatLosesItsLockConnectionIsNotJoinedByASecondActive": "8. active's connections cut",
     "ActiveCutOffWhileTheStandbyTakesOverStepsDown": "8. active cut off, standby takes over",
+    "PartitionedTableUnderLoadWithKill9LosesNothing": "9. partitioned table, kill -9",
+    "SchemaChangesUnderLoadConverge": "10. schema changes (re-sync), kill -9",
 }
 
 

@@ -235,6 +235,9 @@ TEST_F(PartitionedTableTest, UpsertTemplateThatDoesNotCoverAKeyIsRefused) {
   EXPECT_NE(output.find("table public.user_account: key template 'u:{display_name}'"), std::string::npos) << output;
   EXPECT_NE(output.find("do not include the primary key (user_account_id) or a unique key"), std::string::npos)
       << output;
+  auto [run_code, run_output] = run_sluice({"run", "--config", config}, env);
+  EXPECT_EQ(run_code, 1) << run_output;
+  EXPECT_NE(run_output.find("key template 'u:{display_name}'"), std::string::npos) << run_output;
   // A unique key (email is UNIQUE NOT NULL in the seed) is enough.
   text.replace(text.find("u:{display_name}"), 16, "u:{email}");
   auto [ok_code, ok_output] = run_sluice({"check", "--config", dir->write_file("sluice.toml", text)}, env);

@@ -36,7 +36,7 @@ StdoutSink::StdoutSink(const SinkConfig& config, std::FILE* out) : config_(confi
 std::string StdoutSink::line_of(const Change& change, bool snapshot_row) {
   const Relation& relation = *change.relation;
   std::string line = "{\"op\":";
-  append_json_string(line, snapshot_row ? "snapshot" : to_string(change.op));
+  append_json_string(line, snapshot_row ? "snapshot" : change.backfill ? "resync" : to_string(change.op));
   line += ",\"table\":";
   append_json_string(line, relation.qualified_name());
   if (!snapshot_row) {

@@ -277,7 +277,8 @@ bool ResyncTracker::on_message(const LogicalMessage& message, Lsn final_lsn, con
         mark(TableResync{TableResync::Phase::kFinish, pass->second.table, pass->second.since, watermark->shape});
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - pass->second.started).count();
-        spdlog::info("re-sync of {}: every row read again ({} rows in {:.1f}s); rows older than {} are removed",
+        spdlog::info("re-sync of {0}: every row read again in {2:.1f}s ({1} rows copied; rows the stream changed "
+                     "meanwhile came from the stream); rows older than {3} are removed",
                      pass->second.table, pass->second.rows, seconds, pass->second.since.str());
         set(telemetry_.metrics.resync_running.series({pass->second.table}), 0);
         add(telemetry_.metrics.resync_passes.series({pass->second.table}), 1);
