@@ -53,8 +53,9 @@ std::map<std::string, std::string> current_shapes(const Config& config) {
 }
 
 void store_shapes(Sink& sink, const std::map<std::string, std::string>& shapes) {
-  if (!sink.holds_rows()) return;
-  for (const auto& [table, shape] : shapes) sink.store_table_shape(table, shape);
+  RowStore* rows = sink.row_store();
+  if (rows == nullptr) return;
+  for (const auto& [table, shape] : shapes) rows->store_table_shape(table, shape);
 }
 
 // The shape every sink that holds rows has stored for each table, "" where they
@@ -64,10 +65,11 @@ std::map<std::string, std::string> known_shapes(const Config& config, std::vecto
   std::map<std::string, std::string> known;
   bool any = false;
   for (auto& sink : sinks) {
-    if (!sink->holds_rows() || !sink->keeps_state()) continue;
+    RowStore* rows = sink->row_store();
+    if (rows == nullptr || !sink->keeps_state()) continue;
     std::map<std::string, std::string> stored;
     retry_transient(fmt::format("sink '{}'", sink->name()), config.retry, g_stop,
-                    [&] { stored = sink->load_table_shapes(); });
+                    [&] { stored = rows->load_table_shapes(); });
     for (const auto& table : config.source.tables) {
       const std::string& shape = stored[table];
       if (!any) known[table] = shape;
@@ -88,19 +90,25 @@ void start_from_new_slot(const Config& config, const StartPlan& plan, std::vecto
   spdlog::info("created replication slot '{}' at {}", config.source.slot, created.consistent_point.str());
   if (!plan.snapshot) {
     for (auto& sink : sinks) {
-      sink->start_without_snapshot(config.source.slot, created.consistent_point);
+      if (SnapshotTarget* target = sink->snapshot_target()) {
+        target->start_without_snapshot(config.source.slot, created.consistent_point);
+      }
       store_shapes(*sink, shapes);
     }
     return;
   }
-  for (auto& sink : sinks) sink->begin_snapshot(config.source.slot, created.consistent_point, config.source.tables);
+  for (auto& sink : sinks) {
+    if (SnapshotTarget* target = sink->snapshot_target()) {
+      target->begin_snapshot(config.source.slot, created.consistent_point, config.source.tables);
+    }
+  }
   // `replication` stays open and idle: the exported snapshot lives as long as it does.
   SnapshotCopy copy{created.snapshot_name, created.consistent_point, config.sinks};
   copy.telemetry = &telemetry;
   copy.live_progress = live_progress_enabled();
   copy_snapshot(config, copy, make_sink, g_finish, g_stop);
   for (auto& sink : sinks) {
-    sink->finish_snapshot(config.source.slot, created.consistent_point);
+    if (SnapshotTarget* target = sink->snapshot_target()) target->finish_snapshot(config.source.slot, created.consistent_point);
     store_shapes(*sink, shapes);
   }
 }
@@ -169,14 +177,14 @@ int run_active(const Config& config, const RunOptions& options, const PreflightR
     auto checkpoint = sinks[i]->load_checkpoint();
     const SinkConfig& sink_config = config.sinks[i];
     RebuildStarter rebuild;
-    if (sink_config.on_reset == OnReset::kRebuild) {
+    if (sink_config.on_reset == OnReset::kRebuild && sinks[i]->rebuild_target() != nullptr) {
       rebuild = [&config, &sink_config](Sink& sink) {
         return std::make_unique<SinkRebuild>(config, sink_config, sink, make_sink);
       };
     }
     const bool rebuild_first =
         std::find(plan.rebuild.begin(), plan.rebuild.end(), sink_config.name) != plan.rebuild.end();
-    runners.push_back(std::make_unique<SinkRunner>(std::move(sinks[i]), sink_config, config.retry, g_stop,
+    runners.push_back(std::make_unique<SinkRunner>(std::move(sinks[i]), sink_config.bounds, config.retry, g_stop,
                                                    checkpoint.position, confirmed, std::move(rebuild),
                                                    rebuild_first, &telemetry));
     runner_pointers.push_back(runners.back().get());

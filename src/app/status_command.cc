@@ -66,6 +66,7 @@ SourceStatus read_source(const Config& config) {
 struct SinkStatus {
   std::string name;
   std::string kind;
+  bool keeps_state = true;                  // Sink::keeps_state()
   std::optional<std::string> error;
   SinkCheckpoint checkpoint;
   bool holds_rows = false;
@@ -87,16 +88,18 @@ std::vector<std::string> resync_pending(const SourceStatus& source, const SinkSt
 std::vector<SinkStatus> read_sinks(const Config& config) {
   std::vector<SinkStatus> out;
   for (const SinkConfig& sink_config : config.sinks) {
-    SinkStatus status{sink_config.name, sink_config.kind, {}, {}, false, {}};
-    if (sink_config.kind == "stdout") {  // nothing stored to read
-      out.push_back(std::move(status));
-      continue;
-    }
+    SinkStatus status{sink_config.name, sink_config.kind, true, {}, {}, false, {}};
     try {
       auto sink = make_sink(sink_config);
+      if (!sink->keeps_state()) {  // nothing stored to read
+        status.keeps_state = false;
+        out.push_back(std::move(status));
+        continue;
+      }
       status.checkpoint = sink->load_checkpoint();
-      status.holds_rows = sink->holds_rows();
-      if (status.holds_rows) status.shapes = sink->load_table_shapes();
+      RowStore* rows = sink->row_store();
+      status.holds_rows = rows != nullptr;
+      if (rows != nullptr) status.shapes = rows->load_table_shapes();
     } catch (const Error& e) {
       status.error = e.what();
     }
@@ -136,7 +139,7 @@ json to_json(const Config& config, const SourceStatus& source, const std::vector
     json s;
     s["name"] = sink.name;
     s["kind"] = sink.kind;
-    if (sink.kind == "stdout") {
+    if (!sink.keeps_state) {
       s["checkpoint"] = nullptr;  // keeps none: follows the slot
     } else if (sink.error) {
       s["error"] = *sink.error;
@@ -182,8 +185,8 @@ void print_text(const Config& config, const SourceStatus& source, const std::vec
   }
   for (const SinkStatus& sink : sinks) {
     fmt::print("sink '{}': ", sink.name);
-    if (sink.kind == "stdout") {
-      fmt::print("stdout, keeps no checkpoint (follows the slot)\n");
+    if (!sink.keeps_state) {
+      fmt::print("{}, keeps no checkpoint (follows the slot)\n", sink.kind);
       continue;
     }
     if (sink.error) {

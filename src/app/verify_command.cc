@@ -335,8 +335,7 @@ class TableVerifier {
     std::vector<std::vector<std::string>> keys;
     for (const auto& suspect : suspects_) keys.push_back(suspect.primary_key);
     auto current = lookup_.fetch(keys);
-    Batch batch;
-    batch.repair = true;
+    Batch batch = Batch::of(BatchKind::kRepair);
     for (const auto& suspect : suspects_) {
       auto change = std::make_shared<Change>();
       change->relation = relation_;

@@ -460,21 +460,21 @@ class Loader {
   void load_bounds(const toml::table& table, const std::string& path, SinkConfig& sink) {
     auto key = [&](std::string_view name) { return join_key(path, name); };
     if (const toml::node* n = table.get("batch_max_changes")) {
-      sink.batch_max_changes = positive_integer(*n, key("batch_max_changes"));
+      sink.bounds.batch_max_changes = positive_integer(*n, key("batch_max_changes"));
     }
     const toml::node* batch_bytes = table.get("batch_max_bytes");
     if (batch_bytes != nullptr)
-      sink.batch_max_bytes = size_value(*batch_bytes, key("batch_max_bytes"));
+      sink.bounds.batch_max_bytes = size_value(*batch_bytes, key("batch_max_bytes"));
     const toml::node* queue_bytes = table.get("queue_max_bytes");
     if (queue_bytes != nullptr)
-      sink.queue_max_bytes = size_value(*queue_bytes, key("queue_max_bytes"));
-    if (sink.batch_max_bytes > sink.queue_max_bytes) {
+      sink.bounds.queue_max_bytes = size_value(*queue_bytes, key("queue_max_bytes"));
+    if (sink.bounds.batch_max_bytes > sink.bounds.queue_max_bytes) {
       // A batch is taken from the queue, so it can never be larger than the queue.
       bool at_batch = batch_bytes != nullptr;
       fail(at_batch ? *batch_bytes : *queue_bytes,
            key(at_batch ? "batch_max_bytes" : "queue_max_bytes"),
            fmt::format("batch_max_bytes ({} bytes) is larger than queue_max_bytes ({} bytes)",
-                       sink.batch_max_bytes, sink.queue_max_bytes));
+                       sink.bounds.batch_max_bytes, sink.bounds.queue_max_bytes));
     }
   }
 

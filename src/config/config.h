@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "core/retry.h"
+#include "core/sink_bounds.h"
+
 namespace sluice {
 
 enum class SnapshotMode { kInitial, kNever };
@@ -66,21 +69,14 @@ struct SinkConfig {
   // streaming goes on (pipeline/sink_rebuild.h). kStop: stop with an error.
   OnReset on_reset = OnReset::kRebuild;
   std::vector<SinkTableConfig> tables;
-  size_t batch_max_changes = 5000;
+  SinkBounds bounds;                      // batch_max_changes, batch_max_bytes, queue_max_bytes
   // A batch of at most this many ops is applied with one script call (one round
   // trip: the lowest latency); a larger one, where it can, with plain commands
   // (two round trips, a fraction of Redis' time). sink/redis/plain_batch.h.
   size_t script_max_ops = 32;
-  size_t batch_max_bytes = 8 << 20;
-  size_t queue_max_bytes = 64 << 20;
 
   // The override for a table, or nullptr.
   const SinkTableConfig* table_override(const std::string& qualified_table) const;
-};
-
-struct RetryConfig {
-  std::chrono::milliseconds initial_backoff{200};
-  std::chrono::milliseconds max_backoff{30000};
 };
 
 // [metrics]: the HTTP endpoint for GET /metrics and GET /healthz.

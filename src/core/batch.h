@@ -12,18 +12,37 @@
 
 namespace sluice {
 
-struct Batch {
-  std::vector<ChangePtr> changes;
-  // Position of the last change of the batch, stored by the sink with the batch.
-  // Empty for snapshot batches (the checkpoint moves when the snapshot finishes).
-  std::optional<Position> checkpoint;
+enum class BatchKind : uint8_t {
+  // Streamed changes: `checkpoint` is the position of the last one, stored by the
+  // sink with the batch.
+  kStream,
+  // Rows of the initial snapshot (core/sink.h, SnapshotTarget), no checkpoint:
+  // it moves when the snapshot finishes.
+  kSnapshot,
+  // Rows copied by a sink rebuild at `copy_point` (no checkpoint): written
+  // through the per-row version guard and the rebuild's tombstones, only while
+  // that rebuild is the one in progress.
+  kRebuild,
   // Rows rewritten by `sluice verify --repair` (no checkpoint): applied through
   // the per-row version guard like any change, leaving the checkpoint alone.
-  bool repair = false;
-  // Rows copied by a sink rebuild at this point (no checkpoint): written through
-  // the per-row version guard and the rebuild's tombstones, only while that
-  // rebuild is the one in progress.
-  std::optional<Lsn> rebuild;
+  kRepair,
+};
+const char* to_string(BatchKind kind);
+
+struct Batch {
+  BatchKind kind = BatchKind::kStream;
+  std::vector<ChangePtr> changes;
+  std::optional<Position> checkpoint;  // kStream only
+  std::optional<Lsn> copy_point;       // kRebuild only
+
+  static Batch stream(std::vector<ChangePtr> changes) {
+    Batch b{BatchKind::kStream, std::move(changes), {}, {}};
+    if (!b.changes.empty()) b.checkpoint = b.changes.back()->position;
+    return b;
+  }
+  static Batch of(BatchKind kind, std::vector<ChangePtr> changes = {}) {
+    return Batch{kind, std::move(changes), {}, {}};
+  }
 };
 
 }  // namespace sluice

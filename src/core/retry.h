@@ -8,11 +8,16 @@
 #include <optional>
 #include <string>
 
-#include "config/config.h"
 #include "core/error.h"
 #include "core/stop_signal.h"
 
 namespace sluice {
+
+// [retry] in the configuration (docs/configuration.md).
+struct RetryConfig {
+  std::chrono::milliseconds initial_backoff{200};
+  std::chrono::milliseconds max_backoff{30000};
+};
 
 class Backoff {
  public:

@@ -11,4 +11,14 @@ const char* to_string(SnapshotState state) {
   return "?";
 }
 
+const char* to_string(BatchKind kind) {
+  switch (kind) {
+    case BatchKind::kStream: return "stream";
+    case BatchKind::kSnapshot: return "snapshot";
+    case BatchKind::kRebuild: return "rebuild";
+    case BatchKind::kRepair: return "repair";
+  }
+  return "?";
+}
+
 }  // namespace sluice

@@ -1,17 +1,30 @@
-// The contract every sink implements. A sink is used from one thread at a time
-// (its own sink thread); it owns its connection(s).
+// The contract every sink implements (docs/extending.md). A sink is used from one
+// thread at a time (its own sink thread); it owns its connection(s).
 //
-// Exactly-once effect: apply() stores the batch's changes and its checkpoint in
-// one atomic step of the store, so after any crash the stored checkpoint says
-// precisely which changes are in the store. Per key the store never goes
-// backwards: a change whose position is not newer than the key's stored version
-// is ignored (this is what makes replays, retries and snapshot rows safe).
+// The contract is small: a name, a declared durability, load the stored
+// checkpoint, apply a batch, probe the store. What only some stores can do is an
+// optional capability that the pipeline and `sluice verify` discover through the
+// accessors at the end of Sink (nullptr: the sink cannot):
+//   SnapshotTarget  the initial snapshot's lifecycle (every sink that keeps a
+//                   checkpoint has it: its first checkpoint is set through it);
+//   RebuildTarget   a rebuild after the store came back empty (on_reset = "rebuild");
+//   RowStore        the sink holds one document per row: a rebuild copies rows,
+//                   a table re-sync removes rows it did not see again.
+// A capability may depend on the sink's configuration (a Redis sink holds rows in
+// mode = "upsert" only), so the accessors are asked of the instance.
+//
+// Exactly-once effect (Durability::kCheckpointAtomic): apply() stores the batch's
+// changes and its checkpoint in one atomic step of the store, so after any crash
+// the stored checkpoint says precisely which changes are in the store. Per key the
+// store never goes backwards: a change whose position is not newer than the key's
+// stored version is ignored (this is what makes replays, retries and snapshot rows
+// safe).
 //
 // Errors: Error::transient when the store is unreachable or the connection dropped
 // (the caller retries the same batch; apply() must be idempotent for that);
 // SinkWasReset (an Error::state) when the store lost everything, checkpoint
 // included (flushed, or restarted without persistence): nothing of the batch was
-// written, and the caller may rebuild the sink (on_reset) and apply it again;
+// written, and the caller may rebuild the sink (RebuildTarget) and apply it again;
 // any other Error is fatal (e.g. Error::state when the stored checkpoint is not
 // the one this sink wrote last, Error::invalid_input for a change the store rejects).
 #pragma once
@@ -19,6 +32,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/batch.h"
 #include "core/error.h"
@@ -29,12 +43,25 @@ namespace sluice {
 enum class SnapshotState { kNone, kInProgress, kDone };
 const char* to_string(SnapshotState state);
 
+// What a sink promises about its checkpoint.
+enum class Durability {
+  // The checkpoint is stored in the store atomically with each batch (Redis: one
+  // script call or MULTI/EXEC; a search index: one transaction per index).
+  kCheckpointAtomic,
+  // Applying a batch again has no further effect (e.g. messages whose ids derive
+  // from their positions); the stored checkpoint may lag what the store holds.
+  kIdempotentByPosition,
+  // Keeps nothing (stdout): it follows the source from wherever it stands, and
+  // start planning leaves it out.
+  kNone,
+};
+
 // What a sink has stored about its own progress.
 struct SinkCheckpoint {
   std::optional<Position> position;   // last applied change; empty: the sink is new
   SnapshotState snapshot = SnapshotState::kNone;
-  std::string slot;                   // the slot the checkpoint belongs to
-  // A rebuild after a reset is copying rows at this point (begin_rebuild()).
+  std::string slot;                   // the source stream the checkpoint belongs to
+  // A rebuild after a reset is copying rows at this point (RebuildTarget::begin_rebuild).
   std::optional<Lsn> rebuilding;
 };
 
@@ -50,69 +77,86 @@ struct SinkTotals {
   uint64_t dead_lettered = 0;  // changes rejected and recorded (on_error = "dead_letter")
 };
 
+// The initial snapshot's lifecycle, and the first checkpoint of a sink that
+// starts without one.
+class SnapshotTarget {
+ public:
+  virtual ~SnapshotTarget() = default;
+  // Records "in progress" for `slot` at `consistent_point` and removes every key
+  // the sink holds for `tables` (an interrupted earlier snapshot leaves nothing
+  // behind). Snapshot rows then arrive through Sink::apply() in batches of kind
+  // kSnapshot, every row at Position{consistent_point, 0}; rows at any other
+  // position are refused (Error::state: they belong to another snapshot, e.g. of
+  // a process that lost its lock), so a row is written once, at the snapshot's
+  // version, into a table nothing else writes to yet.
+  virtual void begin_snapshot(const std::string& slot, Lsn consistent_point,
+                              const std::vector<std::string>& tables) = 0;
+  // Stores `consistent_point` (as Position{lsn, 0}) as the checkpoint and marks
+  // the snapshot done.
+  virtual void finish_snapshot(const std::string& slot, Lsn consistent_point) = 0;
+  // Marks the sink as following `slot` from `consistent_point` without a
+  // snapshot (snapshot = "never").
+  virtual void start_without_snapshot(const std::string& slot, Lsn consistent_point) = 0;
+};
+
+// Rebuild after a reset, while streaming goes on (pipeline/sink_rebuild.h).
+class RebuildTarget {
+ public:
+  virtual ~RebuildTarget() = default;
+  // Stores a checkpoint again: the position this sink last applied (none when it
+  // never applied any), `slot`, and, when `copy_point` is given, that rows copied
+  // at that point are being written (batches of kind kRebuild). While that is so,
+  // a streamed delete or truncate newer than the copy point leaves a tombstone so
+  // that a copied row never brings a deleted row back. A sink without a RowStore
+  // is given no copy point: storing the checkpoint is its whole rebuild.
+  virtual void begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) = 0;
+  // Ends the rebuild (fenced on `copy_point`) and drops the tombstones;
+  // Error::state when another rebuild has replaced this one.
+  virtual void finish_rebuild(Lsn copy_point, const std::vector<std::string>& tables) = 0;
+};
+
+// A sink that holds one document per row, each with the position of the last
+// change applied to it (its version).
+class RowStore {
+ public:
+  virtual ~RowStore() = default;
+  // Table re-sync (core/change_queue.h: TableResync). The shapes are
+  // fingerprints the source computes for each table, stored by the sink beside
+  // its rows: a table whose stored shape differs from the source's is re-synced
+  // at start.
+  virtual std::map<std::string, std::string> load_table_shapes() = 0;
+  virtual void store_table_shape(const std::string& table, const std::string& shape) = 0;
+  // Removes every row of `table` whose stored version is older than `since`,
+  // each atomically with its check; idempotent. Returns how many it removed.
+  virtual uint64_t remove_rows_older_than(const std::string& table, const Position& since) = 0;
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
 
   virtual const std::string& name() const = 0;
+  virtual Durability durability() const = 0;
 
   // Connects if needed and reads the stored checkpoint.
   virtual SinkCheckpoint load_checkpoint() = 0;
 
-  // Applies the batch (see file comment).
+  // Applies the batch (see file comment and core/batch.h for its kinds).
   virtual void apply(const Batch& batch) = 0;
-
-  // Initial snapshot lifecycle. begin_snapshot() records "in progress" for `slot`
-  // at `consistent_point` and removes every key the sink holds for `tables` (an
-  // interrupted earlier snapshot leaves nothing behind). Snapshot rows then
-  // arrive through apply() with checkpoint-less batches, every row at
-  // Position{consistent_point, 0}; rows at any other position are refused
-  // (Error::state: they belong to another snapshot, e.g. of a process that lost
-  // its lock), so a row is written once, at the snapshot's version, into a table
-  // nothing else writes to yet. finish_snapshot() stores `consistent_point` (as
-  // Position{lsn, 0}) as the checkpoint and marks the snapshot done.
-  virtual void begin_snapshot(const std::string& slot, Lsn consistent_point,
-                              const std::vector<std::string>& tables) = 0;
-  virtual void finish_snapshot(const std::string& slot, Lsn consistent_point) = 0;
-
-  // Marks the sink as following `slot` from `position` without a snapshot
-  // (snapshot = "never").
-  virtual void start_without_snapshot(const std::string& slot, Lsn consistent_point) = 0;
-
-  // Rebuild after a reset, while streaming goes on (pipeline/sink_rebuild.h).
-  // begin_rebuild() stores a checkpoint again: the position this sink last
-  // applied (none when it never applied any), `slot`, and, when `copy_point` is
-  // given, that rows copied at that point are being written (Batch::rebuild).
-  // While that is so, a streamed delete or truncate newer than the copy point
-  // leaves a tombstone so that a copied row never brings a deleted row back.
-  // finish_rebuild() ends it (fenced on `copy_point`) and drops the tombstones;
-  // Error::state when another rebuild has replaced this one.
-  virtual void begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) = 0;
-  virtual void finish_rebuild(Lsn copy_point, const std::vector<std::string>& tables) = 0;
-  // Whether the sink holds one entry per row, so that a rebuild has rows to copy
-  // (Redis upsert). Otherwise begin_rebuild(slot, nullopt) is the whole rebuild.
-  virtual bool holds_rows() const = 0;
-
-  virtual SinkTotals totals() const { return {}; }
-
-  // False for a sink that stores no checkpoint (stdout): it follows the slot
-  // from wherever it stands, and start planning leaves it out.
-  virtual bool keeps_state() const { return true; }
-
-  // Table re-sync (core/change_queue.h: TableResync), for sinks that hold rows;
-  // the others keep these no-ops. The shapes are fingerprints the source
-  // computes for each table, stored by the sink beside its rows: a table whose
-  // stored shape differs from the source's is re-synced at start.
-  virtual std::map<std::string, std::string> load_table_shapes() { return {}; }
-  virtual void store_table_shape(const std::string& /*table*/, const std::string& /*shape*/) {}
-  // Removes every row of `table` whose stored version is older than `since`,
-  // each atomically with its check; idempotent. Returns how many it removed.
-  virtual uint64_t remove_rows_older_than(const std::string& /*table*/, const Position& /*since*/) { return 0; }
 
   // Checks that the store answers (Error::transient when it does not). Called
   // while the sink has nothing to apply, so that an outage shows in the health
   // and the metrics before the next change needs the store.
   virtual void probe() {}
+
+  virtual SinkTotals totals() const { return {}; }
+
+  // Optional capabilities (file comment); the pointers live as long as the sink.
+  virtual SnapshotTarget* snapshot_target() { return nullptr; }
+  virtual RebuildTarget* rebuild_target() { return nullptr; }
+  virtual RowStore* row_store() { return nullptr; }
+
+  bool keeps_state() const { return durability() != Durability::kNone; }
 };
 
 }  // namespace sluice

@@ -6,16 +6,16 @@
 
 namespace sluice {
 
-SinkRunner::SinkRunner(std::unique_ptr<Sink> sink, const SinkConfig& config, const RetryConfig& retry,
+SinkRunner::SinkRunner(std::unique_ptr<Sink> sink, const SinkBounds& bounds, const RetryConfig& retry,
                        StopSignal& stop, std::optional<Position> applied, Lsn durable,
                        RebuildStarter rebuild, bool rebuild_first, Telemetry* telemetry)
     : sink_(std::move(sink)),
-      name_(config.name),
-      batch_max_changes_(config.batch_max_changes),
-      batch_max_bytes_(config.batch_max_bytes),
+      name_(sink_->name()),
+      batch_max_changes_(bounds.batch_max_changes),
+      batch_max_bytes_(bounds.batch_max_bytes),
       retry_(retry),
       stop_(stop),
-      queue_(config.queue_max_bytes),
+      queue_(bounds.queue_max_bytes),
       rebuild_starter_(std::move(rebuild)),
       rebuild_first_(rebuild_first),
       applied_(applied),
@@ -206,17 +206,19 @@ void SinkRunner::apply_batch() {
 }
 
 void SinkRunner::apply_resync_mark(const TableResync& mark) {
+  RowStore* rows = sink_->row_store();
+  if (rows == nullptr) return;  // it holds no rows: the re-sync's inserts are all it gets
   if (mark.phase == TableResync::Phase::kStart) {
     retry_transient("sink '" + name_ + "' (re-sync of " + mark.table + ")", retry_, stop_,
-                    [&] { sink_->store_table_shape(mark.table, ""); });
+                    [&] { rows->store_table_shape(mark.table, ""); });
     return;
   }
   // Everything before the mark must be in the store before older rows are judged.
   if (!batch_.changes.empty()) flush();
   uint64_t removed = 0;
   retry_transient("sink '" + name_ + "' (re-sync of " + mark.table + ")", retry_, stop_, [&] {
-    removed = sink_->remove_rows_older_than(mark.table, mark.since);
-    sink_->store_table_shape(mark.table, mark.shape);
+    removed = rows->remove_rows_older_than(mark.table, mark.since);
+    rows->store_table_shape(mark.table, mark.shape);
   });
   if (removed > 0) {
     spdlog::info("sink '{}': re-sync of {} removed {} row(s) no longer in the table", name_, mark.table, removed);

@@ -25,11 +25,12 @@
 #include <string>
 #include <thread>
 
-#include "config/config.h"
 #include "core/background_task.h"
 #include "core/change_queue.h"
 #include "core/sink.h"
 #include "core/change_counts.h"
+#include "core/retry.h"
+#include "core/sink_bounds.h"
 #include "core/stop_signal.h"
 #include "core/telemetry.h"
 
@@ -42,7 +43,7 @@ class SinkRunner {
   // `rebuild`: empty for on_reset = "stop". `rebuild_first`: start a rebuild
   // before anything else (the sink came back empty while sluice was down, or a
   // rebuild was interrupted).
-  SinkRunner(std::unique_ptr<Sink> sink, const SinkConfig& config, const RetryConfig& retry,
+  SinkRunner(std::unique_ptr<Sink> sink, const SinkBounds& bounds, const RetryConfig& retry,
              StopSignal& stop, std::optional<Position> applied, Lsn durable,
              RebuildStarter rebuild = {}, bool rebuild_first = false, Telemetry* telemetry = nullptr);
   ~SinkRunner();

@@ -24,8 +24,12 @@ SinkRebuild::SinkRebuild(const Config& config, const SinkConfig& sink_config, Si
       sink_config_(sink_config),
       make_sink_(std::move(make_sink)),
       label_(fmt::format("rebuild of sink '{}'", sink_config.name)) {
-  if (!sink.holds_rows()) {
-    sink.begin_rebuild(config.source.slot, std::nullopt);
+  RebuildTarget* target = sink.rebuild_target();
+  if (target == nullptr) {
+    throw Error::internal(fmt::format("{}: the sink cannot be rebuilt (it has no RebuildTarget)", label_));
+  }
+  if (sink.row_store() == nullptr) {
+    target->begin_rebuild(config.source.slot, std::nullopt);
     spdlog::info("{}: its checkpoint is stored again; it holds no rows to copy, so it simply goes on", label_);
     status_.store(Status::kDone);
     return;
@@ -34,7 +38,7 @@ SinkRebuild::SinkRebuild(const Config& config, const SinkConfig& sink_config, Si
   const auto created = pg::create_logical_slot(replication_, temporary_slot_name(config.source.slot), true);
   snapshot_name_ = created.snapshot_name;
   copy_point_ = created.consistent_point;
-  sink.begin_rebuild(config.source.slot, copy_point_);
+  target->begin_rebuild(config.source.slot, copy_point_);
   spdlog::info("{}: copying every table at {} while streaming goes on", label_, copy_point_.str());
   thread_ = std::thread([this] { copy(); });
 }
@@ -62,7 +66,9 @@ void SinkRebuild::copy() {
     auto sink = make_sink_(sink_config_);
     retry_transient(label_, config_.retry, cancel_, [&] {
       sink->load_checkpoint();
-      sink->finish_rebuild(copy_point_, config_.source.tables);
+      RebuildTarget* rebuilt = sink->rebuild_target();
+      if (rebuilt == nullptr) throw Error::internal(label_ + ": the sink cannot be rebuilt (it has no RebuildTarget)");
+      rebuilt->finish_rebuild(copy_point_, config_.source.tables);
     });
     spdlog::info("{}: done, {} rows copied in {:.1f}s; the sink is whole again", label_, result.rows, result.seconds);
     status_.store(Status::kDone);

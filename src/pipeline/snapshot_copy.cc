@@ -71,8 +71,8 @@ class SnapshotWorker {
     while (more) {
       if (finish_.load() || stop_.requested()) throw StopRequested{};
       auto fetch = std::async(std::launch::async, [&] { return reader_.next_chunk(next); });
-      Batch batch;
-      if (copy_.rebuild) batch.rebuild = copy_.consistent_point;
+      Batch batch = Batch::of(copy_.rebuild ? BatchKind::kRebuild : BatchKind::kSnapshot);
+      if (copy_.rebuild) batch.copy_point = copy_.consistent_point;
       batch.changes.reserve(rows.size());
       for (auto& values : rows) {
         auto change = std::make_shared<Change>();

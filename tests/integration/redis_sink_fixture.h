@@ -88,18 +88,9 @@ inline ChangePtr del(const RelationPtr& rel, Position p, std::vector<Value> old)
 inline ChangePtr trunc(const RelationPtr& rel, Position p) { return make(Op::kTruncate, rel, p, {}); }
 
 // A batch whose checkpoint is its last change's position.
-inline Batch batch(std::vector<ChangePtr> changes) {
-  Batch b;
-  b.checkpoint = changes.back()->position;
-  b.changes = std::move(changes);
-  return b;
-}
+inline Batch batch(std::vector<ChangePtr> changes) { return Batch::stream(std::move(changes)); }
 // Snapshot rows: no checkpoint.
-inline Batch rows(std::vector<ChangePtr> changes) {
-  Batch b;
-  b.changes = std::move(changes);
-  return b;
-}
+inline Batch rows(std::vector<ChangePtr> changes) { return Batch::of(BatchKind::kSnapshot, std::move(changes)); }
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

@@ -14,9 +14,8 @@ using namespace redis_test;
 
 // Rows copied by the rebuild at `at`.
 Batch rebuilt(Lsn at, std::vector<ChangePtr> changes) {
-  Batch b;
-  b.rebuild = at;
-  b.changes = std::move(changes);
+  Batch b = Batch::of(BatchKind::kRebuild, std::move(changes));
+  b.copy_point = at;
   return b;
 }
 Position copied(Lsn at) { return Position{at, 0}; }
@@ -145,7 +144,7 @@ TEST_F(RedisSinkRebuildTest, RowsOfAReplacedRebuildAreRefused) {
 
 TEST_F(RedisSinkRebuildTest, SinkWithoutRowsOnlyGetsItsCheckpointBack) {
   auto sink = started(config(SinkMode::kInvalidate));
-  EXPECT_FALSE(sink->holds_rows());
+  EXPECT_EQ(sink->row_store(), nullptr);
   sink->apply(batch({upd(users(), pos(0x200), {T("1"), T("a"), N, N})}));
   client_.command({"FLUSHALL"});
   EXPECT_THROW(sink->apply(batch({upd(users(), pos(0x300), {T("1"), T("b"), N, N})})), SinkWasReset);

@@ -316,7 +316,7 @@ TEST_F(RedisSinkTest, OlderChangeAfterNewerOneIsSkippedPerRow) {
   sink->apply(batch({ins(rel, pos(0x300, 1), {T("1"), T("newer"), N, N})}));
   Batch older = rows({ins(rel, pos(0x200, 0), {T("1"), T("older"), N, N}),
                       ins(rel, pos(0x200, 0), {T("2"), T("other"), N, N})});
-  older.repair = true;
+  older.kind = BatchKind::kRepair;
   sink->apply(older);
   EXPECT_EQ(sink->last_apply().skipped, 1u);
   EXPECT_EQ(sink->last_apply().applied, 1u);
@@ -324,7 +324,7 @@ TEST_F(RedisSinkTest, OlderChangeAfterNewerOneIsSkippedPerRow) {
   EXPECT_EQ(client_.get("users:2"), R"({"id":2,"name":"other","payload":null,"note":null})");
   // An older delete does not remove a newer row.
   Batch older_delete = rows({del(rel, pos(0x250, 0), {T("1"), N, N, N})});
-  older_delete.repair = true;
+  older_delete.kind = BatchKind::kRepair;
   sink->apply(older_delete);
   EXPECT_TRUE(client_.get("users:1").has_value());
   EXPECT_EQ(checkpoint(), pos(0x300, 1).encode());
@@ -346,7 +346,7 @@ TEST_F(RedisSinkTest, SnapshotRowsOfAnotherSnapshotAndRepairsDuringOneAreRefused
     EXPECT_TRUE(contains(e.what(), pos(0x200, 0).encode()) && contains(e.what(), pos(0x300, 0).encode())) << e.what();
   }
   Batch repair = rows({ins(rel, pos(0x400, 0), {T("4"), T("d"), N, N})});
-  repair.repair = true;
+  repair.kind = BatchKind::kRepair;
   try {
     sink->apply(repair);
     FAIL() << "expected Error::state";

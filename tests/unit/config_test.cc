@@ -121,10 +121,10 @@ TEST_F(ConfigTest, ExampleLoadsWithTheWrittenValues) {
   EXPECT_EQ(sink.state_prefix, "sluice:cache");
   EXPECT_EQ(sink.stream, "sluice:changes");
   EXPECT_FALSE(sink.stream_maxlen.has_value());
-  EXPECT_EQ(sink.batch_max_changes, 5000u);
+  EXPECT_EQ(sink.bounds.batch_max_changes, 5000u);
   EXPECT_EQ(sink.script_max_ops, 32u);
-  EXPECT_EQ(sink.batch_max_bytes, size_t{8} << 20);
-  EXPECT_EQ(sink.queue_max_bytes, size_t{64} << 20);
+  EXPECT_EQ(sink.bounds.batch_max_bytes, size_t{8} << 20);
+  EXPECT_EQ(sink.bounds.queue_max_bytes, size_t{64} << 20);
   ASSERT_EQ(sink.tables.size(), 1u);
   EXPECT_EQ(sink.tables[0].table, "public.media");
   EXPECT_EQ(sink.tables[0].key, "m:{channel_id}:{media_id}");
@@ -177,10 +177,10 @@ TEST_F(ConfigTest, EveryOptionalKeyIsRead) {
   EXPECT_EQ(sink.stream, "cdc:{table}");
   EXPECT_EQ(sink.stream_maxlen, 100000u);
   EXPECT_EQ(sink.state_prefix, "state:x");
-  EXPECT_EQ(sink.batch_max_changes, 100u);
+  EXPECT_EQ(sink.bounds.batch_max_changes, 100u);
   EXPECT_EQ(sink.script_max_ops, 0u);
-  EXPECT_EQ(sink.batch_max_bytes, 512u * 1024);
-  EXPECT_EQ(sink.queue_max_bytes, 2097152u);
+  EXPECT_EQ(sink.bounds.batch_max_bytes, 512u * 1024);
+  EXPECT_EQ(sink.bounds.queue_max_bytes, 2097152u);
   ASSERT_EQ(sink.tables.size(), 1u);
   EXPECT_EQ(sink.tables[0].table, "public.media");
   EXPECT_EQ(sink.tables[0].columns, (std::vector<std::string>{"media_id", "title"}));
@@ -310,8 +310,8 @@ TEST_F(ConfigTest, StdoutSinkNeedsNoUrlAndRefusesRedisKeys) {
       "[[sinks]]\nname = \"debug\"\nkind = \"stdout\"\n";
   const Config config = parse_config(head + "queue_max_bytes = \"16MiB\"\nbatch_max_changes = 10\n", "sluice.toml");
   EXPECT_EQ(config.sinks[0].kind, "stdout");
-  EXPECT_EQ(config.sinks[0].queue_max_bytes, 16u << 20);
-  EXPECT_EQ(config.sinks[0].batch_max_changes, 10u);
+  EXPECT_EQ(config.sinks[0].bounds.queue_max_bytes, 16u << 20);
+  EXPECT_EQ(config.sinks[0].bounds.batch_max_changes, 10u);
   EXPECT_EQ(error_of(head + "key = \"{pk}\"\n"),
             "sluice.toml:9:7: sinks[0].key: only applies to kind = \"redis\" (this sink has kind = \"stdout\")");
   EXPECT_EQ(error_of(head + "url = \"redis://h/0\"\n"),
@@ -460,7 +460,7 @@ TEST_F(ConfigTest, SizesAcceptBytesAndUnits) {
                                   "\n"),
                         "x")
         .sinks[0]
-        .queue_max_bytes;
+        .bounds.queue_max_bytes;
   };
   EXPECT_EQ(queue_bytes("1048576"), 1048576u);
   EXPECT_EQ(queue_bytes("\"64MiB\""), size_t{64} << 20);

@@ -13,7 +13,7 @@
 namespace sluice {
 namespace {
 
-class RecordingSink : public Sink {
+class RecordingSink : public Sink, public RebuildTarget {
  public:
   std::mutex mutex;
   std::vector<Batch> batches;
@@ -23,6 +23,8 @@ class RecordingSink : public Sink {
   std::string name_ = "rec";
 
   const std::string& name() const override { return name_; }
+  Durability durability() const override { return Durability::kCheckpointAtomic; }
+  RebuildTarget* rebuild_target() override { return this; }
   SinkCheckpoint load_checkpoint() override { return {}; }
   void apply(const Batch& batch) override {
     std::lock_guard lock(mutex);
@@ -36,15 +38,11 @@ class RecordingSink : public Sink {
     }
     batches.push_back(batch);
   }
-  void begin_snapshot(const std::string&, Lsn, const std::vector<std::string>&) override {}
-  void finish_snapshot(const std::string&, Lsn) override {}
-  void start_without_snapshot(const std::string&, Lsn) override {}
   void begin_rebuild(const std::string&, std::optional<Lsn>) override {
     std::lock_guard lock(mutex);
     ++rebuilds_begun;
   }
   void finish_rebuild(Lsn, const std::vector<std::string>&) override {}
-  bool holds_rows() const override { return true; }
 };
 
 // A rebuild whose outcome the test sets.
@@ -83,13 +81,12 @@ ChangePtr change(uint64_t lsn, uint32_t index) {
 
 class SinkRunnerTest : public ::testing::Test {
  protected:
-  SinkConfig config;
+  SinkBounds config;
   RetryConfig retry{std::chrono::milliseconds(1), std::chrono::milliseconds(5)};
   StopSignal stop;
   RecordingSink* sink = nullptr;
 
   std::unique_ptr<SinkRunner> make(std::optional<Position> applied = std::nullopt) {
-    config.name = "rec";
     auto owned = std::make_unique<RecordingSink>();
     sink = owned.get();
     return std::make_unique<SinkRunner>(std::move(owned), config, retry, stop, applied, Lsn(0x10));
@@ -191,7 +188,6 @@ TEST_F(SinkRunnerTest, FatalErrorIsStickyAndStopsTheProcess) {
   class FailingSink : public RecordingSink {
     void apply(const Batch&) override { throw Error::invalid_input("WRONGTYPE"); }
   };
-  config.name = "bad";
   SinkRunner runner(std::make_unique<FailingSink>(), config, retry, stop, std::nullopt, Lsn(0));
   push(runner, change(0x100, 1));
   push(runner, TransactionEnd{Lsn(0x120)});
@@ -217,14 +213,13 @@ TEST_F(SinkRunnerTest, ResetWithoutRebuildIsFatalAndSaysHowToRecover) {
 }
 
 TEST_F(SinkRunnerTest, ResetStartsARebuildAndAppliesTheSameBatchAgain) {
-  config.name = "rec";
   auto owned = std::make_unique<RecordingSink>();
   sink = owned.get();
   sink->resets_left = 1;
   FakeRebuild::Shared shared;
   SinkRunner runner(std::move(owned), config, retry, stop, std::nullopt, Lsn(0x10),
                     [&](Sink& s) {
-                      s.begin_rebuild("slot", Lsn(0x500));
+                      s.rebuild_target()->begin_rebuild("slot", Lsn(0x500));
                       return std::make_unique<FakeRebuild>(shared);
                     });
   push(runner, change(0x100, 1));
@@ -251,7 +246,6 @@ TEST_F(SinkRunnerTest, ResetStartsARebuildAndAppliesTheSameBatchAgain) {
 }
 
 TEST_F(SinkRunnerTest, RebuildThatCannotSucceedIsFatal) {
-  config.name = "rec";
   FakeRebuild::Shared shared;
   shared.status = BackgroundTask::Status::kFailed;
   shared.transient = false;
@@ -265,7 +259,6 @@ TEST_F(SinkRunnerTest, RebuildThatCannotSucceedIsFatal) {
 }
 
 TEST_F(SinkRunnerTest, ReportsAppliedChangesLagPositionAndRetriedErrors) {
-  config.name = "rec";
   Telemetry telemetry;
   auto owned = std::make_unique<RecordingSink>();
   owned->transient_failures_left = 2;

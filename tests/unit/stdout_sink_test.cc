@@ -65,9 +65,7 @@ TEST(StdoutSinkTest, ABatchIsWrittenAndAFailedWriteIsAnError) {
   std::FILE* memory = open_memstream(&text, &size);
   {
     StdoutSink sink(config, memory);
-    Batch batch;
-    batch.changes = {change(Op::kDelete, {Value::of("3"), Value::null(), Value::null()}, {})};
-    batch.checkpoint = batch.changes.back()->position;
+    Batch batch = Batch::stream({change(Op::kDelete, {Value::of("3"), Value::null(), Value::null()}, {})});
     sink.apply(batch);
     std::fflush(memory);
     EXPECT_EQ(std::string(text, size).substr(0, 16), "{\"op\":\"delete\",\"");
@@ -79,9 +77,7 @@ TEST(StdoutSinkTest, ABatchIsWrittenAndAFailedWriteIsAnError) {
   std::FILE* full = std::fopen("/dev/full", "w");
   ASSERT_NE(full, nullptr);
   StdoutSink sink(config, full);
-  Batch batch;
-  batch.changes = {change(Op::kDelete, {Value::of("3"), Value::null(), Value::null()}, {})};
-  batch.checkpoint = batch.changes.back()->position;
+  Batch batch = Batch::stream({change(Op::kDelete, {Value::of("3"), Value::null(), Value::null()}, {})});
   try {
     sink.apply(batch);
     FAIL() << "expected Error::state";

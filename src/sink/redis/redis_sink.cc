@@ -591,7 +591,7 @@ void RedisSink::encode_stream(const Change& change, const Route& route, bool sna
 // ---- apply ------------------------------------------------------------------
 
 void RedisSink::apply(const Batch& batch) {
-  if (config_.on_error != OnError::kDeadLetter || !batch.checkpoint) return apply_once(batch);
+  if (config_.on_error != OnError::kDeadLetter || batch.kind != BatchKind::kStream) return apply_once(batch);
   try {
     apply_once(batch);
   } catch (const Error& e) {
@@ -601,10 +601,7 @@ void RedisSink::apply(const Batch& batch) {
     if (batch.changes.size() == 1) return dead_letter(*batch.changes.front(), e.what());
     for (const ChangePtr& change : batch.changes) {
       if (expected_ && change->position <= *expected_) continue;
-      Batch one;
-      one.changes = {change};
-      one.checkpoint = change->position;
-      apply(one);
+      apply(Batch::stream({change}));
     }
   }
 }
@@ -640,7 +637,7 @@ void RedisSink::apply_once(const Batch& batch) {
     throw Error::internal(context_ + ": apply() before load_checkpoint(), begin_snapshot() or start_without_snapshot()");
   }
   ApplyStats stats;
-  const bool snapshot_rows = !batch.checkpoint.has_value() && !batch.repair && !batch.rebuild;
+  const bool snapshot_rows = batch.kind == BatchKind::kSnapshot;
 
   BatchArgs::Header header;
   header.sink = config_.name;
@@ -649,10 +646,18 @@ void RedisSink::apply_once(const Batch& batch) {
   header.format = config_.format == DocumentFormat::kJson ? "json" : "hash";
   header.expect_checkpoint = checkpoint_exists_;
   header.expected = expected_ ? expected_->encode() : "";
-  header.checkpoint = batch.repair     ? "repair"
-                      : batch.rebuild  ? "rebuild:" + Position{*batch.rebuild, 0}.encode()
-                      : batch.checkpoint ? batch.checkpoint->encode()
-                                         : "";
+  switch (batch.kind) {
+    case BatchKind::kStream:
+      if (!batch.checkpoint) throw Error::internal(context_ + ": a stream batch without a checkpoint");
+      header.checkpoint = batch.checkpoint->encode();
+      break;
+    case BatchKind::kSnapshot: header.checkpoint = ""; break;
+    case BatchKind::kRebuild:
+      if (!batch.copy_point) throw Error::internal(context_ + ": a rebuild batch without its copy point");
+      header.checkpoint = "rebuild:" + Position{*batch.copy_point, 0}.encode();
+      break;
+    case BatchKind::kRepair: header.checkpoint = "repair"; break;
+  }
   header.stream_maxlen = config_.stream_maxlen ? std::to_string(*config_.stream_maxlen) : "";
   BatchArgs args(header);
   std::vector<std::string> truncate_globs;

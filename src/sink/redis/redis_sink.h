@@ -54,7 +54,7 @@ namespace sluice {
 
 class BatchArgs;
 
-class RedisSink final : public Sink {
+class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget, public RowStore {
  public:
   // Parses the url and the key templates (Error::config naming the sink); does
   // not connect.
@@ -64,6 +64,11 @@ class RedisSink final : public Sink {
   RedisSink& operator=(const RedisSink&) = delete;
 
   const std::string& name() const override { return config_.name; }
+  Durability durability() const override { return Durability::kCheckpointAtomic; }
+  SnapshotTarget* snapshot_target() override { return this; }
+  RebuildTarget* rebuild_target() override { return this; }
+  // Upsert mode holds one document per row; invalidate and stream do not.
+  RowStore* row_store() override { return config_.mode == SinkMode::kUpsert ? this : nullptr; }
   SinkCheckpoint load_checkpoint() override;
   void apply(const Batch& batch) override;
   void begin_snapshot(const std::string& slot, Lsn consistent_point, const std::vector<std::string>& tables) override;
@@ -71,7 +76,6 @@ class RedisSink final : public Sink {
   void start_without_snapshot(const std::string& slot, Lsn consistent_point) override;
   void begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) override;
   void finish_rebuild(Lsn copy_point, const std::vector<std::string>& tables) override;
-  bool holds_rows() const override { return config_.mode == SinkMode::kUpsert; }
 
   // What the last successful apply() did (for logs and tests).
   struct ApplyStats {
@@ -84,7 +88,7 @@ class RedisSink final : public Sink {
   SinkTotals totals() const override { return totals_; }
   void probe() override;
 
-  // Table re-sync (core/sink.h). Shapes live in P:shapes (hash: table -> shape);
+  // RowStore (core/sink.h), upsert mode. Shapes live in P:shapes (hash: table -> shape);
   // rows older than a re-sync are found by scanning P:index:<table>, each removed
   // (document and index entry) by a script that checks its version again.
   std::map<std::string, std::string> load_table_shapes() override;

@@ -66,7 +66,7 @@ std::string StdoutSink::line_of(const Change& change, bool snapshot_row) {
 }
 
 void StdoutSink::apply(const Batch& batch) {
-  const bool snapshot_rows = !batch.checkpoint && !batch.repair && !batch.rebuild;
+  const bool snapshot_rows = batch.kind != BatchKind::kStream;
   buffer_.clear();
   for (const ChangePtr& change : batch.changes) buffer_ += line_of(*change, snapshot_rows);
   if (std::fwrite(buffer_.data(), 1, buffer_.size(), out_) != buffer_.size() || std::fflush(out_) != 0) {

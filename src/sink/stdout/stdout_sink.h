@@ -31,15 +31,11 @@ class StdoutSink final : public Sink {
   explicit StdoutSink(const SinkConfig& config, std::FILE* out = stdout);
 
   const std::string& name() const override { return config_.name; }
+  // It keeps no checkpoint, so it has none to load and no snapshot, rebuild or
+  // rows: it prints whatever the source sends from where the others stand.
+  Durability durability() const override { return Durability::kNone; }
   SinkCheckpoint load_checkpoint() override { return {}; }
   void apply(const Batch& batch) override;
-  void begin_snapshot(const std::string&, Lsn, const std::vector<std::string>&) override {}
-  void finish_snapshot(const std::string&, Lsn) override {}
-  void start_without_snapshot(const std::string&, Lsn) override {}
-  void begin_rebuild(const std::string&, std::optional<Lsn>) override {}
-  void finish_rebuild(Lsn, const std::vector<std::string>&) override {}
-  bool holds_rows() const override { return false; }
-  bool keeps_state() const override { return false; }
 
   // One change as its line (with the trailing newline).
   static std::string line_of(const Change& change, bool snapshot_row);
