@@ -10,17 +10,6 @@
 
 namespace sluice {
 
-namespace {
-const char* mode_name(const SinkConfig& sink) {
-  switch (sink.mode) {
-    case SinkMode::kUpsert: return sink.format == DocumentFormat::kJson ? "upsert, json documents" : "upsert, hashes";
-    case SinkMode::kInvalidate: return "invalidate";
-    case SinkMode::kStream: return "stream";
-  }
-  return "?";
-}
-}  // namespace
-
 int check_command(const Config& config) {
   fmt::print("configuration {} is valid\n", config.path);
   auto report = run_preflight(config);
@@ -38,7 +27,7 @@ int check_command(const Config& config) {
       report.problems.push_back(e.what());
     }
     for (const auto& sink : config.sinks) {
-      fmt::print("  into sink '{}' ({}), keys like '{}'\n", sink.name, mode_name(sink), sink.key);
+      fmt::print("  into sink '{}' ({})\n", sink.name, sink.settings->describe());
     }
   }
   for (const auto& problem : report.problems) fmt::print(stderr, "problem: {}\n", problem);

@@ -7,6 +7,7 @@
 
 #include "app/check_command.h"
 #include "app/logging.h"
+#include "app/plugins.h"
 #include "app/resync_command.h"
 #include "app/run_command.h"
 #include "app/status_command.h"
@@ -62,7 +63,7 @@ int run_cli(int argc, char** argv) {
   setup_logging(log_format == "json" ? LogFormat::kJson : LogFormat::kText);
   Config config;
   try {
-    config = load_config(config_path);
+    config = load_config(config_path, builtin_plugins());
   } catch (const Error& e) {
     std::cerr << "sluice: " << e.what() << "\n";
     return 1;

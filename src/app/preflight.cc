@@ -7,8 +7,6 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "format/key_template.h"
-#include "sink/make_sink.h"
 #include "source/postgres/catalog.h"
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/relation_catalog.h"
@@ -18,8 +16,6 @@ namespace sluice {
 
 namespace {
 
-std::optional<std::string> upsert_key_problem(const KeyTemplate& key, const Relation& relation,
-                                              const pg::TableInfo& table);
 void check_publication(const Config& config, pg::PgConnection& connection, const pg::RoleInfo& role,
                        bool owns_every_table, const std::vector<pg::TableInfo>& listed, PreflightReport& report);
 
@@ -100,33 +96,10 @@ void check_postgres(const Config& config, PreflightReport& report) {
       report.problems.push_back(fmt::format("table {}: {}", table_name, e.what()));
       continue;
     }
-    for (size_t i = 0; i < config.sinks.size(); ++i) {
-      const auto& sink = config.sinks[i];
-      const auto* override = sink.table_override(table_name);
-      std::string text = override && override->key ? *override->key : sink.key;
-      try {
-        auto key = KeyTemplate::parse(text);
-        key.check(*relation);
-        if (sink.mode == SinkMode::kUpsert) {
-          if (auto problem = key.ambiguity()) {
-            report.problems.push_back(fmt::format("sink '{}': table {}: {}", sink.name, table_name, *problem));
-          } else if (auto problem = upsert_key_problem(key, *relation, table)) {
-            report.problems.push_back(fmt::format("sink '{}': table {}: {}", sink.name, table_name, *problem));
-          }
-        }
-        if (sink.mode != SinkMode::kUpsert && table.replica_identity != 'f') {
-          // Without the upsert index, a delete only knows the replica identity.
-          for (const auto& column : key.columns(*relation)) {
-            if (std::find(table.primary_key.begin(), table.primary_key.end(), column) == table.primary_key.end()) {
-              report.problems.push_back(fmt::format(
-                  "sink '{}': key template '{}' for {} uses column '{}', which a delete does not carry "
-                  "(not in the primary key); use primary-key columns, or ALTER TABLE {} REPLICA IDENTITY FULL;",
-                  sink.name, text, table_name, column, table_name));
-            }
-          }
-        }
-      } catch (const Error& e) {
-        report.problems.push_back(fmt::format("sink '{}': {}", sink.name, e.what()));
+    for (const SinkConfig& sink : config.sinks) {
+      if (!sink.plugin->table_problems) continue;
+      for (const std::string& problem : sink.plugin->table_problems(sink, *relation)) {
+        report.problems.push_back(fmt::format("sink '{}': {}", sink.name, problem));
       }
     }
     report.facts.push_back(fmt::format("table {}: {} columns, primary key ({}), ~{} rows", table_name,
@@ -156,40 +129,12 @@ void check_sinks(const Config& config, PreflightReport& report) {
           "sink '{}' reachable; checkpoint {}, snapshot {}", sink_config.name,
           checkpoint.position ? checkpoint.position->str() : std::string("none"), to_string(checkpoint.snapshot)));
       report.checkpoints.push_back(
-          {sink_config.name, checkpoint, sink_config.on_reset == OnReset::kRebuild, !sink->keeps_state()});
+          {sink_config.name, checkpoint, sink_config.on_reset == OnReset::kRebuild && sink->rebuild_target() != nullptr,
+           !sink->keeps_state()});
     } catch (const Error& e) {
       report.problems.push_back(fmt::format("sink '{}': {}", sink_config.name, e.what()));
     }
   }
-}
-
-// Why an upsert key template could give two rows one key (a document would
-// silently replace another's), or nullopt. Its columns must include the primary
-// key or a unique key.
-std::optional<std::string> upsert_key_problem(const KeyTemplate& key, const Relation& relation,
-                                              const pg::TableInfo& table) {
-  const std::vector<std::string> used = key.columns(relation);
-  auto covers = [&](const std::vector<std::string>& columns) {
-    return !columns.empty() && std::all_of(columns.begin(), columns.end(), [&](const std::string& column) {
-      return std::find(used.begin(), used.end(), column) != used.end();
-    });
-  };
-  bool unique = covers(table.primary_key);
-  for (const auto& unique_key : table.unique_keys) unique = unique || covers(unique_key);
-  if (table.primary_key.empty() && table.unique_keys.empty() && table.replica_identity == 'f') {
-    // No key at all: REPLICA IDENTITY FULL rows are told apart by all their columns ({pk}).
-    std::vector<std::string> all;
-    for (const auto& column : table.columns) all.push_back(column.name);
-    unique = covers(all);
-  }
-  if (!unique) {
-    return fmt::format(
-        "key template '{}' uses the columns ({}), which do not include the primary key ({}) or a unique key, so "
-        "two rows could get one key and one document would silently replace the other (mode = \"upsert\"); use "
-        "{{pk}}, add the missing key columns, or use mode = \"invalidate\" for keys that stand for many rows",
-        key.text(), fmt::join(used, ", "), fmt::join(table.primary_key, ", "));
-  }
-  return std::nullopt;
 }
 
 std::string join_tables(const std::vector<std::string>& tables, size_t limit) {

@@ -20,7 +20,7 @@
 #include "pipeline/sink_rebuild.h"
 #include "pipeline/snapshot_copy.h"
 #include "pipeline/start_plan.h"
-#include "sink/make_sink.h"
+#include "config/sink_plugin.h"
 #include "source/postgres/catalog.h"
 #include "source/postgres/heartbeat.h"
 #include "source/postgres/pg_connection.h"

@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 #include "core/sink.h"
-#include "sink/make_sink.h"
+#include "config/sink_plugin.h"
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/slot.h"
 #include "source/postgres/table_resync.h"

@@ -29,10 +29,9 @@ const KeyList kSourceKeys = {
     "kind", "dsn", "slot", "publication", "tables", "snapshot",
     "snapshot_chunk_rows", "snapshot_workers", "status_interval_ms", "heartbeat_interval_ms",
     "schema_check_interval_ms"};
-const KeyList kSinkKeys = {
-    "name", "kind", "url", "mode", "format", "key", "stream", "stream_maxlen", "state_prefix", "on_error", "on_reset",
-    "tables", "batch_max_changes", "script_max_ops", "batch_max_bytes", "queue_max_bytes"};
-const KeyList kSinkTableKeys = {"table", "key", "columns", "stream"};
+// Every sink's keys; a plugin adds its own (config/sink_plugin.h).
+const KeyList kSinkKeys = {"name", "kind", "on_reset", "tables", "batch_max_changes", "batch_max_bytes", "queue_max_bytes"};
+const KeyList kSinkTableKeys = {"table", "columns", "exclude_columns"};
 const KeyList kRetryKeys = {"initial_backoff_ms", "max_backoff_ms"};
 const KeyList kMetricsKeys = {"listen", "unhealthy_after_ms"};
 // clang-format on
@@ -164,15 +163,6 @@ std::optional<size_t> parse_size(std::string_view text) {
   return std::nullopt;
 }
 
-std::string_view sink_mode_name(SinkMode mode) {
-  switch (mode) {
-    case SinkMode::kUpsert: return "upsert";
-    case SinkMode::kInvalidate: return "invalidate";
-    case SinkMode::kStream: return "stream";
-  }
-  return "?";
-}
-
 template <typename Enum>
 struct Choice {
   std::string_view name;
@@ -181,8 +171,8 @@ struct Choice {
 
 class Loader {
  public:
-  Loader(std::string path, std::filesystem::path base_dir)
-      : path_(std::move(path)), base_dir_(std::move(base_dir)) {}
+  Loader(std::string path, std::filesystem::path base_dir, const PluginRegistry& plugins)
+      : path_(std::move(path)), base_dir_(std::move(base_dir)), plugins_(plugins) {}
 
   Config load(std::string_view text) {
     toml::table root;
@@ -221,6 +211,101 @@ class Loader {
   }
   [[noreturn]] void fail_missing(const toml::table& table, std::string_view key) const {
     fail(table, key, "required key is missing");
+  }
+
+  // A plugin's view of one table (config/config_table.h).
+  class TableView final : public ConfigTable {
+   public:
+    TableView(Loader& loader, const toml::table& table, std::string path)
+        : loader_(loader), table_(table), path_(std::move(path)) {}
+    const std::string& path() const override { return path_; }
+    bool has(std::string_view name) const override { return table_.get(name) != nullptr; }
+    std::optional<std::string> string(std::string_view name, bool non_empty, bool secret) override {
+      const toml::node* n = table_.get(name);
+      if (n == nullptr) return std::nullopt;
+      std::string value = loader_.expanded_string(*n, key(name), secret).value;
+      if (secret) {
+        std::vector<std::string> written = url_secret_values(value);
+        loader_.secrets_.insert(loader_.secrets_.end(), written.begin(), written.end());
+      }
+      if (non_empty && value.empty()) loader_.fail(*n, key(name), "must not be empty");
+      return value;
+    }
+    std::optional<int64_t> integer(std::string_view name) override {
+      const toml::node* n = table_.get(name);
+      if (n == nullptr) return std::nullopt;
+      return loader_.integer_value(*n, key(name));
+    }
+    std::optional<size_t> positive_integer(std::string_view name) override {
+      const toml::node* n = table_.get(name);
+      if (n == nullptr) return std::nullopt;
+      return loader_.positive_integer(*n, key(name));
+    }
+    std::optional<std::string> choice(std::string_view name, std::initializer_list<std::string_view> choices) override {
+      const toml::node* n = table_.get(name);
+      if (n == nullptr) return std::nullopt;
+      std::string text = loader_.string_value(*n, key(name));
+      std::string names;
+      for (std::string_view choice : choices) {
+        if (choice == text) return text;
+        names += (names.empty() ? "" : ", ") + in_quotes(choice);
+      }
+      loader_.fail(*n, key(name), fmt::format("{} is not one of {}", in_quotes(text), names));
+    }
+    std::optional<std::vector<std::string>> identifiers(std::string_view name) override {
+      const toml::node* n = table_.get(name);
+      if (n == nullptr) return std::nullopt;
+      return loader_.identifier_list(*n, key(name));
+    }
+    [[noreturn]] void fail(std::string_view name, std::string_view what) const override {
+      const toml::node* n = table_.get(name);
+      if (n != nullptr) loader_.fail(*n, key(name), what);
+      loader_.fail(table_, key(name), what);
+    }
+
+   private:
+    Loader& loader_;
+    const toml::table& table_;
+    std::string path_;
+  };
+
+  // A non-empty array of distinct identifiers (column names).
+  std::vector<std::string> identifier_list(const toml::node& node, const std::string& key) {
+    const toml::array& list = array_value(node, key, "an array of column names");
+    if (list.empty()) fail(node, key, "must list at least one column");
+    std::vector<std::string> out;
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string item_key = fmt::format("{}[{}]", key, i);
+      std::string column = identifier(list[i], item_key);
+      if (std::find(out.begin(), out.end(), column) != out.end()) {
+        fail(list[i], item_key, fmt::format("duplicate column {}", in_quotes(column)));
+      }
+      out.push_back(std::move(column));
+    }
+    return out;
+  }
+
+  // Unknown keys of a sink table: a key another kind of sink reads is named as
+  // such ("only applies to kind = \"redis\"").
+  void reject_unknown_sink_keys(const toml::table& table, std::string_view path, const KeyList& common,
+                                const std::vector<std::string>& own, const std::string& kind, bool table_keys) const {
+    KeyList known = common;
+    for (const std::string& k : own) known.push_back(k);
+    for (auto&& [name, value] : table) {
+      const std::string_view k = name.str();
+      if (std::find(known.begin(), known.end(), k) != known.end()) continue;
+      std::string kinds;
+      for (const std::string& other : plugins_.sink_kinds()) {
+        const SinkPlugin* plugin = plugins_.find_sink(other);
+        const auto& keys = table_keys ? plugin->table_keys : plugin->keys;
+        if (std::find(keys.begin(), keys.end(), k) == keys.end()) continue;
+        kinds += (kinds.empty() ? "" : " or ") + in_quotes(other);
+      }
+      if (!kinds.empty()) {
+        fail(value, join_key(path, k), fmt::format("only applies to kind = {} (this sink has kind = {})", kinds, in_quotes(kind)));
+      }
+    }
+    reject_unknown_keys(table, path, known);
   }
 
   void reject_unknown_keys(const toml::table& table, std::string_view path,
@@ -428,8 +513,8 @@ class Loader {
     if (sinks.empty()) fail(*node, "sinks", "must contain at least one sink");
 
     std::map<std::string, toml::source_position> names;
-    // (url, state_prefix) -> line: two sinks must not keep their state in the same place.
-    std::map<std::pair<std::string, std::string>, toml::source_position> state_places;
+    // state place -> line: two sinks must not keep their state in the same place.
+    std::map<std::string, toml::source_position> state_places;
     for (size_t i = 0; i < sinks.size(); ++i) {
       std::string path = fmt::format("sinks[{}]", i);
       const toml::table* table = sinks[i].as_table();
@@ -443,14 +528,17 @@ class Loader {
              fmt::format("duplicate sink name {} (first used at line {})", in_quotes(sink.name),
                          it->second.line));
       }
-      auto [place, fresh] =
-          state_places.emplace(std::pair(sink.url, sink.state_prefix), name_node.source().begin);
-      if (!fresh) {
-        const toml::node* prefix_node = table->get("state_prefix");
-        fail(prefix_node != nullptr ? *prefix_node : name_node, path + ".state_prefix",
-             fmt::format("{} is also the state prefix of the sink at line {} on the same Redis; "
-                         "sinks sharing a Redis need different state prefixes",
-                         in_quotes(sink.state_prefix), place->second.line));
+      const std::string place_text = sink.settings->state_place();
+      if (!place_text.empty()) {
+        auto [place, fresh] = state_places.emplace(place_text, name_node.source().begin);
+        if (!fresh) {
+          const std::string place_key(sink.settings->state_place_key());
+          const toml::node* place_node = table->get(place_key);
+          fail(place_node != nullptr ? *place_node : name_node, path + "." + place_key,
+               fmt::format("the sink at line {} keeps its state in the same place ({}); "
+                           "sinks sharing a store need different {}",
+                           place->second.line, redact_secrets(place_text, secrets_), place_key));
+        }
       }
       config.sinks.push_back(std::move(sink));
     }
@@ -481,7 +569,6 @@ class Loader {
   SinkConfig load_sink(const toml::table& table, const std::string& path,
                        const SourceConfig& source) {
     auto key = [&](std::string_view name) { return join_key(path, name); };
-    reject_unknown_keys(table, path, kSinkKeys);
     SinkConfig sink;
 
     const toml::node* name = table.get("name");
@@ -496,79 +583,25 @@ class Loader {
                          in_quotes(sink.name)));
       }
     }
-    check_kind(table, path, {"redis", "stdout"}, sink.kind);
-    sink.state_prefix = "sluice:" + sink.name;
-    if (sink.kind == "stdout") {
-      // Only the queue and batch bounds apply: it writes lines, not keys.
-      for (auto&& [name, value] : table) {
-        const std::string_view k = name.str();
-        if (k == "name" || k == "kind" || k == "batch_max_changes" || k == "batch_max_bytes" || k == "queue_max_bytes") {
-          continue;
-        }
-        fail(value, key(k), "only applies to kind = \"redis\" (this sink has kind = \"stdout\")");
-      }
-      load_bounds(table, path, sink);
-      return sink;
+    // Without kind: the registry's first plugin (docs/configuration.md: "redis").
+    const toml::node* kind = table.get("kind");
+    if (plugins_.sink_kinds().empty()) throw Error::internal("no sink plugin is registered");
+    sink.kind = kind != nullptr ? string_value(*kind, key("kind")) : plugins_.sink_kinds().front();
+    sink.plugin = plugins_.find_sink(sink.kind);
+    if (sink.plugin == nullptr) {
+      std::string names;
+      for (const std::string& k : plugins_.sink_kinds()) names += (names.empty() ? "" : ", ") + in_quotes(k);
+      fail(*kind, key("kind"), fmt::format("{} is not supported yet (only {})", in_quotes(sink.kind), names));
     }
+    reject_unknown_sink_keys(table, path, kSinkKeys, sink.plugin->keys, sink.kind, false);
 
-    const toml::node* url = table.get("url");
-    if (url == nullptr) fail_missing(table, key("url"));
-    sink.url = expanded_string(*url, key("url"), /*secret=*/true).value;
-    std::vector<std::string> written = url_secret_values(sink.url);
-    secrets_.insert(secrets_.end(), written.begin(), written.end());
-    if (auto problem = redis_url_problem(sink.url)) fail(*url, key("url"), *problem);
-
-    const toml::node* mode = table.get("mode");
-    if (mode != nullptr) {
-      sink.mode = enum_value<SinkMode>(*mode, key("mode"),
-                                       {{"upsert", SinkMode::kUpsert},
-                                        {"invalidate", SinkMode::kInvalidate},
-                                        {"stream", SinkMode::kStream}});
-    }
-    const std::string_view mode_name = sink_mode_name(sink.mode);
-    auto only_for_mode = [&](const toml::node& node, std::string_view node_key,
-                             std::string_view wanted) {
-      fail(node, node_key,
-           fmt::format("only applies to mode = {} (this sink has mode = {})", in_quotes(wanted),
-                       in_quotes(mode_name)));
-    };
-
-    if (const toml::node* n = table.get("format")) {
-      sink.format = enum_value<DocumentFormat>(
-          *n, key("format"), {{"json", DocumentFormat::kJson}, {"hash", DocumentFormat::kHash}});
-      if (sink.format == DocumentFormat::kHash && sink.mode != SinkMode::kUpsert) {
-        fail(*n, key("format"),
-             fmt::format("\"hash\" only applies to mode = \"upsert\" (this sink has mode = {})",
-                         in_quotes(mode_name)));
-      }
-    }
-    if (const toml::node* n = table.get("on_error")) {
-      sink.on_error = enum_value<OnError>(*n, key("on_error"),
-                                          {{"stop", OnError::kStop}, {"dead_letter", OnError::kDeadLetter}});
-    }
     if (const toml::node* n = table.get("on_reset")) {
       sink.on_reset = enum_value<OnReset>(*n, key("on_reset"),
                                           {{"rebuild", OnReset::kRebuild}, {"stop", OnReset::kStop}});
     }
-    if (const toml::node* n = table.get("key")) sink.key = non_empty_string(*n, key("key"));
-    if (const toml::node* n = table.get("stream")) {
-      if (sink.mode != SinkMode::kStream) only_for_mode(*n, key("stream"), "stream");
-      sink.stream = non_empty_string(*n, key("stream"));
-    }
-    if (const toml::node* n = table.get("stream_maxlen")) {
-      if (sink.mode != SinkMode::kStream) only_for_mode(*n, key("stream_maxlen"), "stream");
-      sink.stream_maxlen = positive_integer(*n, key("stream_maxlen"));
-    }
-    if (const toml::node* n = table.get("state_prefix")) {
-      sink.state_prefix = non_empty_string(*n, key("state_prefix"));
-    }
-    if (const toml::node* n = table.get("script_max_ops")) {
-      const int64_t ops = integer_value(*n, key("script_max_ops"));
-      if (ops < 0) fail(*n, key("script_max_ops"), fmt::format("must be 0 or more, not {}", ops));
-      sink.script_max_ops = static_cast<size_t>(ops);
-    }
     load_bounds(table, path, sink);
 
+    std::vector<std::unique_ptr<TableView>> table_views;
     if (const toml::node* n = table.get("tables")) {
       const toml::array& overrides =
           array_value(*n, key("tables"), "an array of tables ([[sinks.tables]])");
@@ -577,7 +610,8 @@ class Loader {
         std::string table_path = fmt::format("{}.tables[{}]", path, j);
         const toml::table* entry = overrides[j].as_table();
         if (entry == nullptr) fail_type(overrides[j], table_path, "a table ([[sinks.tables]])");
-        SinkTableConfig override_config = load_sink_table(*entry, table_path, sink, source);
+        reject_unknown_sink_keys(*entry, table_path, kSinkTableKeys, sink.plugin->table_keys, sink.kind, true);
+        SinkTableConfig override_config = load_sink_table(*entry, table_path, source);
         const toml::node& table_node = *entry->get("table");
         auto [it, inserted] = seen.emplace(override_config.table, table_node.source().begin);
         if (!inserted) {
@@ -586,16 +620,19 @@ class Loader {
                            in_quotes(override_config.table), it->second.line));
         }
         sink.tables.push_back(std::move(override_config));
+        table_views.push_back(std::make_unique<TableView>(*this, *entry, table_path));
       }
     }
+    TableView view(*this, table, path);
+    std::vector<ConfigTable*> views;
+    for (auto& v : table_views) views.push_back(v.get());
+    sink.settings = sink.plugin->parse(view, views, sink);
+    if (sink.settings == nullptr) throw Error::internal("sink plugin '" + sink.kind + "' parsed no settings");
     return sink;
   }
 
-  SinkTableConfig load_sink_table(const toml::table& table, const std::string& path,
-                                  const SinkConfig& sink, const SourceConfig& source) {
-    const std::string_view mode_name = sink_mode_name(sink.mode);
+  SinkTableConfig load_sink_table(const toml::table& table, const std::string& path, const SourceConfig& source) {
     auto key = [&](std::string_view name) { return join_key(path, name); };
-    reject_unknown_keys(table, path, kSinkTableKeys);
     SinkTableConfig out;
     const toml::node* name = table.get("table");
     if (name == nullptr) fail_missing(table, key("table"));
@@ -606,35 +643,14 @@ class Loader {
       fail(*name, key("table"),
            fmt::format("{} is not one of source.tables ({})", in_quotes(out.table), listed));
     }
-    if (const toml::node* n = table.get("key")) out.key = non_empty_string(*n, key("key"));
-    if (const toml::node* n = table.get("columns")) {
-      if (sink.mode == SinkMode::kInvalidate) {
-        fail(*n, key("columns"),
-             fmt::format("only applies to modes \"upsert\" and \"stream\" (this sink has mode = "
-                         "{})",
-                         in_quotes(mode_name)));
-      }
-      const toml::array& list = array_value(*n, key("columns"), "an array of column names");
-      if (list.empty()) fail(*n, key("columns"), "must list at least one column");
-      std::vector<std::string> columns;
-      for (size_t i = 0; i < list.size(); ++i) {
-        std::string column_key = fmt::format("{}[{}]", key("columns"), i);
-        std::string column = identifier(list[i], column_key);
-        if (std::find(columns.begin(), columns.end(), column) != columns.end()) {
-          fail(list[i], column_key, fmt::format("duplicate column {}", in_quotes(column)));
-        }
-        columns.push_back(std::move(column));
-      }
-      out.columns = std::move(columns);
+    const toml::node* columns = table.get("columns");
+    const toml::node* excluded = table.get("exclude_columns");
+    if (columns != nullptr && excluded != nullptr) {
+      fail(*excluded, key("exclude_columns"),
+           "give either columns (the ones to keep) or exclude_columns (the ones to leave out), not both");
     }
-    if (const toml::node* n = table.get("stream")) {
-      if (sink.mode != SinkMode::kStream) {
-        fail(*n, key("stream"),
-             fmt::format("only applies to mode = \"stream\" (this sink has mode = {})",
-                         in_quotes(mode_name)));
-      }
-      out.stream = non_empty_string(*n, key("stream"));
-    }
+    if (columns != nullptr) out.columns = identifier_list(*columns, key("columns"));
+    if (excluded != nullptr) out.exclude_columns = identifier_list(*excluded, key("exclude_columns"));
     return out;
   }
 
@@ -690,10 +706,15 @@ class Loader {
 
   std::string path_;
   std::filesystem::path base_dir_;
+  const PluginRegistry& plugins_;
   std::vector<std::string> secrets_;  // text that must not appear in any message
 };
 
 }  // namespace
+
+void SinkConfig::throw_settings_mismatch() const {
+  throw Error::internal("sink '" + name + "': its settings are not those of kind '" + kind + "'");
+}
 
 const SinkTableConfig* SinkConfig::table_override(const std::string& qualified_table) const {
   for (const SinkTableConfig& t : tables) {
@@ -710,17 +731,17 @@ std::string normalize_table_name(std::string_view name) {
   return std::string(name);
 }
 
-Config parse_config(std::string_view text, const std::string& path) {
+Config parse_config(std::string_view text, const std::string& path, const PluginRegistry& plugins) {
   // ${file:...} paths are relative to the directory of the configuration file.
-  return Loader(path, std::filesystem::path(path).parent_path()).load(text);
+  return Loader(path, std::filesystem::path(path).parent_path(), plugins).load(text);
 }
 
-Config load_config(const std::string& path) {
+Config load_config(const std::string& path, const PluginRegistry& plugins) {
   std::string text, reason;
   if (!read_whole_file(path, text, reason)) {
     throw Error::config(fmt::format("cannot read config {}: {}", path, reason));
   }
-  return parse_config(text, path);
+  return parse_config(text, path, plugins);
 }
 
 }  // namespace sluice

@@ -7,20 +7,18 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "config/sink_plugin.h"
 #include "core/retry.h"
 #include "core/sink_bounds.h"
 
 namespace sluice {
 
 enum class SnapshotMode { kInitial, kNever };
-enum class SinkMode { kUpsert, kInvalidate, kStream };
-enum class DocumentFormat { kJson, kHash };
-// What a sink does with a change the store rejects (a "poison" change).
-enum class OnError { kStop, kDeadLetter };
 // What a sink does when its store comes back empty (its checkpoint is gone: the
 // data was flushed, or the server restarted without persistence).
 enum class OnReset { kRebuild, kStop };
@@ -44,39 +42,39 @@ struct SourceConfig {
   std::chrono::milliseconds schema_check_interval{1000};
 };
 
-// Per-table override inside one sink ([[sinks.tables]]).
+// The keys every [[sinks.tables]] entry has; a plugin reads its own
+// (config/sink_plugin.h).
 struct SinkTableConfig {
   std::string table;                      // "schema.table", normalised
-  std::optional<std::string> key;         // key template for this table
-  std::optional<std::vector<std::string>> columns;  // only these columns in documents
-  std::optional<std::string> stream;      // stream key template (mode = "stream")
+  std::optional<std::vector<std::string>> columns;          // only these columns in documents
+  std::optional<std::vector<std::string>> exclude_columns;  // every column but these
 };
 
+// One [[sinks]] entry: the keys every sink has, and what its plugin parsed.
 struct SinkConfig {
   std::string name;
-  std::string kind = "redis";
-  std::string url;                        // redis://[user:password@]host:port/db (secrets expanded)
-  SinkMode mode = SinkMode::kUpsert;
-  DocumentFormat format = DocumentFormat::kJson;
-  std::string key = "{table}:{pk}";
-  std::string stream = "sluice:changes";  // stream key template (mode = "stream")
-  std::optional<size_t> stream_maxlen;    // approximate MAXLEN for XADD
-  std::string state_prefix;               // where sluice keeps its own state; default "sluice:{name}"
-  // kStop: stop without acknowledging it. kDeadLetter: record it (with the
-  // reason) in the stream <state_prefix>:dead_letter, count it, and go on.
-  OnError on_error = OnError::kStop;
+  std::string kind;
+  const SinkPlugin* plugin = nullptr;     // the registry's, for kind
   // kRebuild: copy every table again from a fresh consistent snapshot while
-  // streaming goes on (pipeline/sink_rebuild.h). kStop: stop with an error.
+  // streaming goes on (pipeline/sink_rebuild.h), for sinks that can
+  // (Sink::rebuild_target). kStop: stop with an error.
   OnReset on_reset = OnReset::kRebuild;
-  std::vector<SinkTableConfig> tables;
   SinkBounds bounds;                      // batch_max_changes, batch_max_bytes, queue_max_bytes
-  // A batch of at most this many ops is applied with one script call (one round
-  // trip: the lowest latency); a larger one, where it can, with plain commands
-  // (two round trips, a fraction of Redis' time). sink/redis/plain_batch.h.
-  size_t script_max_ops = 32;
+  std::vector<SinkTableConfig> tables;
+  std::shared_ptr<const SinkSettings> settings;  // the plugin's
 
   // The override for a table, or nullptr.
   const SinkTableConfig* table_override(const std::string& qualified_table) const;
+  // The plugin's settings as its own type (Error::internal when they are not).
+  template <typename T>
+  const T& settings_as() const {
+    const T* typed = dynamic_cast<const T*>(settings.get());
+    if (typed == nullptr) throw_settings_mismatch();
+    return *typed;
+  }
+
+ private:
+  [[noreturn]] void throw_settings_mismatch() const;
 };
 
 // [metrics]: the HTTP endpoint for GET /metrics and GET /healthz.
@@ -97,10 +95,11 @@ struct Config {
   MetricsConfig metrics;
 };
 
-// Loads and validates FILE. Throws Error::config naming file, line and key.
-Config load_config(const std::string& path);
+// Loads and validates FILE, sinks through `plugins` (which must outlive the
+// Config). Throws Error::config naming file, line and key.
+Config load_config(const std::string& path, const PluginRegistry& plugins);
 // Same, from text already in memory; `path` is used in messages only.
-Config parse_config(std::string_view text, const std::string& path);
+Config parse_config(std::string_view text, const std::string& path, const PluginRegistry& plugins);
 
 // "user_account" -> "public.user_account"; "s.t" unchanged; quoted identifiers are
 // not supported (rejected with Error::config by the loader).

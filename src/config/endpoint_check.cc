@@ -10,12 +10,10 @@
 #include "config/redact.h"
 #include "config/suggest.h"
 #include "core/error.h"
-#include "sink/redis/redis_url.h"
 
 namespace sluice {
 namespace {
 
-constexpr std::string_view kTlsScheme = "rediss://";
 
 std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
@@ -105,19 +103,6 @@ std::optional<std::string> dsn_problem(std::string_view dsn, bool has_inserted_t
   std::string problem = uri ? uri_problem(dsn, hint) : keyword_value_problem(dsn, hint);
   if (problem.empty()) return std::nullopt;
   return problem;
-}
-
-std::optional<std::string> redis_url_problem(std::string_view url) {
-  std::string scheme(url.substr(0, std::min(url.size(), kTlsScheme.size())));
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme == kTlsScheme) return "TLS to Redis is not supported by the hiredis 0.14 in Debian 12";
-  // The sink's own parser, so that a url that loads is a url the sink can use.
-  try {
-    RedisUrl::parse(url);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return std::nullopt;
 }
 
 std::vector<std::string> dsn_secret_values(std::string_view dsn) {

@@ -61,6 +61,13 @@ struct Relation {
   // Relation was built by hand, in which case Column::in_primary_key in column
   // order is the key).
   std::vector<int> primary_key;
+  // Column sets no two rows can share (the primary key among them), each by
+  // column name in its key's order; filled by the source's catalog, empty for a
+  // Relation built by hand or decoded from the stream alone.
+  std::vector<std::vector<std::string>> unique_keys;
+
+  // Whether a delete or an update carries the whole old row (not only its key).
+  bool old_row_complete() const { return replica_identity == 'f'; }
 
   std::string qualified_name() const { return schema + "." + name; }
   // Index of the column with this name, or -1.

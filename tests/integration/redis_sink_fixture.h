@@ -100,8 +100,8 @@ class RedisSinkTest : public ::testing::Test {
  protected:
   explicit RedisSinkTest(bool appendonly = false) : redis_(appendonly), client_(redis_.port()) {}
 
-  SinkConfig config(SinkMode mode = SinkMode::kUpsert, DocumentFormat format = DocumentFormat::kJson) const {
-    SinkConfig c;
+  RedisSinkConfig config(SinkMode mode = SinkMode::kUpsert, DocumentFormat format = DocumentFormat::kJson) const {
+    RedisSinkConfig c;
     c.name = "cache";
     c.url = redis_.url();
     c.mode = mode;
@@ -111,7 +111,7 @@ class RedisSinkTest : public ::testing::Test {
   }
 
   // A sink that follows "slot1" from 0/100, like a fresh start without snapshot.
-  std::unique_ptr<RedisSink> started(const SinkConfig& c) {
+  std::unique_ptr<RedisSink> started(const RedisSinkConfig& c) {
     auto sink = std::make_unique<RedisSink>(c);
     sink->start_without_snapshot("slot1", Lsn(0x100));
     return sink;

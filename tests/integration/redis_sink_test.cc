@@ -63,8 +63,8 @@ TEST_F(RedisSinkTest, JsonInsertUpdateDeleteKeepDocumentIndexAndCheckpoint) {
 }
 
 TEST_F(RedisSinkTest, ColumnSubsetAndKeyOverridePerTable) {
-  SinkConfig c = config();
-  SinkTableConfig t;
+  RedisSinkConfig c = config();
+  RedisTableConfig t;
   t.table = "public.users";
   t.key = "u:{id}:{name}";
   t.columns = std::vector<std::string>{"name", "id"};
@@ -86,8 +86,8 @@ TEST_F(RedisSinkTest, PrimaryKeyChangeRemovesOldKeyAndIndexEntry) {
 }
 
 TEST_F(RedisSinkTest, KeyFromNonKeyColumnFollowsTheRowAndIsFoundOnDelete) {
-  SinkConfig c = config();
-  SinkTableConfig t;
+  RedisSinkConfig c = config();
+  RedisTableConfig t;
   t.table = "public.media";
   t.key = "m:{channel_id}:{media_id}";
   c.tables.push_back(t);
@@ -163,7 +163,7 @@ TEST_F(RedisSinkTest, StreamingUpsertsAndDeletesRunNoScriptOtherBatchesDo) {
   sink->finish_rebuild(Lsn(0x300), {"public.users"});
 
   // script_max_ops: a batch of at most that many ops takes the script (one round trip).
-  SinkConfig c = config();
+  RedisSinkConfig c = config();
   c.script_max_ops = 3;
   RedisSink small(c);
   small.load_checkpoint();
@@ -584,7 +584,7 @@ struct StreamEntry {
 };
 
 TEST_F(RedisSinkTest, StreamEntriesCarryEveryField) {
-  SinkConfig c = config(SinkMode::kStream);
+  RedisSinkConfig c = config(SinkMode::kStream);
   c.stream = "cdc:{schema}:{table}";
   c.stream_maxlen = 1000;
   auto sink = std::make_unique<RedisSink>(c);
@@ -740,7 +740,7 @@ TEST(RedisSinkUrlTest, RejectsMalformedUrlsWithoutShowingThePassword) {
 
 TEST_F(RedisSinkTest, WrongPasswordIsAServerErrorThatDoesNotEchoIt) {
   client_.command({"CONFIG", "SET", "requirepass", "right-one"});
-  SinkConfig c = config();
+  RedisSinkConfig c = config();
   c.url = "redis://:wrong-one@127.0.0.1:" + std::to_string(redis_.port()) + "/0";
   RedisSink sink(c);
   try {
@@ -756,7 +756,7 @@ TEST_F(RedisSinkTest, WrongPasswordIsAServerErrorThatDoesNotEchoIt) {
 }
 
 TEST(RedisSinkConfigTest, BadTemplatesAndColumnsAreConfigErrors) {
-  SinkConfig c;
+  RedisSinkConfig c;
   c.name = "cache";
   c.url = "redis://127.0.0.1:1/0";
   c.key = "{table:{pk}";
@@ -774,7 +774,7 @@ TEST(RedisSinkConfigTest, BadTemplatesAndColumnsAreConfigErrors) {
 }
 
 TEST_F(RedisSinkTest, UnknownColumnInTemplateIsAConfigError) {
-  SinkConfig c = config();
+  RedisSinkConfig c = config();
   c.key = "{table}:{nope}";
   auto sink = started(c);
   try {

@@ -7,12 +7,20 @@
 #include <fstream>
 #include <string>
 
+#include "app/plugins.h"
 #include "core/error.h"
+#include "sink/redis/redis_config.h"
 
 namespace sluice {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The loader with the plugins the sluice binary has.
+Config parse_config(std::string_view text, const std::string& path) {
+  return sluice::parse_config(text, path, builtin_plugins());
+}
+Config load_config(const std::string& path) { return sluice::load_config(path, builtin_plugins()); }
 
 // The example from docs/configuration.md, exactly as a user writes it.
 constexpr std::string_view kExample = R"(
@@ -111,9 +119,10 @@ TEST_F(ConfigTest, ExampleLoadsWithTheWrittenValues) {
   EXPECT_EQ(config.source.status_interval, std::chrono::milliseconds(10000));
 
   ASSERT_EQ(config.sinks.size(), 1u);
-  const SinkConfig& sink = config.sinks[0];
+  const SinkConfig& common = config.sinks[0];
+  const auto& sink = common.settings_as<RedisSinkConfig>();
   EXPECT_EQ(sink.name, "cache");
-  EXPECT_EQ(sink.kind, "redis");
+  EXPECT_EQ(common.kind, "redis");
   EXPECT_EQ(sink.url, "redis://127.0.0.1:6379/0");
   EXPECT_EQ(sink.mode, SinkMode::kUpsert);
   EXPECT_EQ(sink.format, DocumentFormat::kJson);
@@ -121,10 +130,10 @@ TEST_F(ConfigTest, ExampleLoadsWithTheWrittenValues) {
   EXPECT_EQ(sink.state_prefix, "sluice:cache");
   EXPECT_EQ(sink.stream, "sluice:changes");
   EXPECT_FALSE(sink.stream_maxlen.has_value());
-  EXPECT_EQ(sink.bounds.batch_max_changes, 5000u);
+  EXPECT_EQ(common.bounds.batch_max_changes, 5000u);
   EXPECT_EQ(sink.script_max_ops, 32u);
-  EXPECT_EQ(sink.bounds.batch_max_bytes, size_t{8} << 20);
-  EXPECT_EQ(sink.bounds.queue_max_bytes, size_t{64} << 20);
+  EXPECT_EQ(common.bounds.batch_max_bytes, size_t{8} << 20);
+  EXPECT_EQ(common.bounds.queue_max_bytes, size_t{64} << 20);
   ASSERT_EQ(sink.tables.size(), 1u);
   EXPECT_EQ(sink.tables[0].table, "public.media");
   EXPECT_EQ(sink.tables[0].key, "m:{channel_id}:{media_id}");
@@ -139,7 +148,8 @@ TEST_F(ConfigTest, TableOverrideIsFoundByQualifiedName) {
   setenv("APP_PG_PASSWORD", "pg-secret", 1);
   Config config = parse_config(kExample, "sluice.toml");
   unsetenv("APP_PG_PASSWORD");
-  const SinkConfig& sink = config.sinks[0];
+  const SinkConfig& common = config.sinks[0];
+  const auto& sink = common.settings_as<RedisSinkConfig>();
   ASSERT_NE(sink.table_override("public.media"), nullptr);
   EXPECT_EQ(sink.table_override("public.media")->key, "m:{channel_id}:{media_id}");
   EXPECT_EQ(sink.table_override("public.channel"), nullptr);
@@ -172,15 +182,16 @@ TEST_F(ConfigTest, EveryOptionalKeyIsRead) {
   EXPECT_EQ(config.source.snapshot_chunk_rows, 500u);
   EXPECT_EQ(config.source.snapshot_workers, 16u);
   EXPECT_EQ(config.source.status_interval, std::chrono::milliseconds(2500));
-  const SinkConfig& sink = config.sinks[0];
+  const SinkConfig& common = config.sinks[0];
+  const auto& sink = common.settings_as<RedisSinkConfig>();
   EXPECT_EQ(sink.mode, SinkMode::kStream);
   EXPECT_EQ(sink.stream, "cdc:{table}");
   EXPECT_EQ(sink.stream_maxlen, 100000u);
   EXPECT_EQ(sink.state_prefix, "state:x");
-  EXPECT_EQ(sink.bounds.batch_max_changes, 100u);
+  EXPECT_EQ(common.bounds.batch_max_changes, 100u);
   EXPECT_EQ(sink.script_max_ops, 0u);
-  EXPECT_EQ(sink.bounds.batch_max_bytes, 512u * 1024);
-  EXPECT_EQ(sink.bounds.queue_max_bytes, 2097152u);
+  EXPECT_EQ(common.bounds.batch_max_bytes, 512u * 1024);
+  EXPECT_EQ(common.bounds.queue_max_bytes, 2097152u);
   ASSERT_EQ(sink.tables.size(), 1u);
   EXPECT_EQ(sink.tables[0].table, "public.media");
   EXPECT_EQ(sink.tables[0].columns, (std::vector<std::string>{"media_id", "title"}));
@@ -387,9 +398,9 @@ TEST_F(ConfigTest, DuplicateSinkNamesAreRejected) {
 TEST_F(ConfigTest, SinksOnOneRedisNeedDistinctStatePrefixes) {
   EXPECT_EQ(error_of(sink_with("[[sinks]]\nname = \"b\"\nurl = \"redis://127.0.0.1:6379/0\"\n"
                                "state_prefix = \"sluice:cache\"\n")),
-            "sluice.toml:12:16: sinks[1].state_prefix: \"sluice:cache\" is also the state prefix "
-            "of the sink at line 7 on the same Redis; sinks sharing a Redis need different "
-            "state prefixes");
+            "sluice.toml:12:16: sinks[1].state_prefix: the sink at line 7 keeps its state in the same place "
+            "(Redis 127.0.0.1:6379 db 0, state prefix \"sluice:cache\"); sinks sharing a store need different "
+            "state_prefix");
   // The same prefix on another Redis is fine.
   EXPECT_NO_THROW(parse_config(sink_with("[[sinks]]\nname = \"b\"\nurl = \"redis://other\"\n"
                                          "state_prefix = \"sluice:cache\"\n"),
@@ -415,6 +426,27 @@ TEST_F(ConfigTest, StreamSettingsOnlyApplyToStreamMode) {
   EXPECT_NE(error_of(sink_with("mode = \"invalidate\"\n[[sinks.tables]]\ntable = \"t\"\n"
                                "columns = [\"a\"]\n"))
                 .find("sluice.toml:12:11: sinks[0].tables[0].columns: only applies to modes"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, ExcludeColumnsIsReadAndCannotBeGivenWithColumns) {
+  Config config = parse_config(sink_with("[[sinks.tables]]\ntable = \"t\"\nexclude_columns = [\"password_hash\"]\n"),
+                               "sluice.toml");
+  ASSERT_EQ(config.sinks[0].tables.size(), 1u);
+  EXPECT_EQ(config.sinks[0].tables[0].exclude_columns, (std::vector<std::string>{"password_hash"}));
+  EXPECT_FALSE(config.sinks[0].tables[0].columns.has_value());
+  const auto& redis = config.sinks[0].settings_as<RedisSinkConfig>();
+  ASSERT_EQ(redis.tables.size(), 1u);
+  EXPECT_EQ(redis.tables[0].exclude_columns, (std::vector<std::string>{"password_hash"}));
+
+  EXPECT_EQ(error_of(sink_with("[[sinks.tables]]\ntable = \"t\"\ncolumns = [\"a\"]\nexclude_columns = [\"b\"]\n")),
+            "sluice.toml:12:19: sinks[0].tables[0].exclude_columns: give either columns (the ones to keep) or "
+            "exclude_columns (the ones to leave out), not both");
+  EXPECT_EQ(error_of(sink_with("[[sinks.tables]]\ntable = \"t\"\nexclude_columns = [\"b\", \"b\"]\n")),
+            "sluice.toml:11:25: sinks[0].tables[0].exclude_columns[1]: duplicate column \"b\"");
+  EXPECT_NE(error_of(sink_with("mode = \"invalidate\"\n[[sinks.tables]]\ntable = \"t\"\n"
+                               "exclude_columns = [\"a\"]\n"))
+                .find("sluice.toml:12:19: sinks[0].tables[0].exclude_columns: only applies to modes"),
             std::string::npos);
 }
 
@@ -511,6 +543,7 @@ TEST_F(ConfigTest, RedisUrlIsCheckedAtLoadTime) {
                             std::string(url) + "\"\n",
                         "x")
                .sinks[1]
+               .settings_as<RedisSinkConfig>()
                .url == url;
   };
   EXPECT_TRUE(accepts("redis://localhost"));
@@ -563,7 +596,7 @@ TEST_F(ConfigTest, EnvReferencesAreExpandedEverywhere) {
   unsetenv("SLUICE_TEST_MODE");
   EXPECT_EQ(config.source.slot, "from_env");
   EXPECT_EQ(config.source.publication, "p_from_env");
-  EXPECT_EQ(config.sinks[0].mode, SinkMode::kInvalidate);
+  EXPECT_EQ(config.sinks[0].settings_as<RedisSinkConfig>().mode, SinkMode::kInvalidate);
 }
 
 TEST_F(ConfigTest, UnsetEnvVariableNamesVariableAndKey) {
@@ -579,19 +612,19 @@ TEST_F(ConfigTest, EmptyEnvVariableExpandsToEmptyString) {
   setenv("SLUICE_TEST_EMPTY", "", 1);
   Config config = parse_config(sink_with("key = \"k${env:SLUICE_TEST_EMPTY}:{pk}\"\n"), "x");
   unsetenv("SLUICE_TEST_EMPTY");
-  EXPECT_EQ(config.sinks[0].key, "k:{pk}");
+  EXPECT_EQ(config.sinks[0].settings_as<RedisSinkConfig>().key, "k:{pk}");
 }
 
 TEST_F(ConfigTest, DoubleDollarEscapesAReference) {
   Config config = parse_config(sink_with("key = \"$${env:HOME}:{pk}:$$x\"\n"), "x");
-  EXPECT_EQ(config.sinks[0].key, "${env:HOME}:{pk}:$$x");
+  EXPECT_EQ(config.sinks[0].settings_as<RedisSinkConfig>().key, "${env:HOME}:{pk}:$$x");
 }
 
 TEST_F(ConfigTest, InsertedTextIsNotExpandedAgain) {
   setenv("SLUICE_TEST_NESTED", "${env:HOME}", 1);
   Config config = parse_config(sink_with("key = \"${env:SLUICE_TEST_NESTED}\"\n"), "x");
   unsetenv("SLUICE_TEST_NESTED");
-  EXPECT_EQ(config.sinks[0].key, "${env:HOME}");
+  EXPECT_EQ(config.sinks[0].settings_as<RedisSinkConfig>().key, "${env:HOME}");
 }
 
 TEST_F(ConfigTest, UnknownOrUnterminatedReferenceIsAnError) {
@@ -625,7 +658,7 @@ TEST_F(ConfigTest, FileReferenceStripsExactlyOneTrailingNewline) {
   fs::path crlf = write("crlf", "value\r\n");
   fs::path none = write("none", "value");
   auto key_from = [](const fs::path& file) {
-    return parse_config(sink_with("key = \"${file:" + file.string() + "}\"\n"), "x").sinks[0].key;
+    return parse_config(sink_with("key = \"${file:" + file.string() + "}\"\n"), "x").sinks[0].settings_as<RedisSinkConfig>().key;
   };
   EXPECT_EQ(key_from(two), "value\n");
   EXPECT_EQ(key_from(crlf), "value");
@@ -743,8 +776,8 @@ namespace sluice {
 namespace {
 
 TEST(ConfigOnErrorTest, DefaultsToStopAndReadsDeadLetter) {
-  EXPECT_EQ(parse_config(sink_with(""), "sluice.toml").sinks[0].on_error, OnError::kStop);
-  EXPECT_EQ(parse_config(sink_with("on_error = \"dead_letter\"\n"), "sluice.toml").sinks[0].on_error,
+  EXPECT_EQ(parse_config(sink_with(""), "sluice.toml").sinks[0].settings_as<RedisSinkConfig>().on_error, OnError::kStop);
+  EXPECT_EQ(parse_config(sink_with("on_error = \"dead_letter\"\n"), "sluice.toml").sinks[0].settings_as<RedisSinkConfig>().on_error,
             OnError::kDeadLetter);
 }
 

@@ -58,8 +58,7 @@ TEST(StdoutSinkTest, AValueThatCannotBeRenderedIsPrintedAsTextWithTheReason) {
 }
 
 TEST(StdoutSinkTest, ABatchIsWrittenAndAFailedWriteIsAnError) {
-  SinkConfig config;
-  config.name = "debug";
+  const std::string config = "debug";
   char* text = nullptr;
   size_t size = 0;
   std::FILE* memory = open_memstream(&text, &size);

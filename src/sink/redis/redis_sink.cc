@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/column_selection.h"
 #include "core/error.h"
 #include "format/iso8601.h"
 #include "format/json_writer.h"
@@ -79,7 +80,7 @@ std::string column_list(const Relation& relation, const std::vector<int>& column
 
 }  // namespace
 
-RedisSink::RedisSink(const SinkConfig& config, RedisConnection::Options options)
+RedisSink::RedisSink(const RedisSinkConfig& config, RedisConnection::Options options)
     : config_(config),
       url_(),
       options_(options),
@@ -93,7 +94,7 @@ RedisSink::RedisSink(const SinkConfig& config, RedisConnection::Options options)
   } catch (const Error& e) {
     throw Error(e.kind(), "sink '" + config.name + "': " + e.what());
   }
-  for (const SinkTableConfig& table : config.tables) {
+  for (const RedisTableConfig& table : config.tables) {
     if (table.key) {
       table_keys_.emplace(table.table,
                           KeyTemplate::parse(*table.key, "sink '" + config.name + "': table " + table.table + ": key"));
@@ -324,8 +325,8 @@ const RedisSink::Route& RedisSink::route_for(const RelationPtr& relation) {
   route->relation = relation;
   route->table = rel.qualified_name();
   const std::string where = context_ + ": table " + route->table;
-  const SinkTableConfig* table_config = nullptr;
-  for (const SinkTableConfig& t : config_.tables) {
+  const RedisTableConfig* table_config = nullptr;
+  for (const RedisTableConfig& t : config_.tables) {
     if (t.table == route->table) table_config = &t;
   }
 
@@ -337,18 +338,13 @@ const RedisSink::Route& RedisSink::route_for(const RelationPtr& relation) {
     throw Error(e.kind(), context_ + ": " + e.what());
   }
 
-  if (table_config && table_config->columns) {
-    for (const std::string& name : *table_config->columns) {
-      const int index = rel.column_index(name);
-      if (index < 0) throw Error::config(where + ": columns: the table has no column '" + name + "'");
-      route->columns.push_back(index);
-    }
-    std::sort(route->columns.begin(), route->columns.end());
-    route->columns.erase(std::unique(route->columns.begin(), route->columns.end()), route->columns.end());
-    route->all_columns = false;
-  } else {
-    for (size_t i = 0; i < rel.columns.size(); ++i) route->columns.push_back(static_cast<int>(i));
+  try {
+    route->columns = selected_columns(rel, table_config ? table_config->columns : std::nullopt,
+                                      table_config ? table_config->exclude_columns : std::nullopt);
+  } catch (const Error& e) {
+    throw Error(e.kind(), where + ": " + e.what());
   }
+  route->all_columns = route->columns.size() == rel.columns.size();
 
   for (size_t i = 0; i < rel.columns.size(); ++i) {
     if (rel.columns[i].in_primary_key) route->identity.push_back(static_cast<int>(i));

@@ -1,7 +1,7 @@
 // The Redis sink: keeps a Redis database in step with the source tables
 // (docs: the [[sinks]] section of the configuration reference).
 //
-// Modes (SinkConfig::mode):
+// Modes (RedisSinkConfig::mode):
 //   upsert      one document per row under the table's key template, as a JSON
 //               string (format = "json": the row as to_jsonb() gives it) or a hash
 //               (format = "hash": one field per non-null column);
@@ -10,7 +10,7 @@
 //               {table}) with fields op, table, key, pos, lsn, xid, commit_time,
 //               old, new.
 //
-// State, under P = SinkConfig::state_prefix (default "sluice:<name>"):
+// State, under P = RedisSinkConfig::state_prefix (default "sluice:<name>"):
 //   P:checkpoint           hash {position, slot, snapshot = in_progress | done}
 //   P:checkpoint           also rebuild=<position> while a rebuild after a reset
 //                          copies rows (on_reset = "rebuild", core/sink.h)
@@ -44,9 +44,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "config/config.h"
 #include "core/sink.h"
 #include "format/key_template.h"
+#include "sink/redis/redis_config.h"
 #include "sink/redis/redis_connection.h"
 #include "sink/redis/redis_url.h"
 
@@ -58,7 +58,7 @@ class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget
  public:
   // Parses the url and the key templates (Error::config naming the sink); does
   // not connect.
-  explicit RedisSink(const SinkConfig& config, RedisConnection::Options options = {});
+  explicit RedisSink(const RedisSinkConfig& config, RedisConnection::Options options = {});
   ~RedisSink() override;
   RedisSink(const RedisSink&) = delete;
   RedisSink& operator=(const RedisSink&) = delete;
@@ -159,7 +159,7 @@ class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget
   void scan_delete(RedisConnection& conn, const std::string& glob);
   void delete_indexed(RedisConnection& conn, const std::string& table);
 
-  SinkConfig config_;
+  RedisSinkConfig config_;
   RedisUrl url_;
   RedisConnection::Options options_;
   std::string context_;  // "redis sink 'NAME'"

@@ -31,7 +31,7 @@ void append_row(std::string& line, std::string& errors, const char* name, const 
 
 }  // namespace
 
-StdoutSink::StdoutSink(const SinkConfig& config, std::FILE* out) : config_(config), out_(out) {}
+StdoutSink::StdoutSink(std::string name, std::FILE* out) : name_(std::move(name)), out_(out) {}
 
 std::string StdoutSink::line_of(const Change& change, bool snapshot_row) {
   const Relation& relation = *change.relation;
@@ -72,7 +72,7 @@ void StdoutSink::apply(const Batch& batch) {
   if (std::fwrite(buffer_.data(), 1, buffer_.size(), out_) != buffer_.size() || std::fflush(out_) != 0) {
     const int error = errno;
     std::clearerr(out_);
-    throw Error::state("sink '" + config_.name + "': cannot write to standard output: " + std::strerror(error));
+    throw Error::state("sink '" + name_ + "': cannot write to standard output: " + std::strerror(error));
   }
 }
 

@@ -20,7 +20,6 @@
 #include <cstdio>
 #include <string>
 
-#include "config/config.h"
 #include "core/sink.h"
 
 namespace sluice {
@@ -28,9 +27,9 @@ namespace sluice {
 class StdoutSink final : public Sink {
  public:
   // `out` is where lines go (stdout unless a test says otherwise); not owned.
-  explicit StdoutSink(const SinkConfig& config, std::FILE* out = stdout);
+  explicit StdoutSink(std::string name, std::FILE* out = stdout);
 
-  const std::string& name() const override { return config_.name; }
+  const std::string& name() const override { return name_; }
   // It keeps no checkpoint, so it has none to load and no snapshot, rebuild or
   // rows: it prints whatever the source sends from where the others stand.
   Durability durability() const override { return Durability::kNone; }
@@ -41,7 +40,7 @@ class StdoutSink final : public Sink {
   static std::string line_of(const Change& change, bool snapshot_row);
 
  private:
-  SinkConfig config_;
+  std::string name_;
   std::FILE* out_;
   std::string buffer_;
 };

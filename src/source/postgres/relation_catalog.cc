@@ -44,6 +44,7 @@ RelationPtr RelationCatalog::complete(const Relation& decoded) {
     column.in_primary_key = contains(table.primary_key, column.name);
   }
   relation->primary_key = key_order(*relation, table.primary_key);
+  relation->unique_keys = table.unique_keys;
   return relation;
 }
 
@@ -64,6 +65,7 @@ RelationPtr RelationCatalog::describe(const TableInfo& table) {
     relation->columns.push_back(std::move(column));
   }
   relation->primary_key = key_order(*relation, table.primary_key);
+  relation->unique_keys = table.unique_keys;
   return relation;
 }
 
