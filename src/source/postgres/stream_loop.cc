@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/change_counts.h"
+#include "core/fan_out.h"
 #include "core/retry.h"
 #include "source/postgres/pgoutput_decoder.h"
 #include "source/postgres/relation_catalog.h"
@@ -23,15 +24,14 @@ namespace sluice::pg {
 namespace {
 
 constexpr auto kReadSlice = std::chrono::milliseconds(100);
-constexpr auto kPushSlice = std::chrono::milliseconds(100);
 
 // State of one streaming session plus everything that survives reconnects.
 class Session {
  public:
-  Session(const Config& config, std::vector<SinkRunner*>& runners, std::atomic<bool>& finish, StopSignal& stop,
+  Session(const Config& config, FanOut& fan_out, std::atomic<bool>& finish, StopSignal& stop,
           Telemetry& telemetry, ResyncChannel& resync)
       : config_(config),
-        runners_(runners),
+        fan_out_(fan_out),
         finish_(finish),
         stop_(stop),
         telemetry_(telemetry),
@@ -129,14 +129,8 @@ class Session {
     backoff.reset();
   }
 
-  Lsn acknowledged() const {
-    Lsn ack = runners_.front()->durable_lsn();
-    for (auto* runner : runners_) ack = std::min(ack, runner->durable_lsn());
-    return ack;
-  }
-
   void send_status(bool reply_requested) {
-    Lsn ack = acknowledged();
+    Lsn ack = fan_out_.durable();
     stream_->send_status(std::max(received_, ack), ack, ack, reply_requested);
     last_status_ = std::chrono::steady_clock::now();
     confirmed_lsn_ = ack;
@@ -275,16 +269,11 @@ class Session {
       received_counts_.count(**change);
       resync_.on_change(**change);
     }
-    for (auto* runner : runners_) {
-      while (!runner->queue().push(item, kPushSlice)) {
-        if (stop_.requested()) throw StopRequested{};
-        maybe_send_status();
-      }
-    }
+    fan_out_.push(item, [this] { maybe_send_status(); });
   }
 
   const Config& config_;
-  std::vector<SinkRunner*>& runners_;
+  FanOut& fan_out_;
   std::atomic<bool>& finish_;
   StopSignal& stop_;
   Telemetry& telemetry_;
@@ -326,7 +315,8 @@ StreamLoop::StreamLoop(const Config& config, std::vector<SinkRunner*> runners, s
 
 void StreamLoop::run() {
   ResyncChannel resync;
-  Session session(config_, runners_, finish_, stop_, telemetry_, resync);
+  FanOut fan_out(runners_, stop_);
+  Session session(config_, fan_out, finish_, stop_, telemetry_, resync);
   std::optional<ResyncWorker> worker;
   worker.emplace(config_, resync, telemetry_, known_shapes_);
   std::exception_ptr failure;
@@ -336,13 +326,8 @@ void StreamLoop::run() {
     failure = std::current_exception();
   }
   // Let every sink apply what it holds, acknowledging on time meanwhile.
-  for (auto* runner : runners_) runner->finish();
-  while (std::any_of(runners_.begin(), runners_.end(), [](auto* r) { return !r->done(); })) {
-    stop_.wait_for(std::chrono::milliseconds(50));
-    session.keep_alive();
-  }
-  worker.reset();  // no more marks; what is queued is applied below
-  for (auto* runner : runners_) runner->join();
+  fan_out.drain([&session] { session.keep_alive(); });
+  worker.reset();  // no more marks
   session.final_ack();
   if (failure) std::rethrow_exception(failure);
 }
