@@ -14,6 +14,7 @@
 #include "format/json_writer.h"
 #include "format/value_json.h"
 #include "sink/redis/batch_script.h"
+#include "sink/redis/lua_scripts.h"
 #include "sink/redis/plain_batch.h"
 #include "sink/redis/json_members.h"
 
@@ -826,21 +827,7 @@ std::optional<Position> RedisSink::read_applied_position() {
 namespace {
 // KEYS[1] the table's index; ARGV[1] the re-sync's first position; ARGV[2..]
 // index fields. Removes each entry (and its document) still older than ARGV[1].
-constexpr std::string_view kRemoveOlderScript = R"lua(
-local removed = 0
-for i = 2, #ARGV do
-  local entry = redis.call('HGET', KEYS[1], ARGV[i])
-  if entry then
-    local space = string.find(entry, ' ', 1, true)
-    if space and string.sub(entry, 1, space - 1) < ARGV[1] then
-      redis.call('DEL', string.sub(entry, space + 1))
-      redis.call('HDEL', KEYS[1], ARGV[i])
-      removed = removed + 1
-    end
-  end
-end
-return tostring(removed)
-)lua";
+constexpr std::string_view kRemoveOlderScript = lua::kRemoveOlder;  // lua/remove_older.lua
 }  // namespace
 
 std::map<std::string, std::string> RedisSink::load_table_shapes() {
