@@ -148,7 +148,7 @@ SphinxServer::SphinxServer(const std::vector<std::string>& index_blocks) : impl_
   s.console = s.dir + "/console.log";
   s.blocks = index_blocks;
   if (s.blocks.empty()) {
-    s.blocks.push_back("index sluice_default\n{\n\ttype = rt\n\tpath = {dir}/sluice_default\n\trt_field = title\n}\n");
+    s.blocks.push_back("index sluice_default\n{\n\ttype = rt\n\tpath = {dir}/sluice_default\n\trt_field = title\n\trt_attr_uint = n\n}\n");
   }
   for (int attempt = 0;; ++attempt) {
     s.port = detail::pick_free_port();

@@ -27,8 +27,9 @@ class SphinxServer {
  public:
   // `index_blocks`: complete `index NAME { ... }` blocks for sphinx.conf, in
   // which every "{dir}" is replaced by dir() (so `path = {dir}/NAME`). searchd
-  // needs at least one index: with none, a one-field RT index `sluice_default`
-  // is declared. Starts searchd on a free port and waits (up to 30 s) until
+  // needs at least one index (and an RT index needs an rt_field and an
+  // attribute): with none, `sluice_default` (rt_field title, rt_attr_uint n) is
+  // declared. Starts searchd on a free port and waits (up to 30 s) until
   // SphinxQL answers; throws std::runtime_error, with the log tail, if it does
   // not.
   explicit SphinxServer(const std::vector<std::string>& index_blocks = {});

@@ -10,23 +10,23 @@ namespace sluice {
 namespace {
 
 TEST(SphinxqlLiteralTest, QuotesAndBackslashesAreEscapedWithABackslash) {
-  EXPECT_EQ(quoted("plain"), "'plain'");
-  EXPECT_EQ(quoted(""), "''");
-  EXPECT_EQ(quoted("it's"), "'it\\'s'");
-  EXPECT_EQ(quoted("a\\b"), "'a\\\\b'");
-  EXPECT_EQ(quoted("\\'"), "'\\\\\\''");
+  EXPECT_EQ(quote_literal("plain"), "'plain'");
+  EXPECT_EQ(quote_literal(""), "''");
+  EXPECT_EQ(quote_literal("it's"), "'it\\'s'");
+  EXPECT_EQ(quote_literal("a\\b"), "'a\\\\b'");
+  EXPECT_EQ(quote_literal("\\'"), "'\\\\\\''");
 }
 
 TEST(SphinxqlLiteralTest, OtherBytesPassThrough) {
   // searchd reads "\n" as a newline, so a real newline needs no escape, and a
   // backslash before an 'n' must be escaped (it is, as every backslash is).
-  EXPECT_EQ(quoted("line\nnext\t\"dq\" \x01\xff"), "'line\nnext\t\"dq\" \x01\xff'");
-  EXPECT_EQ(quoted("\\n"), "'\\\\n'");
+  EXPECT_EQ(quote_literal("line\nnext\t\"dq\" \x01\xff"), "'line\nnext\t\"dq\" \x01\xff'");
+  EXPECT_EQ(quote_literal("\\n"), "'\\\\n'");
 }
 
 TEST(SphinxqlLiteralTest, NulByteIsInvalidInput) {
   try {
-    quoted(std::string("a\0b", 3));
+    quote_literal(std::string("a\0b", 3));
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);

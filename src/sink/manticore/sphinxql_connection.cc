@@ -120,7 +120,7 @@ SphinxqlConnection::~SphinxqlConnection() {
   if (mysql_ != nullptr) mysql_close(mysql_);
 }
 
-std::string SphinxqlConnection::quote(std::string_view text) { return quoted(text); }
+std::string SphinxqlConnection::quote(std::string_view text) { return quote_literal(text); }
 
 std::string SphinxqlConnection::scrub(std::string text) const {
   if (!url_.password || url_.password->empty()) return text;

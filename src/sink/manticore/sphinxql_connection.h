@@ -83,8 +83,9 @@ class SphinxqlConnection {
   SphinxqlConnection& operator=(const SphinxqlConnection&) = delete;
 
   // A statement without a result set (REPLACE, DELETE, BEGIN, COMMIT, ALTER,
-  // ...). Returns the affected-row count searchd reports (a DELETE of n ids says
-  // 1 per statement in Sphinx 2.2, not n). Throws on warnings (above).
+  // ...). Returns the affected-row count searchd reports (REPLACE: the rows
+  // sent; DELETE ... WHERE id IN (...): the documents it removed). Throws on
+  // warnings (above).
   uint64_t execute(std::string_view sql);
   // A statement with a result set (SELECT, SHOW ..., DESCRIBE). A statement
   // without one gives an empty Result.

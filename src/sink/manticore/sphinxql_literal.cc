@@ -18,7 +18,7 @@ void append_quoted(std::string& out, std::string_view text) {
   out.push_back('\'');
 }
 
-std::string quoted(std::string_view text) {
+std::string quote_literal(std::string_view text) {
   std::string out;
   append_quoted(out, text);
   return out;

@@ -23,7 +23,7 @@ namespace sluice {
 // Appends 'text' as a quoted SphinxQL string literal. Throws
 // Error::invalid_input("... a NUL byte ...") when text holds a NUL byte.
 void append_quoted(std::string& out, std::string_view text);
-std::string quoted(std::string_view text);
+std::string quote_literal(std::string_view text);
 
 // [A-Za-z_][A-Za-z0-9_]*: a name that is the same in sphinx.conf, in DESCRIBE
 // and in a statement (up to case).

@@ -66,11 +66,29 @@ bool plausible_ipv6(std::string_view host) {
   return true;
 }
 
+// Control bytes as \xNN, so that a message shows what was there (and a NUL does
+// not end what() early).
+std::string printable(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : text) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) {
+      out += "\\x";
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 SphinxqlUrl SphinxqlUrl::parse(std::string_view text) {
   auto bad = [&](const std::string& what) {
-    return Error::config("sphinxql url '" + redact_url(text) + "': " + what);
+    return Error::config(printable("sphinxql url '" + redact_url(text) + "': " + what));
   };
   if (!starts_with_ci(text, kScheme)) {
     throw bad("expected mysql://[user[:password]@]host[:port]");
