@@ -9,7 +9,9 @@ packages=(
   build-essential cmake pkg-config
   libpq-dev libhiredis-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libgtest-dev libgmock-dev nlohmann-json3-dev
+  libmariadb-dev  # MariaDB Connector/C: SphinxQL (search-index sink) speaks the MySQL protocol
   postgresql postgresql-contrib redis-server redis-tools  # real servers for the tests
+  sphinxsearch  # Sphinx 2.2 searchd: the search-index sink's integration tests
   util-linux procps bc curl  # bc: arithmetic in the bench scripts; curl: the demo reads /metrics
   systemd  # systemd-analyze: the shipped unit file is checked (tests/systemd_unit_check.sh)
 )
