@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 #include "config/sink_plugin.h"
-#include "sink/redis/redis_sink.h"
+#include "core/identity.h"
 #include "source/postgres/catalog.h"
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/relation_catalog.h"
@@ -99,7 +99,7 @@ class RowLookup {
   }
 
   // A sink index identity's values (primary-key columns in column order, see
-  // RedisSink::decode_identity) in this lookup's primary-key order.
+  // decode_identity) in this lookup's primary-key order.
   std::vector<std::string> key_from_identity(std::vector<std::string> identity) const {
     std::vector<int> column_order = key_positions_;
     std::sort(column_order.begin(), column_order.end());
@@ -148,10 +148,11 @@ class RowLookup {
 class TableVerifier {
  public:
   // `sink_behind`: shared by the tables of one sink (see wait_for_sink()).
-  TableVerifier(const Config& config, RedisSink& sink, pg::PgConnection& conn, const pg::TableInfo& table,
+  TableVerifier(const Config& config, Sink& sink, VerifyTarget& target, pg::PgConnection& conn, const pg::TableInfo& table,
                 RelationPtr relation, bool& sink_behind)
       : config_(config),
         sink_(sink),
+        target_(target),
         conn_(conn),
         table_(table),
         relation_(std::move(relation)),
@@ -173,13 +174,13 @@ class TableVerifier {
     std::vector<std::vector<Value>> rows;
     auto last_progress = std::chrono::steady_clock::now();
     while (reader.next_chunk(rows)) {
-      std::vector<RedisSink::Expected> expected;
+      std::vector<VerifyTarget::Expected> expected;
       std::vector<std::string> keys;
       for (const auto& row : rows) {
-        expected.push_back(sink_.expected_for(relation_, row));
+        expected.push_back(target_.expected_for(relation_, row));
         keys.push_back(expected.back().key);
       }
-      auto stored = sink_.read_canonical(keys);
+      auto stored = target_.read_canonical(table_.qualified_name(), expected);
       for (size_t i = 0; i < rows.size(); ++i) {
         if (!stored[i] || *stored[i] != expected[i].canonical) {
           suspects_.push_back({stored[i] ? Drift::kDifferent : Drift::kMissing, lookup_.primary_key_of(rows[i]),
@@ -199,10 +200,10 @@ class TableVerifier {
 
   // Index entries whose primary key matches no source row.
   void find_extra_keys() {
-    sink_.scan_index(table_.qualified_name(), [&](const std::vector<std::pair<std::string, std::string>>& entries) {
+    target_.scan_rows(table_.qualified_name(), [&](const std::vector<std::pair<std::string, std::string>>& entries) {
       std::vector<std::vector<std::string>> keys;
       for (const auto& [identity, key] : entries) {
-        keys.push_back(lookup_.key_from_identity(RedisSink::decode_identity(identity)));
+        keys.push_back(lookup_.key_from_identity(decode_identity(identity)));
       }
       auto found = lookup_.fetch(keys);
       for (size_t i = 0; i < entries.size(); ++i) {
@@ -242,21 +243,21 @@ class TableVerifier {
       auto current = lookup_.fetch(keys);
       const Lsn read_before = wal_insert_lsn();
       wait_for_sink(read_before);
-      std::vector<RedisSink::RowRef> refs;
+      std::vector<VerifyTarget::RowRef> refs;
       std::vector<std::optional<std::string>> expected;
       for (auto& suspect : suspects_) {
         auto row = current.find(suspect.primary_key);
         if (row == current.end()) {
           expected.push_back(std::nullopt);  // the row is gone: its key must be too
         } else {
-          auto e = sink_.expected_for(relation_, row->second);
+          auto e = target_.expected_for(relation_, row->second);
           suspect.key = std::move(e.key);
           suspect.identity = std::move(e.identity);
           expected.push_back(std::move(e.canonical));
         }
         refs.push_back({suspect.key, suspect.identity});
       }
-      auto stored = sink_.read_stored(table_.qualified_name(), refs);
+      auto stored = target_.read_stored(table_.qualified_name(), refs);
       std::vector<Suspect> still;
       for (size_t i = 0; i < suspects_.size(); ++i) {
         if (stored[i].canonical == expected[i]) continue;
@@ -296,7 +297,7 @@ class TableVerifier {
     if (sink_behind_) return;
     auto deadline = std::chrono::steady_clock::now() + kSinkWait;
     for (;;) {
-      auto applied = sink_.read_applied_position();
+      auto applied = target_.read_applied_position();
       if (applied && applied->commit_lsn >= lsn) return;
       auto slot = conn_.exec_params(
           "SELECT coalesce(bool_or(confirmed_flush_lsn >= $2::pg_lsn), false), coalesce(bool_or(active), false) "
@@ -361,7 +362,8 @@ class TableVerifier {
   }
 
   const Config& config_;
-  RedisSink& sink_;
+  Sink& sink_;
+  VerifyTarget& target_;
   pg::PgConnection& conn_;
   const pg::TableInfo& table_;
   RelationPtr relation_;
@@ -409,18 +411,12 @@ int verify_command(const Config& config, const VerifyOptions& options) {
     pg::RelationCatalog catalog(config.source.dsn);
     for (const auto& sink_config : config.sinks) {
       std::unique_ptr<Sink> made = make_sink(sink_config);
-      if (made->row_store() == nullptr) {
+      VerifyTarget* target = made->verify_target();
+      if (target == nullptr) {
         fmt::print("sink '{}': {} holds no documents to verify\n", sink_config.name, sink_config.settings->describe());
         continue;
       }
-      // The comparison below reads documents the way the Redis sink stores them;
-      // other sinks that hold rows get their own (issue 13: a verify capability).
-      auto* redis = dynamic_cast<RedisSink*>(made.get());
-      if (redis == nullptr) {
-        fmt::print("sink '{}': kind \"{}\" cannot be verified yet\n", sink_config.name, sink_config.kind);
-        continue;
-      }
-      RedisSink& sink = *redis;
+      Sink& sink = *made;
       bool sink_behind = false;
       auto checkpoint = sink.load_checkpoint();
       if (checkpoint.rebuilding || checkpoint.snapshot == SnapshotState::kInProgress) {
@@ -436,7 +432,7 @@ int verify_command(const Config& config, const VerifyOptions& options) {
           fmt::print("sink '{}' {}: not verified: the table has no primary key\n", sink_config.name, table_name);
           continue;
         }
-        TableVerifier verifier(config, sink, conn, table, catalog.describe(table), sink_behind);
+        TableVerifier verifier(config, sink, *target, conn, table, catalog.describe(table), sink_behind);
         auto report = verifier.run(options.repair);
         print_report(sink_config.name, table_name, report);
         if (report.drifted()) drift = true;

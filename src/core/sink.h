@@ -9,7 +9,8 @@
 //                   checkpoint has it: its first checkpoint is set through it);
 //   RebuildTarget   a rebuild after the store came back empty (on_reset = "rebuild");
 //   RowStore        the sink holds one document per row: a rebuild copies rows,
-//                   a table re-sync removes rows it did not see again.
+//                   a table re-sync removes rows it did not see again;
+//   VerifyTarget    `sluice verify` can compare those documents with the source.
 // A capability may depend on the sink's configuration (a Redis sink holds rows in
 // mode = "upsert" only), so the accessors are asked of the instance.
 //
@@ -29,6 +30,7 @@
 // the one this sink wrote last, Error::invalid_input for a change the store rejects).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -131,6 +133,46 @@ class RowStore {
   virtual uint64_t remove_rows_older_than(const std::string& table, const Position& since) = 0;
 };
 
+// A RowStore that `sluice verify` can compare with the source, row by row
+// (app/verify_command.cc). A row's document is named by a `key` (shown to a
+// person: a Redis key, "index:id") and an `identity` (the primary-key values,
+// encoded as core/identity.h says). `canonical` is a text that is equal for two
+// documents exactly when they hold the same data; how it is made is the sink's
+// business. Reads may be called while streaming goes on.
+class VerifyTarget {
+ public:
+  virtual ~VerifyTarget() = default;
+  struct Expected {
+    std::string key;
+    std::string identity;
+    std::string canonical;
+  };
+  struct RowRef {
+    std::string key;
+    std::string identity;
+  };
+  struct Stored {
+    std::optional<std::string> canonical;  // nullopt: no document
+    std::optional<Position> version;       // of the last change applied to the row
+  };
+  // What the sink would store for the full row `row` of `relation` (throws like
+  // apply() would for that row).
+  virtual Expected expected_for(const RelationPtr& relation, const std::vector<Value>& row) = 0;
+  // The canonical forms stored under `expected` keys (same order), nullopt where
+  // there is none. Error::transient when the store is unreachable.
+  virtual std::vector<std::optional<std::string>> read_canonical(const std::string& table,
+                                                                 const std::vector<Expected>& expected) = 0;
+  // For each row, its canonical form and then its version, read so that the
+  // version is never older than the document read before it.
+  virtual std::vector<Stored> read_stored(const std::string& table, const std::vector<RowRef>& rows) = 0;
+  // The position of the last change the sink applied, as stored now.
+  virtual std::optional<Position> read_applied_position() = 0;
+  // Visits every row document the sink holds for `table`, in batches of
+  // (identity, key), with memory flat whatever the table's size.
+  virtual void scan_rows(const std::string& table,
+                         const std::function<void(const std::vector<std::pair<std::string, std::string>>&)>& visit) = 0;
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -155,6 +197,7 @@ class Sink {
   virtual SnapshotTarget* snapshot_target() { return nullptr; }
   virtual RebuildTarget* rebuild_target() { return nullptr; }
   virtual RowStore* row_store() { return nullptr; }
+  virtual VerifyTarget* verify_target() { return nullptr; }
 
   bool keeps_state() const { return durability() != Durability::kNone; }
 };

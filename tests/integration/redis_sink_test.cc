@@ -17,6 +17,7 @@
 #include "sink/redis/json_members.h"
 #include "sink/redis/redis_sink.h"
 #include "sink/redis/redis_url.h"
+#include "core/identity.h"
 #include "integration/redis_sink_fixture.h"
 
 namespace sluice {

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/error.h"
+#include "core/identity.h"
 #include "format/value_json.h"
 
 namespace sluice {
@@ -16,11 +17,6 @@ constexpr uint32_t kInt8Oid = 20;
 constexpr uint32_t kInt2Oid = 21;
 constexpr uint32_t kInt4Oid = 23;
 
-void append_part(std::string& out, std::string_view value) {
-  out += std::to_string(value.size());
-  out.push_back(':');
-  out.append(value);
-}
 
 }  // namespace
 
@@ -33,11 +29,6 @@ uint64_t fnv1a64(std::string_view bytes) {
   return h;
 }
 
-std::string encode_identity(const std::vector<std::string_view>& key_values) {
-  std::string out;
-  for (std::string_view v : key_values) append_part(out, v);
-  return out;
-}
 
 std::vector<int> document_key_columns(const Relation& relation) {
   std::vector<int> key;
@@ -78,7 +69,7 @@ DocumentId document_id(const Relation& relation, const std::vector<Value>& value
       throw Error::invalid_input("table " + relation.qualified_name() + ": key column " + column.name + " is " +
                                  (v.is_null() ? "NULL" : "an unchanged TOAST value") + ": the row has no document id");
     }
-    append_part(out.identity, v.text);
+    append_identity_part(out.identity, v.text);
   }
 
   if (key.size() == 1) {

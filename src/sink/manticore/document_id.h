@@ -27,6 +27,8 @@
 // Pure functions, thread-safe.
 #pragma once
 
+#include "core/identity.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -59,8 +61,6 @@ DocumentId document_id(const Relation& relation, const std::vector<Value>& value
 // FNV-1a 64 of `bytes` (exposed for tests).
 uint64_t fnv1a64(std::string_view bytes);
 
-// The identity encoding of the given key values (exposed for tests and for
-// callers holding values without a row).
-std::string encode_identity(const std::vector<std::string_view>& key_values);
+// The identity encoding is core/identity.h's.
 
 }  // namespace sluice

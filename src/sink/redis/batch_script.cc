@@ -51,11 +51,6 @@ const std::string_view kFinishRebuildScript = lua::kFinishRebuild;
 
 const std::string_view kStartWithoutSnapshotScript = lua::kStartWithoutSnapshot;
 
-void append_identity_part(std::string& out, std::string_view value) {
-  out += std::to_string(value.size());
-  out.push_back(':');
-  out.append(value);
-}
 
 namespace {
 constexpr size_t kOpCountIndex = 3 + 8;  // EVALSHA sha 0, then ARGV[9]

@@ -82,7 +82,6 @@ extern const std::string_view kFinishRebuildScript;
 
 // Primary-key values, each as "<byte length>:<text>", concatenated: unambiguous
 // whatever the values contain.
-void append_identity_part(std::string& out, std::string_view value);
 
 class BatchArgs {
  public:

@@ -10,6 +10,7 @@
 
 #include "core/column_selection.h"
 #include "core/error.h"
+#include "core/identity.h"
 #include "format/iso8601.h"
 #include "format/json_writer.h"
 #include "format/value_json.h"
@@ -767,22 +768,23 @@ std::optional<std::string> canonical_of(const RedisReply& reply, bool json) {
 }
 }  // namespace
 
-std::vector<std::optional<std::string>> RedisSink::read_canonical(const std::vector<std::string>& keys) {
+std::vector<std::optional<std::string>> RedisSink::read_canonical(const std::string& /*table*/,
+                                                                  const std::vector<Expected>& expected) {
   return with_connection([&](RedisConnection& conn) {
     const bool json = config_.format == DocumentFormat::kJson;
-    for (const auto& key : keys) conn.append({json ? std::string_view("GET") : std::string_view("HGETALL"), key});
+    for (const auto& e : expected) conn.append({json ? std::string_view("GET") : std::string_view("HGETALL"), e.key});
     std::vector<std::optional<std::string>> out;
-    out.reserve(keys.size());
-    for (size_t i = 0; i < keys.size(); ++i) {
+    out.reserve(expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
       RedisReply reply = conn.read();
-      if (reply.is_error()) throw conn.reply_error("reading " + keys[i], reply.str());
+      if (reply.is_error()) throw conn.reply_error("reading " + expected[i].key, reply.str());
       out.push_back(canonical_of(reply, json));
     }
     return out;
   });
 }
 
-std::vector<RedisSink::Stored> RedisSink::read_stored(const std::string& table, const std::vector<RowRef>& rows) {
+std::vector<VerifyTarget::Stored> RedisSink::read_stored(const std::string& table, const std::vector<RowRef>& rows) {
   const std::string index = prefix_ + ":index:" + table;
   return with_connection([&](RedisConnection& conn) {
     const bool json = config_.format == DocumentFormat::kJson;
@@ -870,7 +872,7 @@ uint64_t RedisSink::remove_rows_older_than(const std::string& table, const Posit
   return removed;
 }
 
-void RedisSink::scan_index(const std::string& table,
+void RedisSink::scan_rows(const std::string& table,
                            const std::function<void(const std::vector<std::pair<std::string, std::string>>&)>& visit) {
   const std::string index = prefix_ + ":index:" + table;
   std::string cursor = "0";
@@ -890,22 +892,6 @@ void RedisSink::scan_index(const std::string& table,
     });
     if (!entries.empty()) visit(entries);
   } while (cursor != "0");
-}
-
-std::vector<std::string> RedisSink::decode_identity(std::string_view identity) {
-  std::vector<std::string> values;
-  while (!identity.empty()) {
-    auto colon = identity.find(':');
-    size_t length = 0;
-    auto [ptr, ec] = std::from_chars(identity.data(), identity.data() + (colon == std::string_view::npos ? 0 : colon), length);
-    if (colon == std::string_view::npos || ec != std::errc() || ptr != identity.data() + colon ||
-        identity.size() < colon + 1 + length) {
-      throw Error::invalid_input("index entry identity is malformed: '" + std::string(identity.substr(0, 64)) + "'");
-    }
-    values.emplace_back(identity.substr(colon + 1, length));
-    identity.remove_prefix(colon + 1 + length);
-  }
-  return values;
 }
 
 }  // namespace sluice

@@ -54,7 +54,7 @@ namespace sluice {
 
 class BatchArgs;
 
-class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget, public RowStore {
+class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget, public RowStore, public VerifyTarget {
  public:
   // Parses the url and the key templates (Error::config naming the sink); does
   // not connect.
@@ -69,6 +69,7 @@ class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget
   RebuildTarget* rebuild_target() override { return this; }
   // Upsert mode holds one document per row; invalidate and stream do not.
   RowStore* row_store() override { return config_.mode == SinkMode::kUpsert ? this : nullptr; }
+  VerifyTarget* verify_target() override { return config_.mode == SinkMode::kUpsert ? this : nullptr; }
   SinkCheckpoint load_checkpoint() override;
   void apply(const Batch& batch) override;
   void begin_snapshot(const std::string& slot, Lsn consistent_point, const std::vector<std::string>& tables) override;
@@ -97,43 +98,25 @@ class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget
 
   const std::string& state_prefix() const { return prefix_; }
 
-  // ---- Verification support (`sluice verify`, upsert mode) ----
-  // What this sink stores for a full row: its key, and its canonical stored form
-  // (json: the document text; hash: the fields sorted by name, as
-  // "field\x1fvalue\x1e" pairs). Throws like apply() would for that row.
-  struct Expected {
-    std::string key;
-    std::string identity;  // the row's field in the table's index
-    std::string canonical;
-  };
-  Expected expected_for(const RelationPtr& relation, const std::vector<Value>& row);
-  // The canonical stored forms of `keys` in one pipelined round trip; nullopt
-  // where a key is absent. Throws Error::transient when Redis is unreachable.
-  std::vector<std::optional<std::string>> read_canonical(const std::vector<std::string>& keys);
-  // What the sink holds for one row: its canonical stored form and the version
-  // its index gives it (the position of the last change applied to the row).
-  struct Stored {
-    std::optional<std::string> canonical;
-    std::optional<Position> version;
-  };
-  struct RowRef {
-    std::string key;       // the Redis key
-    std::string identity;  // the index field
-  };
-  // For each row of `table` ("schema.table"), its stored form and then its index
-  // version, in that order, in one pipelined round trip: a version read is never
-  // older than the document read before it. Throws Error::transient when Redis
-  // is unreachable.
-  std::vector<Stored> read_stored(const std::string& table, const std::vector<RowRef>& rows);
-  // The position of the last change this sink applied, as stored now (nullopt:
-  // no checkpoint). Does not change what load_checkpoint() loaded.
-  std::optional<Position> read_applied_position();
-  // Visits the table's index ("schema.table") in batches of (identity, key),
-  // with HSCAN, so memory stays flat whatever the table's size.
+  // ---- VerifyTarget (core/sink.h), upsert mode ----
+  // canonical: json, the document text; hash, the fields sorted by name, as
+  // "field\x1fvalue\x1e" pairs. identity: the row's field in the table's index.
+  Expected expected_for(const RelationPtr& relation, const std::vector<Value>& row) override;
+  // One pipelined round trip.
+  std::vector<std::optional<std::string>> read_canonical(const std::string& table,
+                                                         const std::vector<Expected>& expected) override;
+  // The stored form and then the index version, in one pipelined round trip.
+  std::vector<Stored> read_stored(const std::string& table, const std::vector<RowRef>& rows) override;
+  // Does not change what load_checkpoint() loaded.
+  std::optional<Position> read_applied_position() override;
+  // The table's index, with HSCAN.
+  void scan_rows(const std::string& table,
+                 const std::function<void(const std::vector<std::pair<std::string, std::string>>&)>& visit) override;
+  // The same, under its older name (verify's callers).
   void scan_index(const std::string& table,
-                  const std::function<void(const std::vector<std::pair<std::string, std::string>>&)>& visit);
-  // The primary-key values an index identity was built from.
-  static std::vector<std::string> decode_identity(std::string_view identity);
+                  const std::function<void(const std::vector<std::pair<std::string, std::string>>&)>& visit) {
+    scan_rows(table, visit);
+  }
 
  private:
   struct Route;
