@@ -1,7 +1,9 @@
 #include "app/plugins.h"
 
+#include "core/error.h"
 #include "sink/redis/redis_plugin.h"
 #include "sink/stdout/stdout_plugin.h"
+#include "source/postgres/postgres_source.h"
 
 namespace sluice {
 
@@ -14,6 +16,12 @@ const PluginRegistry& builtin_plugins() {
     return r;
   }();
   return registry;
+}
+
+std::unique_ptr<Source> make_source(const Config& config, Telemetry& telemetry) {
+  // The loader accepts only the kinds built here (config.cc, source.kind).
+  if (config.source.kind == "postgres") return std::make_unique<pg::PostgresSource>(config, telemetry);
+  throw Error::config("source kind '" + config.source.kind + "' is not supported");
 }
 
 }  // namespace sluice

@@ -2,11 +2,20 @@
 // plugins.cc (docs/extending.md).
 #pragma once
 
+#include <memory>
+
+#include "config/config.h"
 #include "config/sink_plugin.h"
+#include "core/source.h"
+#include "core/telemetry.h"
 
 namespace sluice {
 
 // Filled on first use; lives for the whole program.
 const PluginRegistry& builtin_plugins();
+
+// The source config.source describes (its kind). `config` and `telemetry` must
+// outlive it. Does not connect.
+std::unique_ptr<Source> make_source(const Config& config, Telemetry& telemetry);
 
 }  // namespace sluice

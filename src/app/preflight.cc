@@ -10,6 +10,7 @@
 #include "source/postgres/catalog.h"
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/relation_catalog.h"
+#include "source/postgres/postgres_source.h"
 #include "source/postgres/slot.h"
 
 namespace sluice {
@@ -111,7 +112,7 @@ void check_postgres(const Config& config, PreflightReport& report) {
 
   auto slot = pg::query_slot(connection, source.slot);
   if (slot) {
-    report.slot = SlotState{slot->plugin, slot->wal_status.value_or("")};
+    report.slot = pg::retained_stream_of(source.slot, slot->plugin, slot->wal_status);
     report.facts.push_back(fmt::format("slot '{}' exists: confirmed flush {}, {}{}", source.slot,
                                        slot->confirmed_flush_lsn.str(), slot->active ? "active" : "inactive",
                                        slot->wal_status ? ", wal_status " + *slot->wal_status : ""));

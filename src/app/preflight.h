@@ -22,7 +22,7 @@ struct PreflightReport {
   std::vector<std::string> facts;     // what was found ("wal_level = logical", ...)
   std::vector<std::string> problems;  // what stops a run
   std::vector<std::string> warnings;  // what a run works around (e.g. no heartbeats)
-  std::optional<SlotState> slot;      // the slot, if it exists
+  std::optional<RetainedStream> slot;      // the slot, if it exists
   bool publication_exists = false;
   std::vector<NamedCheckpoint> checkpoints;  // of the sinks that could be reached
 };

@@ -9,24 +9,19 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "app/instance_lock.h"
 #include "app/logging.h"
 #include "app/metrics_server.h"
+#include "app/plugins.h"
 #include "app/preflight.h"
 #include "app/signals.h"
 #include "core/error.h"
 #include "core/retry.h"
 #include "core/sink_runner.h"
+#include "core/source.h"
 #include "pipeline/sink_rebuild.h"
 #include "pipeline/snapshot_copy.h"
 #include "pipeline/start_plan.h"
 #include "config/sink_plugin.h"
-#include "source/postgres/catalog.h"
-#include "source/postgres/heartbeat.h"
-#include "source/postgres/pg_connection.h"
-#include "source/postgres/slot.h"
-#include "source/postgres/stream_loop.h"
-#include "source/postgres/table_resync.h"
 
 namespace sluice {
 
@@ -34,23 +29,6 @@ namespace {
 
 std::atomic<bool> g_finish{false};
 StopSignal g_stop;
-
-void ensure_publication(const Config& config) {
-  auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
-  if (pg::publication_exists(connection, config.source.publication)) return;
-  std::vector<pg::TableName> tables;
-  for (const auto& table : config.source.tables) tables.push_back(pg::parse_table_name(table));
-  pg::create_publication(connection, config.source.publication, tables);
-  spdlog::info("created publication '{}' for {}", config.source.publication, fmt::join(config.source.tables, ", "));
-}
-
-// Each captured table's shape as it is now (pg::table_shape).
-std::map<std::string, std::string> current_shapes(const Config& config) {
-  auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
-  std::map<std::string, std::string> shapes;
-  for (const auto& table : config.source.tables) shapes[table] = pg::table_shape(connection, table);
-  return shapes;
-}
 
 void store_shapes(Sink& sink, const std::map<std::string, std::string>& shapes) {
   RowStore* rows = sink.row_store();
@@ -61,7 +39,8 @@ void store_shapes(Sink& sink, const std::map<std::string, std::string>& shapes) 
 // The shape every sink that holds rows has stored for each table, "" where they
 // differ or one has none (the table is re-synced); the current shapes when no
 // sink holds rows.
-std::map<std::string, std::string> known_shapes(const Config& config, std::vector<std::unique_ptr<Sink>>& sinks) {
+std::map<std::string, std::string> known_shapes(const Config& config, Source& source,
+                                                std::vector<std::unique_ptr<Sink>>& sinks) {
   std::map<std::string, std::string> known;
   bool any = false;
   for (auto& sink : sinks) {
@@ -77,44 +56,43 @@ std::map<std::string, std::string> known_shapes(const Config& config, std::vecto
     }
     any = true;
   }
-  return any ? known : current_shapes(config);
+  return any ? known : source.table_shapes();
 }
 
-// Creates the slot and, if asked, copies the tables under its exported snapshot.
-void start_from_new_slot(const Config& config, const StartPlan& plan, std::vector<std::unique_ptr<Sink>>& sinks,
-                         Telemetry& telemetry) {
+// Creates the retained stream and, if asked, copies the tables under its
+// consistent snapshot.
+void start_fresh(const Config& config, Source& source, const StartPlan& plan,
+                 std::vector<std::unique_ptr<Sink>>& sinks, Telemetry& telemetry) {
   // Read before the copy: a change of shape during it shows as a difference later.
-  const auto shapes = current_shapes(config);
-  auto replication = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kReplication);
-  auto created = pg::create_logical_slot(replication, config.source.slot);
-  spdlog::info("created replication slot '{}' at {}", config.source.slot, created.consistent_point.str());
+  const auto shapes = source.table_shapes();
   if (!plan.snapshot) {
+    const Lsn point = source.create_retained(nullptr);
     for (auto& sink : sinks) {
-      if (SnapshotTarget* target = sink->snapshot_target()) {
-        target->start_without_snapshot(config.source.slot, created.consistent_point);
-      }
+      if (SnapshotTarget* target = sink->snapshot_target()) target->start_without_snapshot(source.stream_name(), point);
       store_shapes(*sink, shapes);
     }
     return;
   }
-  for (auto& sink : sinks) {
-    if (SnapshotTarget* target = sink->snapshot_target()) {
-      target->begin_snapshot(config.source.slot, created.consistent_point, config.source.tables);
+  const SnapshotCopier copier = [&](Lsn point, const std::string& snapshot) {
+    for (auto& sink : sinks) {
+      if (SnapshotTarget* target = sink->snapshot_target()) {
+        target->begin_snapshot(source.stream_name(), point, config.source.tables);
+      }
     }
-  }
-  // `replication` stays open and idle: the exported snapshot lives as long as it does.
-  SnapshotCopy copy{created.snapshot_name, created.consistent_point, config.sinks};
-  copy.telemetry = &telemetry;
-  copy.live_progress = live_progress_enabled();
-  copy_snapshot(config, copy, make_sink, g_finish, g_stop);
-  for (auto& sink : sinks) {
-    if (SnapshotTarget* target = sink->snapshot_target()) target->finish_snapshot(config.source.slot, created.consistent_point);
-    store_shapes(*sink, shapes);
-  }
+    SnapshotCopy copy{snapshot, point, config.sinks};
+    copy.telemetry = &telemetry;
+    copy.live_progress = live_progress_enabled();
+    copy_snapshot(config, copy, make_sink, g_finish, g_stop);
+    for (auto& sink : sinks) {
+      if (SnapshotTarget* target = sink->snapshot_target()) target->finish_snapshot(source.stream_name(), point);
+      store_shapes(*sink, shapes);
+    }
+  };
+  source.create_retained(&copier);
 }
 
-int run_active(const Config& config, const RunOptions& options, const PreflightReport& report,
-               const InstanceLock& active, Telemetry& telemetry);
+int run_active(const Config& config, const RunOptions& options, Source& source, const ActiveInstance* active,
+               Telemetry& telemetry);
 
 int run(const Config& config, const RunOptions& options, Telemetry& telemetry) {
   auto report = run_preflight(config);
@@ -123,23 +101,26 @@ int run(const Config& config, const RunOptions& options, Telemetry& telemetry) {
     return 1;
   }
   for (const auto& warning : report.warnings) spdlog::warn("{}", warning);
-  InstanceLock active(config, g_finish, g_stop, &telemetry.health);  // held for the whole run
+  std::unique_ptr<Source> source = make_source(config, telemetry);
+  // Held for the whole run.
+  std::unique_ptr<ActiveInstance> active = source->become_active(g_finish, g_stop, &telemetry.health);
+  auto lost = [&active]() -> std::optional<std::string> { return active ? active->lost() : std::nullopt; };
   try {
-    return run_active(config, options, report, active, telemetry);
+    return run_active(config, options, *source, active.get(), telemetry);
   } catch (const StopRequested&) {
-    if (auto lost = active.lost()) throw Error::state(*lost);
+    if (auto why = lost()) throw Error::state(*why);
     throw;
   } catch (const Error&) {
     // A failure caused by the stop the lost lock requested is reported as that.
-    if (auto lost = active.lost()) throw Error::state(*lost);
+    if (auto why = lost()) throw Error::state(*why);
     throw;
   }
 }
 
 // The run once this instance is the active one.
-int run_active(const Config& config, const RunOptions& options, const PreflightReport& report,
-               const InstanceLock& active, Telemetry& telemetry) {
-  ensure_publication(config);
+int run_active(const Config& config, const RunOptions& options, Source& source, const ActiveInstance* active,
+               Telemetry& telemetry) {
+  source.prepare();
 
   std::vector<std::unique_ptr<Sink>> sinks;
   for (const auto& sink_config : config.sinks) sinks.push_back(make_sink(sink_config));
@@ -148,29 +129,21 @@ int run_active(const Config& config, const RunOptions& options, const PreflightR
     SinkCheckpoint checkpoint;
     retry_transient(fmt::format("sink '{}'", config.sinks[i].name), config.retry, g_stop,
                     [&] { checkpoint = sinks[i]->load_checkpoint(); });
-    checkpoints.push_back({config.sinks[i].name, checkpoint, config.sinks[i].on_reset == OnReset::kRebuild,
+    checkpoints.push_back({config.sinks[i].name, checkpoint,
+                           config.sinks[i].on_reset == OnReset::kRebuild && sinks[i]->rebuild_target() != nullptr,
                            !sinks[i]->keeps_state()});
   }
 
-  auto plan = plan_start(config.source.slot, report.slot, checkpoints, config.source.snapshot, options.resnapshot);
+  auto plan = plan_start(source.stream_name(), source.retained(), checkpoints, config.source.snapshot,
+                         options.resnapshot);
   spdlog::info("{}", plan.reason);
-  if (plan.drop_slot) {
-    auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
-    pg::drop_slot(connection, config.source.slot);
-    spdlog::info("dropped replication slot '{}'", config.source.slot);
-  }
-  if (plan.create_slot) start_from_new_slot(config, plan, sinks, telemetry);
+  if (plan.drop_slot) source.drop_retained();
+  if (plan.create_slot) start_fresh(config, source, plan, sinks, telemetry);
 
   // Each sink resumes after its own checkpoint; the source may be acknowledged
-  // from the slot's confirmed position on.
-  Lsn confirmed;
-  {
-    auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
-    auto slot = pg::query_slot(connection, config.source.slot);
-    if (!slot) throw Error::state(fmt::format("replication slot '{}' disappeared while starting", config.source.slot));
-    confirmed = slot->confirmed_flush_lsn;
-  }
-  auto shapes = known_shapes(config, sinks);
+  // from where the retained stream resumes on.
+  const Lsn confirmed = source.resume_point();
+  auto shapes = known_shapes(config, source, sinks);
   std::vector<std::unique_ptr<SinkRunner>> runners;
   std::vector<SinkRunner*> runner_pointers;
   for (size_t i = 0; i < sinks.size(); ++i) {
@@ -193,10 +166,10 @@ int run_active(const Config& config, const RunOptions& options, const PreflightR
   }
   for (auto& runner : runners) runner->start();
 
-  pg::Heartbeat heartbeat(config, telemetry);
-  pg::StreamLoop loop(config, runner_pointers, g_finish, g_stop, telemetry, std::move(shapes));
-  loop.run();
-  if (auto lost = active.lost()) throw Error::state(*lost);
+  source.stream(runner_pointers, g_finish, g_stop, std::move(shapes));
+  if (active != nullptr) {
+    if (auto lost = active->lost()) throw Error::state(*lost);
+  }
   for (auto& runner : runners) {
     if (auto failure = runner->failure()) throw Error::state(*failure);
   }

@@ -19,7 +19,7 @@ StartPlan fresh(bool drop, SnapshotMode mode, std::string reason) {
 
 }  // namespace
 
-StartPlan plan_start(const std::string& slot_name, const std::optional<SlotState>& slot,
+StartPlan plan_start(const std::string& slot_name, const std::optional<RetainedStream>& slot,
                      const std::vector<NamedCheckpoint>& sinks, SnapshotMode mode, bool resnapshot) {
   if (resnapshot) {
     StartPlan plan = fresh(slot.has_value(), SnapshotMode::kInitial, "--resnapshot: recreating the slot and rebuilding every sink");
@@ -51,18 +51,8 @@ StartPlan plan_start(const std::string& slot_name, const std::optional<SlotState
     }
   }
 
-  if (slot && slot->wal_status == "lost") {
-    throw Error::state(fmt::format(
-        "replication slot '{}' was invalidated by PostgreSQL (wal_status = lost: the WAL it needed was "
-        "removed, e.g. max_slot_wal_keep_size was exceeded); the changes since sluice last ran cannot be "
-        "streamed. Recover with `sluice run --resnapshot`, which recreates the slot and rebuilds every sink",
-        slot_name));
-  }
-  if (slot && !slot->plugin.empty() && slot->plugin != "pgoutput") {
-    throw Error::state(fmt::format("replication slot '{}' uses output plugin '{}', sluice needs 'pgoutput'; "
-                                   "choose another source.slot or drop that slot",
-                                   slot_name, slot->plugin));
-  }
+  if (slot && slot->lost) throw Error::state(*slot->lost);
+  if (slot && slot->unusable) throw Error::state(*slot->unusable);
 
   if (!slot) {
     if (applied && !interrupted) {

@@ -23,13 +23,9 @@
 
 #include "config/config.h"
 #include "core/sink.h"
+#include "core/source.h"
 
 namespace sluice {
-
-struct SlotState {
-  std::string plugin;
-  std::string wal_status;  // "reserved", "extended", "unreserved", "lost", or empty
-};
 
 struct NamedCheckpoint {
   std::string sink;
@@ -46,7 +42,7 @@ struct StartPlan {
   std::string reason;         // one line for the log: why this plan
 };
 
-StartPlan plan_start(const std::string& slot_name, const std::optional<SlotState>& slot,
+StartPlan plan_start(const std::string& slot_name, const std::optional<RetainedStream>& slot,
                      const std::vector<NamedCheckpoint>& sinks, SnapshotMode mode, bool resnapshot);
 
 }  // namespace sluice

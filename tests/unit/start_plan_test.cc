@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "pipeline/start_plan.h"
+#include "source/postgres/postgres_source.h"
 
 namespace sluice {
 namespace {
@@ -20,7 +21,7 @@ NamedCheckpoint interrupted(const std::string& sink) {
   c.checkpoint.slot = "s";
   return c;
 }
-SlotState healthy() { return {"pgoutput", "reserved"}; }
+RetainedStream healthy() { return pg::retained_stream_of("s", "pgoutput", "reserved"); }
 
 TEST(StartPlanTest, FreshStartCreatesSlotAndSnapshots) {
   auto plan = plan_start("s", std::nullopt, {empty("a")}, SnapshotMode::kInitial, false);
@@ -55,7 +56,7 @@ TEST(StartPlanTest, MissingSlotWithAppliedSinkIsALostSlot) {
 
 TEST(StartPlanTest, InvalidatedSlotIsALostSlot) {
   try {
-    plan_start("s", SlotState{"pgoutput", "lost"}, {applied("cache")}, SnapshotMode::kInitial, false);
+    plan_start("s", pg::retained_stream_of("s", "pgoutput", std::string("lost")), {applied("cache")}, SnapshotMode::kInitial, false);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kState);
@@ -118,12 +119,23 @@ TEST(StartPlanTest, CheckpointOfAnotherSlotIsAnError) {
   EXPECT_THROW(plan_start("s", healthy(), {applied("a", "other")}, SnapshotMode::kInitial, false), Error);
 }
 
+TEST(StartPlanTest, ThePostgresSlotSaysWhyItCannotBeUsed) {
+  EXPECT_FALSE(healthy().lost);
+  EXPECT_FALSE(healthy().unusable);
+  auto lost = pg::retained_stream_of("s", "pgoutput", std::string("lost"));
+  ASSERT_TRUE(lost.lost);
+  EXPECT_NE(lost.lost->find("replication slot 's' was invalidated by PostgreSQL (wal_status = lost"), std::string::npos);
+  auto foreign = pg::retained_stream_of("s", "wal2json", std::nullopt);
+  ASSERT_TRUE(foreign.unusable);
+  EXPECT_NE(foreign.unusable->find("uses output plugin 'wal2json', sluice needs 'pgoutput'"), std::string::npos);
+}
+
 TEST(StartPlanTest, ForeignPluginIsAnError) {
-  EXPECT_THROW(plan_start("s", SlotState{"wal2json", ""}, {applied("a")}, SnapshotMode::kInitial, false), Error);
+  EXPECT_THROW(plan_start("s", pg::retained_stream_of("s", "wal2json", std::string("")), {applied("a")}, SnapshotMode::kInitial, false), Error);
 }
 
 TEST(StartPlanTest, ResnapshotDropsRecreatesAndCopies) {
-  auto plan = plan_start("s", SlotState{"pgoutput", "lost"}, {applied("a")}, SnapshotMode::kNever, true);
+  auto plan = plan_start("s", pg::retained_stream_of("s", "pgoutput", std::string("lost")), {applied("a")}, SnapshotMode::kNever, true);
   EXPECT_TRUE(plan.drop_slot);
   EXPECT_TRUE(plan.create_slot);
   EXPECT_TRUE(plan.snapshot);

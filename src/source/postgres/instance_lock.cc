@@ -1,4 +1,4 @@
-#include "app/instance_lock.h"
+#include "source/postgres/instance_lock.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

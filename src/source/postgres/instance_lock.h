@@ -26,12 +26,13 @@
 
 #include "config/config.h"
 #include "core/health.h"
+#include "core/source.h"
 #include "core/stop_signal.h"
 #include "source/postgres/pg_connection.h"
 
 namespace sluice {
 
-class InstanceLock {
+class InstanceLock final : public ActiveInstance {
  public:
   // Blocks until this process is the active instance for config.source.slot, or
   // throws StopRequested when asked to finish or stop while waiting. Then starts
@@ -40,12 +41,12 @@ class InstanceLock {
   // takes over.
   InstanceLock(const Config& config, std::atomic<bool>& finish, StopSignal& stop, Health* health = nullptr);
   // Stops the guard thread; the lock goes with the connection. Never throws.
-  ~InstanceLock();
+  ~InstanceLock() override;
   InstanceLock(const InstanceLock&) = delete;
   InstanceLock& operator=(const InstanceLock&) = delete;
 
   // Why this instance is no longer the active one, once it is not.
-  std::optional<std::string> lost() const;
+  std::optional<std::string> lost() const override;
 
  private:
   // pg_try_advisory_lock on connection_ (reconnecting first if needed). Throws

@@ -1,0 +1,92 @@
+// The contract every source implements (docs/extending.md): a database's change
+// log as the pipeline uses it. The PostgreSQL source (source/postgres/
+// postgres_source.h) is the one built; a MariaDB binlog or a JetStream consumer
+// implements the same.
+//
+// The life of a run, driven by app/run_command.cc:
+//   become_active()     optional instance lock: one active sluice per stream
+//   prepare()           what must exist before the stream (PostgreSQL: the publication)
+//   retained()          the retained stream the sinks' checkpoints belong to, if any
+//                       (PostgreSQL: the replication slot), for start planning
+//   drop_retained() /   a fresh start: the stream is (re)created at a consistent
+//   create_retained()   point, and the initial snapshot is copied under it
+//   resume_point()      where the retained stream resumes (acknowledged so far)
+//   stream()            decode, hand every item to the sinks in commit order
+//                       (core/fan_out.h), acknowledge what every sink made
+//                       durable, reconnect on transient errors
+//
+// Positions: the source stamps every change with a Position (commit order is
+// Position order, and Position::encode() sorts the same way), and acknowledges by
+// commit LSN. Used from the thread that runs the pipeline, one call at a time.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/health.h"
+#include "core/lsn.h"
+#include "core/sink_runner.h"
+#include "core/stop_signal.h"
+
+namespace sluice {
+
+// The retained stream as start planning needs it.
+struct RetainedStream {
+  // Set when the source discarded what it had retained for sluice (PostgreSQL:
+  // wal_status = lost): the changes since sluice last ran cannot be streamed.
+  std::optional<std::string> lost;
+  // Set when the stream exists but sluice cannot use it (a slot of another
+  // output plugin): why, and what to do.
+  std::optional<std::string> unusable;
+};
+
+// Held for the whole run by the active instance.
+class ActiveInstance {
+ public:
+  virtual ~ActiveInstance() = default;
+  // Why this instance is no longer the active one, once it is not (another took
+  // over): the run then stops. Thread-safe.
+  virtual std::optional<std::string> lost() const = 0;
+};
+
+// Copies every captured table into the sinks at `consistent_point`, while the
+// source holds the consistent snapshot named `snapshot` open.
+using SnapshotCopier = std::function<void(Lsn consistent_point, const std::string& snapshot)>;
+
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  // The retained stream's name (PostgreSQL: the slot); a sink's checkpoint names it.
+  virtual const std::string& stream_name() const = 0;
+
+  // Blocks until this process is the active instance for the stream (throws
+  // StopRequested when asked to finish or stop while waiting); nullptr when the
+  // source needs no lock.
+  virtual std::unique_ptr<ActiveInstance> become_active(std::atomic<bool>& finish, StopSignal& stop,
+                                                        Health* health) = 0;
+  virtual void prepare() = 0;
+  virtual std::optional<RetainedStream> retained() = 0;  // nullopt: there is none
+  virtual void drop_retained() = 0;
+  // Creates the retained stream at a consistent point and returns it; with a
+  // `copy`, calls it while the point's snapshot is held.
+  virtual Lsn create_retained(const SnapshotCopier* copy) = 0;
+  // Where the retained stream resumes (what the source has acknowledged).
+  virtual Lsn resume_point() = 0;
+  // Each captured table's shape now (a fingerprint: columns, key, partitions).
+  virtual std::map<std::string, std::string> table_shapes() = 0;
+
+  // Streams into the runners until `finish` (graceful: the sinks drain and the
+  // last durable position is acknowledged) or `stop`. `known_shapes`: each
+  // table's shape as the sinks hold it; a table whose shape differs is re-synced
+  // while streaming. Throws the first fatal error.
+  virtual void stream(std::vector<SinkRunner*> runners, std::atomic<bool>& finish, StopSignal& stop,
+                      std::map<std::string, std::string> known_shapes) = 0;
+};
+
+}  // namespace sluice
