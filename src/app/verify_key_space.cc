@@ -129,9 +129,9 @@ class KeySpaceCheck {
     }
     std::stable_sort(prefixes.begin(), prefixes.end(),
               [](const auto& a, const auto& b) { return a.first.size() < b.first.size(); });
+    prefixes_ = prefixes;  // report_for() needs them all before the first scan
     std::vector<std::string> scanned;
     for (const auto& [prefix, table] : prefixes) {
-      prefixes_.emplace_back(prefix, table);
       const bool covered = std::any_of(scanned.begin(), scanned.end(),
                                        [&](const std::string& p) { return prefix.starts_with(p); });
       if (covered) continue;
