@@ -72,5 +72,23 @@ TEST_F(RedisSinkTest, GuardedDeleteWithoutIdentityNeedsAQuietSink) {
   EXPECT_FALSE(client_.get("u:x"));
 }
 
+// Rows copied by a snapshot or a rebuild do not move the checkpoint: nothing
+// is deleted while a copy runs.
+TEST_F(RedisSinkTest, GuardedDeleteKeepsEverythingWhileRowsAreCopied) {
+  auto sink = started(config());
+  sink->apply(batch({ins(users(), pos(0x200), {T("5"), T("ann"), N, N})}));
+  client_.command({"SET", "u:x", "{}"});
+  std::vector<UnownedKey> keys{{"u:x", {}, false}};
+  client_.command({"HSET", "sluice:cache:checkpoint", "rebuild", pos(0x300).encode()});
+  EXPECT_EQ(sink->remove_unowned_keys(keys, sink->checkpoint_token()).kept, std::vector<std::string>{"u:x"});
+  client_.command({"HDEL", "sluice:cache:checkpoint", "rebuild"});
+  client_.command({"HSET", "sluice:cache:checkpoint", "snapshot", "in_progress"});
+  EXPECT_EQ(sink->remove_unowned_keys(keys, sink->checkpoint_token()).kept, std::vector<std::string>{"u:x"});
+  EXPECT_TRUE(client_.get("u:x"));
+  client_.command({"HSET", "sluice:cache:checkpoint", "snapshot", "done"});
+  EXPECT_EQ(sink->remove_unowned_keys(keys, sink->checkpoint_token()).removed, 1u);
+  EXPECT_FALSE(client_.get("u:x"));
+}
+
 }  // namespace
 }  // namespace sluice

@@ -16,7 +16,14 @@ constexpr const char* kScanCount = "1000";
 // key, '1' if it needs a quiet sink, the number n of possible owners, and n
 // pairs (table, identity). Returns {keys deleted, {keys kept}}.
 constexpr std::string_view kRemoveUnownedScript = R"lua(
-local position = redis.call('HGET', KEYS[1], 'position') or ''
+local position = ''
+local copying = false
+if redis.call('TYPE', KEYS[1]).ok == 'hash' then
+  position = redis.call('HGET', KEYS[1], 'position') or ''
+  -- Rows copied by a snapshot or a rebuild do not move the position: keep
+  -- everything while one runs.
+  copying = redis.call('HGET', KEYS[1], 'snapshot') == 'in_progress' or redis.call('HEXISTS', KEYS[1], 'rebuild') == 1
+end
 local quiet = position == ARGV[1]
 local removed = 0
 local kept = {}
@@ -32,7 +39,7 @@ while i <= #ARGV do
       if space and string.sub(entry, space + 1) == key then owned = true end
     end
   end
-  if owned or (ARGV[i + 1] == '1' and not quiet) then
+  if copying or owned or (ARGV[i + 1] == '1' and not quiet) then
     kept[#kept + 1] = key
   else
     removed = removed + redis.call('DEL', key)

@@ -23,6 +23,9 @@
 //     asked: K is kept unless the sink's checkpoint position is still the one read
 //     before the source was asked (no batch applied since, so nothing wrote K
 //     after the source said no row has it);
+//   - every K is kept while the initial snapshot or a rebuild copies rows (the
+//     checkpoint says snapshot=in_progress or rebuild=...): copied rows do not
+//     move the checkpoint, and `verify --repair` waits for copies elsewhere too;
 //   - otherwise K is deleted. A row that gets K later is written by the stream as
 //     usual: deleting a key the stream has not written yet loses nothing.
 // Keys under the sink's own state prefix are never returned by scan_keys().
