@@ -350,9 +350,13 @@ int verify_command(const Config& config, const VerifyOptions& options) {
         routed.push_back({std::move(table), std::move(relation), nullptr});
         routed_names.push_back(table_name);
       }
+      // Every verified table is routed (checked above), so this finds it.
+      auto routed_table = [&](const std::string& name) {
+        return &routed[std::find(routed_names.begin(), routed_names.end(), name) - routed_names.begin()];
+      };
       std::vector<TableReport> reports(tables.size());
       for (size_t i = 0; i < tables.size(); ++i) {
-        auto at = routed.begin() + (std::find(routed_names.begin(), routed_names.end(), tables[i]) - routed_names.begin());
+        RoutedTable* at = routed_table(tables[i]);
         if (at->table.primary_key.empty()) continue;
         TableVerifier verifier(config, sink, conn, at->table, at->relation, wait);
         reports[i] = verifier.run(options.repair);
@@ -360,7 +364,7 @@ int verify_command(const Config& config, const VerifyOptions& options) {
       }
       verify_key_space(sink, conn, wait, routed, options.repair);
       for (size_t i = 0; i < tables.size(); ++i) {
-        auto at = routed.begin() + (std::find(routed_names.begin(), routed_names.end(), tables[i]) - routed_names.begin());
+        RoutedTable* at = routed_table(tables[i]);
         if (!at->report) {
           fmt::print("sink '{}' {}: not verified: the table has no primary key\n", sink_config.name, tables[i]);
           continue;

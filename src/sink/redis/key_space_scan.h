@@ -19,8 +19,9 @@
 //     the same atomic step as the document, batch_script.h), so a key sluice
 //     writes for a real row is never deleted;
 //   - when some table could give K to a row whose identity K does not tell (its
-//     template reads a unique key, not the identity columns), the index cannot be
-//     asked: K is kept unless the sink's checkpoint position is still the one read
+//     template reads a unique key, not the identity columns; or an identity
+//     column's text depends on session settings, e.g. timestamptz), the index
+//     cannot be trusted to answer: K is also kept unless the sink's checkpoint position is still the one read
 //     before the source was asked (no batch applied since, so nothing wrote K
 //     after the source said no row has it);
 //   - every K is kept while the initial snapshot or a rebuild copies rows (the
