@@ -9,9 +9,13 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "core/error.h"
+#include "app/verify_key_space.h"
+#include "app/verify_report.h"
+#include "app/verify_sink_wait.h"
 #include "config/sink_plugin.h"
+#include "core/error.h"
 #include "core/identity.h"
+#include "sink/redis/redis_sink.h"
 #include "source/postgres/catalog.h"
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/relation_catalog.h"
@@ -24,13 +28,9 @@ namespace {
 // Re-checking suspects (see TableVerifier::recheck).
 constexpr int kRecheckRounds = 30;
 constexpr auto kRecheckPause = std::chrono::milliseconds(100);
-constexpr auto kSinkWait = std::chrono::seconds(3);
-constexpr size_t kExamples = 3;
 // Suspects are decided (and repaired) in groups of at most this many, so memory
 // does not grow with the amount of drift.
 constexpr size_t kSuspectsHeld = 10000;
-
-enum class Drift { kMissing, kDifferent, kExtra, kChanging };
 
 struct Suspect {
   Drift kind;
@@ -39,41 +39,6 @@ struct Suspect {
   std::string identity;                  // its field in the sink's index
   int settled_rounds = 0;                // rounds in which it differed with nothing newer applied
 };
-
-// Counts, and the first few keys as examples: memory stays flat however much
-// has drifted.
-struct TableReport {
-  uint64_t checked = 0;
-  uint64_t repaired = 0;
-  std::map<Drift, uint64_t> counts;                  // kChanging is not drift
-  std::map<Drift, std::vector<std::string>> examples;  // up to kExamples per kind
-
-  void add(Drift kind, const std::string& key) {
-    ++counts[kind];
-    auto& some = examples[kind];
-    if (some.size() < kExamples) some.push_back(key);
-  }
-  uint64_t count(Drift kind) const {
-    auto it = counts.find(kind);
-    return it == counts.end() ? 0 : it->second;
-  }
-  bool drifted() const { return count(Drift::kMissing) + count(Drift::kDifferent) + count(Drift::kExtra) > 0; }
-};
-
-// A PostgreSQL text[] literal of `values`.
-std::string text_array(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
 
 // Reads rows of one table by primary key, many at a time.
 class RowLookup {
@@ -147,9 +112,9 @@ class RowLookup {
 
 class TableVerifier {
  public:
-  // `sink_behind`: shared by the tables of one sink (see wait_for_sink()).
-  TableVerifier(const Config& config, Sink& sink, VerifyTarget& target, pg::PgConnection& conn, const pg::TableInfo& table,
-                RelationPtr relation, bool& sink_behind)
+  // `wait`: shared by the tables of one sink.
+  TableVerifier(const Config& config, Sink& sink, VerifyTarget& target, pg::PgConnection& conn,
+                const pg::TableInfo& table, RelationPtr relation, SinkWait& wait)
       : config_(config),
         sink_(sink),
         target_(target),
@@ -157,7 +122,7 @@ class TableVerifier {
         table_(table),
         relation_(std::move(relation)),
         lookup_(conn, table),
-        sink_behind_(sink_behind) {}
+        wait_(wait) {}
 
   TableReport run(bool repair) {
     repair_ = repair;
@@ -241,8 +206,8 @@ class TableVerifier {
       std::vector<std::vector<std::string>> keys;
       for (const auto& suspect : suspects_) keys.push_back(suspect.primary_key);
       auto current = lookup_.fetch(keys);
-      const Lsn read_before = wal_insert_lsn();
-      wait_for_sink(read_before);
+      const Lsn read_before = wait_.wal_insert_lsn();
+      wait_.until_applied(read_before);
       std::vector<VerifyTarget::RowRef> refs;
       std::vector<std::optional<std::string>> expected;
       for (auto& suspect : suspects_) {
@@ -281,43 +246,6 @@ class TableVerifier {
       decided_.push_back(std::move(suspect));
     }
     suspects_.clear();
-  }
-
-  Lsn wal_insert_lsn() {
-    return Lsn::parse(std::string(conn_.exec("SELECT pg_current_wal_insert_lsn()::text").value(0, 0)));
-  }
-
-  // Waits (up to kSinkWait) until the sink has applied every change committed
-  // before `lsn`: its checkpoint is at or past it, or the slot is acknowledged
-  // past it (an idle stream acknowledges the WAL end without writing). If the
-  // slot is not being streamed (sluice is not running) or the sink does not get
-  // there in time (far behind), says so once and stops waiting: what the sink
-  // holds is compared as it is.
-  void wait_for_sink(Lsn lsn) {
-    if (sink_behind_) return;
-    auto deadline = std::chrono::steady_clock::now() + kSinkWait;
-    for (;;) {
-      auto applied = target_.read_applied_position();
-      if (applied && applied->commit_lsn >= lsn) return;
-      auto slot = conn_.exec_params(
-          "SELECT coalesce(bool_or(confirmed_flush_lsn >= $2::pg_lsn), false), coalesce(bool_or(active), false) "
-          "FROM pg_replication_slots WHERE slot_name = $1",
-          {config_.source.slot, lsn.str()});
-      if (slot.value(0, 0) == "t") return;
-      if (slot.value(0, 1) != "t") {
-        sink_behind_ = true;
-        fmt::print(stderr, "verify: slot '{}' is not being streamed (sluice is not running): comparing with what "
-                           "sink '{}' holds\n", config_.source.slot, sink_.name());
-        return;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    sink_behind_ = true;
-    fmt::print(stderr,
-               "verify: sink '{}' has not applied the changes up to {} within {} s (it is behind); comparing with "
-               "what it holds\n",
-               sink_.name(), lsn.str(), std::chrono::duration_cast<std::chrono::seconds>(kSinkWait).count());
   }
 
   // Writes each suspect's current source state (or removes its key) as a change
@@ -372,27 +300,9 @@ class TableVerifier {
   std::vector<Suspect> suspects_;       // not decided yet
   std::vector<Suspect> decided_;        // drift, or still changing after every round
   std::vector<Suspect> suspects_kept_;  // scratch for repair()
-  bool& sink_behind_;                   // wait_for_sink() gave up once: do not wait again
+  SinkWait& wait_;
   bool repair_ = false;
 };
-
-void print_report(const std::string& sink, const std::string& table, const TableReport& report) {
-  fmt::print("sink '{}' {}: {} rows checked, {} missing, {} different, {} extra", sink, table, report.checked,
-             report.count(Drift::kMissing), report.count(Drift::kDifferent), report.count(Drift::kExtra));
-  if (report.count(Drift::kChanging)) {
-    fmt::print(", {} changing (rewritten by the stream faster than they could be compared; not drift)",
-               report.count(Drift::kChanging));
-  }
-  if (report.repaired) fmt::print(" ({} keys repaired)", report.repaired);
-  fmt::print("\n");
-  for (const auto& [kind, keys] : report.examples) {
-    const char* name = kind == Drift::kMissing     ? "missing"
-                       : kind == Drift::kDifferent ? "different"
-                       : kind == Drift::kExtra     ? "extra"
-                                                   : "changing";
-    for (const auto& key : keys) fmt::print("  {}: {}\n", name, key);
-  }
-}
 
 }  // namespace
 
@@ -417,7 +327,7 @@ int verify_command(const Config& config, const VerifyOptions& options) {
         continue;
       }
       Sink& sink = *made;
-      bool sink_behind = false;
+      SinkWait wait(config, sink.name(), *target, conn);
       auto checkpoint = sink.load_checkpoint();
       if (checkpoint.rebuilding || checkpoint.snapshot == SnapshotState::kInProgress) {
         fmt::print(stderr,
@@ -425,17 +335,46 @@ int verify_command(const Config& config, const VerifyOptions& options) {
                    "that has finished\n",
                    sink_config.name, checkpoint.rebuilding ? "rebuilt after a reset" : "filled by the initial snapshot");
       }
-      for (const auto& table_name : tables) {
+      // Every table routed to the sink: a key under a verified table's prefix
+      // may belong to any of them (verify_key_space.h).
+      std::vector<RoutedTable> routed;
+      std::vector<std::string> routed_names;  // as source.tables spells them
+      for (const auto& table_name : config.source.tables) {
         auto table = pg::describe_table(conn, table_name);
-        if (!table.exists) throw Error::server(fmt::format("table {} does not exist", table_name));
-        if (table.primary_key.empty()) {
-          fmt::print("sink '{}' {}: not verified: the table has no primary key\n", sink_config.name, table_name);
+        if (!table.exists) {
+          if (std::find(tables.begin(), tables.end(), table_name) != tables.end()) {
+            throw Error::server(fmt::format("table {} does not exist", table_name));
+          }
           continue;
         }
-        TableVerifier verifier(config, sink, *target, conn, table, catalog.describe(table), sink_behind);
-        auto report = verifier.run(options.repair);
-        print_report(sink_config.name, table_name, report);
-        if (report.drifted()) drift = true;
+        auto relation = catalog.describe(table);
+        routed.push_back({std::move(table), std::move(relation), nullptr});
+        routed_names.push_back(table_name);
+      }
+      // Every verified table is routed (checked above), so this finds it.
+      auto routed_table = [&](const std::string& name) {
+        return &routed[std::find(routed_names.begin(), routed_names.end(), name) - routed_names.begin()];
+      };
+      std::vector<TableReport> reports(tables.size());
+      for (size_t i = 0; i < tables.size(); ++i) {
+        RoutedTable* at = routed_table(tables[i]);
+        if (at->table.primary_key.empty()) continue;
+        TableVerifier verifier(config, sink, *target, conn, at->table, at->relation, wait);
+        reports[i] = verifier.run(options.repair);
+        at->report = &reports[i];
+      }
+      // Keys under a template's prefix that no row owns: a Redis key space
+      // (verify_key_space.h). Other stores' verify targets list every document
+      // they hold (scan_rows), so nothing lies outside them.
+      if (auto* redis = dynamic_cast<RedisSink*>(&sink)) verify_key_space(*redis, conn, wait, routed, options.repair);
+      for (size_t i = 0; i < tables.size(); ++i) {
+        RoutedTable* at = routed_table(tables[i]);
+        if (!at->report) {
+          fmt::print("sink '{}' {}: not verified: the table has no primary key\n", sink_config.name, tables[i]);
+          continue;
+        }
+        print_report(sink_config.name, tables[i], reports[i]);
+        if (reports[i].drifted()) drift = true;
       }
     }
   } catch (const Error& e) {

@@ -2,7 +2,8 @@
 // documents (Redis, mode = "upsert"), reading the source in primary-key chunks
 // and the sink with pipelined reads, so memory stays flat whatever the table's
 // size. Reports per table the rows checked and the keys missing, different and
-// extra (index entries that match no row), with a few examples. A key that
+// extra (index entries that match no row, and keys under the table's key space
+// that no row has: app/verify_key_space.h), with a few examples. A key that
 // differs is re-checked against the source's current row for a few seconds
 // before it counts, so changes committed while verify runs (and not yet
 // streamed) are not reported as drift. Exit 0: no drift (or all of it repaired

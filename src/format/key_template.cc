@@ -270,4 +270,112 @@ std::string KeyTemplate::glob(const Relation& relation) const {
   return pattern;
 }
 
+std::string KeyTemplate::fixed_prefix(const Relation& relation) const {
+  std::string prefix;
+  for (const Part& part : parts_) {
+    switch (part.kind) {
+      case Part::kLiteral:
+        prefix += part.text;
+        break;
+      case Part::kSchema:
+        append_key_value(prefix, relation.schema);
+        break;
+      case Part::kTable:
+        append_key_value(prefix, relation.name);
+        break;
+      case Part::kColumn:
+      case Part::kPk:
+        return prefix;
+    }
+  }
+  return prefix;
+}
+
+std::string KeyTemplate::prefix_glob(const Relation& relation) const {
+  std::string pattern;
+  append_glob_literal(pattern, fixed_prefix(relation));
+  return pattern + "*";
+}
+
+namespace {
+
+// One piece of a template flattened for match(): fixed text, or the escaped
+// value of column `column` (an index into KeyTemplate::columns()).
+struct Piece {
+  std::string text;
+  int column = -1;
+};
+
+// Matches `pieces[i..]` against `key[at..]`, filling `values`; backtracks over
+// where each value ends. A value never holds a bare ':' or a lone '\', so it
+// ends at the latest at the next bare ':' and the search stays short.
+bool match_pieces(const std::vector<Piece>& pieces, size_t i, std::string_view key, size_t at,
+                  std::vector<std::optional<std::string>>& values) {
+  if (i == pieces.size()) return at == key.size();
+  const Piece& piece = pieces[i];
+  if (piece.column < 0) {
+    if (key.substr(at, piece.text.size()) != piece.text) return false;
+    return match_pieces(pieces, i + 1, key, at + piece.text.size(), values);
+  }
+  std::optional<std::string>& slot = values[static_cast<size_t>(piece.column)];
+  const bool bound = slot.has_value();
+  std::string value;
+  for (size_t end = at;; ) {
+    // `value` is key[at..end) unescaped: try ending the value here.
+    if (!bound || *slot == value) {
+      if (!bound) slot = value;
+      if (match_pieces(pieces, i + 1, key, end, values)) return true;
+      if (!bound) slot.reset();
+    }
+    if (end == key.size() || key[end] == ':') return false;
+    if (key[end] == '\\') {
+      if (end + 1 == key.size() || (key[end + 1] != '\\' && key[end + 1] != ':')) return false;
+      value.push_back(key[end + 1]);
+      end += 2;
+    } else {
+      value.push_back(key[end]);
+      end += 1;
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> KeyTemplate::match(const Relation& relation, std::string_view key) const {
+  if (auto why = ambiguity()) throw Error::config(*why);
+  const std::vector<std::string> names = columns(relation);
+  auto column_of = [&](const std::string& name) {
+    return static_cast<int>(std::find(names.begin(), names.end(), name) - names.begin());
+  };
+  std::vector<Piece> pieces;
+  auto add_text = [&](std::string text) {
+    if (!pieces.empty() && pieces.back().column < 0) {
+      pieces.back().text += text;
+    } else {
+      pieces.push_back({std::move(text), -1});
+    }
+  };
+  for (const Part& part : parts_) {
+    switch (part.kind) {
+      case Part::kLiteral: add_text(part.text); break;
+      case Part::kSchema: add_text(key_value(relation.schema)); break;
+      case Part::kTable: add_text(key_value(relation.name)); break;
+      case Part::kColumn: pieces.push_back({{}, column_of(part.text)}); break;
+      case Part::kPk: {
+        const std::vector<size_t> indexes = key_column_indexes(relation);
+        for (size_t i = 0; i < indexes.size(); ++i) {
+          if (i > 0) add_text(":");
+          pieces.push_back({{}, column_of(relation.columns[indexes[i]].name)});
+        }
+        break;
+      }
+    }
+  }
+  std::vector<std::optional<std::string>> values(names.size());
+  if (!match_pieces(pieces, 0, key, 0, values)) return std::nullopt;
+  std::vector<std::string> out;
+  for (auto& value : values) out.push_back(std::move(*value));
+  return out;
+}
+
 }  // namespace sluice

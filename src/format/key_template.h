@@ -74,6 +74,26 @@ class KeyTemplate {
   // metacharacters escaped, placeholders of columns as '*').
   std::string glob(const Relation& relation) const;
 
+  // The fixed prefix of every key this template produces for `relation`: the
+  // literal text and the escaped {schema} and {table} before the first
+  // row-varying placeholder ({pk} or a column), as render() writes them. Empty
+  // when the template starts with a row-varying placeholder ("{pk}",
+  // "{name}:{id}"). The whole key when the template has no row-varying
+  // placeholder. Every key render() gives starts with it.
+  std::string fixed_prefix(const Relation& relation) const;
+  // A Redis glob matching every key that starts with fixed_prefix() (its glob
+  // metacharacters escaped, then '*'); "*" when the prefix is empty.
+  std::string prefix_glob(const Relation& relation) const;
+
+  // Reads `key` back into the values render() would have put in (the inverse of
+  // render(), by the escaping rules above): for each column the template reads
+  // ({pk} expanded), in columns() order, its value_to_field() text, unescaped.
+  // nullopt when no values render to `key` (wrong literal text, an unescaped
+  // ':' or a lone '\' inside a value, a column used twice with two values).
+  // Throws Error::config when ambiguity() is not nullopt (the answer would not
+  // be unique) and like check() when a column is missing from `relation`.
+  std::optional<std::vector<std::string>> match(const Relation& relation, std::string_view key) const;
+
  private:
   struct Part {
     enum Kind { kLiteral, kSchema, kTable, kPk, kColumn } kind;

@@ -383,5 +383,57 @@ TEST(KeyTemplateTest, GlobMatchesEscapedNames) {
   EXPECT_EQ(KeyTemplate::parse("kk:{pk}").glob(r), "kk:*");  // '*' covers "x\:y:z"
 }
 
+// --- fixed prefix and match ---------------------------------------------------
+
+TEST(KeyTemplateTest, FixedPrefixStopsAtTheFirstRowVaryingPlaceholder) {
+  Relation r = users();
+  EXPECT_EQ(KeyTemplate::parse("{table}:{pk}").fixed_prefix(r), "users:");
+  EXPECT_EQ(KeyTemplate::parse("{schema}.{table}:{email}:{id}").fixed_prefix(r), "public.users:");
+  EXPECT_EQ(KeyTemplate::parse("{pk}").fixed_prefix(r), "");
+  EXPECT_EQ(KeyTemplate::parse("{email}:{id}").fixed_prefix(r), "");
+  EXPECT_EQ(KeyTemplate::parse("const").fixed_prefix(r), "const");
+  EXPECT_EQ(KeyTemplate::parse("{pk}").prefix_glob(r), "*");
+  r.schema = "s:1";
+  r.name = "t*";
+  // Escaped as render() writes it, then glob-escaped.
+  EXPECT_EQ(KeyTemplate::parse("{schema}:{table}:{pk}").fixed_prefix(r), "s\\:1:t*:");
+  EXPECT_EQ(KeyTemplate::parse("{schema}:{table}:{pk}").prefix_glob(r), "s\\\\:1:t\\*:*");
+}
+
+TEST(KeyTemplateTest, MatchReadsRenderedKeysBack) {
+  Relation r = users();
+  auto tmpl = KeyTemplate::parse("{table}:{pk}");
+  auto values = tmpl.match(r, "users:7:42");
+  ASSERT_TRUE(values);
+  EXPECT_EQ(*values, (std::vector<std::string>{"7", "42"}));
+  // Every rendered key reads back to its values, escapes undone.
+  auto mixed = KeyTemplate::parse("u:{email}:{pk}:x");
+  std::vector<Value> row = user_row();
+  for (std::string email : {"a@b.c", "a:b", "a\\:b", "", "::", "\\", "a\\\\b:"}) {
+    row[2] = Value::of(email);
+    std::string key = mixed.render(r, row);
+    auto back = mixed.match(r, key);
+    ASSERT_TRUE(back) << key;
+    EXPECT_EQ(*back, (std::vector<std::string>{email, "7", "42"})) << key;
+  }
+}
+
+TEST(KeyTemplateTest, MatchRefusesKeysNoValuesRenderTo) {
+  Relation r = users();
+  auto tmpl = KeyTemplate::parse("{table}:{pk}");
+  EXPECT_FALSE(tmpl.match(r, "users:7"));          // one value short
+  EXPECT_FALSE(tmpl.match(r, "users:7:42:1"));     // a bare ':' inside a value
+  EXPECT_FALSE(tmpl.match(r, "other:7:42"));       // wrong literal text
+  EXPECT_FALSE(tmpl.match(r, "users:7\\x:42"));    // '\' escapes only '\' and ':'
+  EXPECT_FALSE(tmpl.match(r, "users:7:42\\"));     // a lone '\' at the end
+  EXPECT_TRUE(tmpl.match(r, "users:7\\:1:42"));     // id "7:1": the caller decides if a row can have it
+  // A column used twice must read the same value both times.
+  auto twice = KeyTemplate::parse("{id}:x:{id}");
+  EXPECT_TRUE(twice.match(r, "3:x:3"));
+  EXPECT_FALSE(twice.match(r, "3:x:4"));
+  // An ambiguous template has no unique answer.
+  error_of([&] { KeyTemplate::parse("{id}{org}").match(r, "12"); }, ErrorKind::kConfig);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -120,16 +120,6 @@ RedisConnection& RedisSink::connection() {
   return *connection_;
 }
 
-template <typename F>
-auto RedisSink::with_connection(F&& f) {
-  try {
-    return f(connection());
-  } catch (const Error& e) {
-    if (e.kind() == ErrorKind::kTransient) connection_.reset();
-    throw;
-  }
-}
-
 void RedisSink::probe() {
   with_connection([](RedisConnection& conn) { return conn.checked({"PING"}, "pinging"); });
 }
@@ -892,6 +882,12 @@ void RedisSink::scan_rows(const std::string& table,
     });
     if (!entries.empty()) visit(entries);
   } while (cursor != "0");
+}
+
+std::optional<std::string> RedisSink::identity_from(const RelationPtr& relation, const std::vector<Value>& values) {
+  const Route& route = route_for(relation);
+  if (values.size() != relation->columns.size() || !all_text(values, route.identity)) return std::nullopt;
+  return identity_of(relation, route.identity, values, "key");
 }
 
 }  // namespace sluice

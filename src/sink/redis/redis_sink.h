@@ -44,8 +44,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/error.h"
 #include "core/sink.h"
 #include "format/key_template.h"
+#include "sink/redis/key_space_scan.h"
 #include "sink/redis/redis_config.h"
 #include "sink/redis/redis_connection.h"
 #include "sink/redis/redis_url.h"
@@ -97,6 +99,8 @@ class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget
   uint64_t remove_rows_older_than(const std::string& table, const Position& since) override;
 
   const std::string& state_prefix() const { return prefix_; }
+  // The key template of `table` ("schema.table"): its override, else the sink's.
+  const KeyTemplate& key_template_for(const std::string& table) const;
 
   // ---- VerifyTarget (core/sink.h), upsert mode ----
   // canonical: json, the document text; hash, the fields sorted by name, as
@@ -118,13 +122,31 @@ class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget
     scan_rows(table, visit);
   }
 
+  // ---- Key-space scan (`sluice verify`; contract in key_space_scan.h) ----
+  // The index field of the row of `relation` with `values` (indexed like its
+  // columns); nullopt when an identity column is not text in `values`.
+  std::optional<std::string> identity_from(const RelationPtr& relation, const std::vector<Value>& values);
+  // Visits, in batches, every key matching `glob` (SCAN MATCH, cursor-based: a
+  // key present for the whole scan is visited at least once, possibly twice;
+  // memory stays flat), leaving out keys under state_prefix() + ":".
+  void scan_keys(const std::string& glob, const std::function<void(const std::vector<std::string>&)>& visit);
+  // For each key, whether it exists and whether an owner's index entry names it,
+  // in one pipelined round trip.
+  std::vector<KeyProbe> probe_keys(const std::vector<UnownedKey>& keys);
+  // The checkpoint's stored position, as text ("" when there is none): the
+  // token remove_unowned_keys() compares for keys that need a quiet sink.
+  std::string checkpoint_token();
+  // Deletes each key unless it is owned by now, in one atomic script
+  // (key_space_scan.h). `token`: checkpoint_token() read before the source was
+  // asked about these keys.
+  RemovedKeys remove_unowned_keys(const std::vector<UnownedKey>& keys, const std::string& token);
+
  private:
   struct Route;
 
   const Route& route_for(const RelationPtr& relation);
   void apply_once(const Batch& batch);
   void dead_letter(const Change& change, const std::string& reason);
-  const KeyTemplate& key_template_for(const std::string& table) const;
   void encode(const Change& change, const Route& route, bool snapshot_rows, BatchArgs& args,
               std::vector<std::string>& truncate_globs);
   void encode_upsert(const Change& change, const Route& route, BatchArgs& args);
@@ -166,5 +188,16 @@ class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget
   ApplyStats last_apply_;
   SinkTotals totals_;
 };
+
+// In the header so that the sink's other files (key_space_scan.cc) share it.
+template <typename F>
+auto RedisSink::with_connection(F&& f) {
+  try {
+    return f(connection());
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kTransient) connection_.reset();
+    throw;
+  }
+}
 
 }  // namespace sluice
