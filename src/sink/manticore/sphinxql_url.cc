@@ -1,7 +1,9 @@
 #include "sink/manticore/sphinxql_url.h"
 
+#include <cctype>
 #include <charconv>
 
+#include "config/percent_decode.h"
 #include "config/redact.h"
 #include "core/error.h"
 
@@ -9,32 +11,6 @@ namespace sluice {
 namespace {
 
 constexpr std::string_view kScheme = "mysql://";
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// RFC 3986 percent-decoding; nullopt on a malformed escape.
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;  // needs two hex digits after it
-    const int hi = hex_digit(text[i + 1]);
-    const int lo = hex_digit(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
 
 bool starts_with_ci(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
@@ -60,7 +36,7 @@ bool plausible_host(std::string_view host) {
 bool plausible_ipv6(std::string_view host) {
   if (host.find(':') == std::string_view::npos) return false;
   for (char c : host) {
-    const bool ok = hex_digit(c) >= 0 || c == ':' || c == '.' || c == '%';
+    const bool ok = std::isxdigit(static_cast<unsigned char>(c)) != 0 || c == ':' || c == '.' || c == '%';
     if (!ok) return false;
   }
   return true;

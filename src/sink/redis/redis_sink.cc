@@ -44,15 +44,6 @@ namespace {
 constexpr size_t kMaxCachedRoutes = 256;
 constexpr size_t kScanCount = 1000;
 
-const char* mode_name(SinkMode mode) {
-  switch (mode) {
-    case SinkMode::kUpsert: return "upsert";
-    case SinkMode::kInvalidate: return "invalidate";
-    case SinkMode::kStream: return "stream";
-  }
-  return "?";
-}
-
 // "schema.table" -> a Relation with just the names (enough for KeyTemplate::glob).
 Relation relation_named(const std::string& table) {
   Relation relation;
@@ -630,7 +621,7 @@ void RedisSink::apply_once(const Batch& batch) {
   BatchArgs::Header header;
   header.sink = config_.name;
   header.prefix = prefix_;
-  header.mode = mode_name(config_.mode);
+  header.mode = to_string(config_.mode);
   header.format = config_.format == DocumentFormat::kJson ? "json" : "hash";
   header.expect_checkpoint = checkpoint_exists_;
   header.expected = expected_ ? expected_->encode() : "";
