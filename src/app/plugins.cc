@@ -1,6 +1,7 @@
 #include "app/plugins.h"
 
 #include "core/error.h"
+#include "sink/manticore/manticore_plugin.h"
 #include "sink/redis/redis_plugin.h"
 #include "sink/stdout/stdout_plugin.h"
 #include "source/postgres/postgres_source.h"
@@ -13,6 +14,7 @@ const PluginRegistry& builtin_plugins() {
     // The first sink kind is the default when a [[sinks]] entry gives no kind.
     r.add_sink(redis_sink_plugin());
     r.add_sink(stdout_sink_plugin());
+    r.add_sink(manticore_sink_plugin());
     return r;
   }();
   return registry;

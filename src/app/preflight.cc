@@ -20,7 +20,7 @@ namespace {
 void check_publication(const Config& config, pg::PgConnection& connection, const pg::RoleInfo& role,
                        bool owns_every_table, const std::vector<pg::TableInfo>& listed, PreflightReport& report);
 
-void check_postgres(const Config& config, PreflightReport& report) {
+void check_postgres(const Config& config, PreflightReport& report, std::vector<RelationPtr>& relations) {
   const auto& source = config.source;
   pg::PgConnection connection;
   try {
@@ -97,6 +97,7 @@ void check_postgres(const Config& config, PreflightReport& report) {
       report.problems.push_back(fmt::format("table {}: {}", table_name, e.what()));
       continue;
     }
+    relations.push_back(relation);
     for (const SinkConfig& sink : config.sinks) {
       if (!sink.plugin->table_problems) continue;
       for (const std::string& problem : sink.plugin->table_problems(sink, *relation)) {
@@ -251,12 +252,19 @@ void check_publication(const Config& config, pg::PgConnection& connection, const
 
 PreflightReport run_preflight(const Config& config) {
   PreflightReport report;
+  std::vector<RelationPtr> relations;  // the listed tables, described
   try {
-    check_postgres(config, report);
+    check_postgres(config, report, relations);
   } catch (const Error& e) {
     report.problems.push_back(fmt::format("PostgreSQL: {}", e.what()));
   }
   check_sinks(config, report);
+  for (const SinkConfig& sink : config.sinks) {
+    if (!sink.plugin->store_problems || relations.empty()) continue;
+    for (const std::string& problem : sink.plugin->store_problems(sink, relations)) {
+      report.problems.push_back(fmt::format("sink '{}': {}", sink.name, problem));
+    }
+  }
   return report;
 }
 

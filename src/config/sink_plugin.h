@@ -54,6 +54,12 @@ struct SinkPlugin {
   // Problems of routing `relation` into this sink (key templates, column
   // choices), one line each, for `sluice check` and the start of `sluice run`.
   std::function<std::vector<std::string>(const SinkConfig&, const Relation&)> table_problems;
+  // Optional: problems of the store itself for the routed tables, found by
+  // connecting to it (a search index missing or lacking an attribute), each a
+  // message that says how to fix it (it may span lines: a block to paste). Never
+  // throws for a problem it can describe. For `sluice check` and the start of
+  // `sluice run`.
+  std::function<std::vector<std::string>(const SinkConfig&, const std::vector<RelationPtr>&)> store_problems;
 };
 
 class PluginRegistry {

@@ -5,8 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/servers.h"
+#include "harness/sphinx_server.h"
 #include "integration/sink_conformance.h"
 #include "kit/changes.h"
+#include "sink/manticore/document_id.h"
+#include "sink/manticore/index_definition.h"
+#include "sink/manticore/manticore_sink.h"
+#include "sink/manticore/sphinxql_connection.h"
 #include "sink/redis/redis_config.h"
 #include "sink/redis/redis_sink.h"
 
@@ -51,12 +56,50 @@ class RedisBackend final : public ConformanceBackend {
   RedisSinkConfig config_;
 };
 
+// ---- the search sink (Sphinx 2.2 searchd) ---------------------------------------
+
+// public.users into index `users`: name is the full-text field and also a string
+// attribute (so it reads back), payload a json attribute, note a string.
+class SearchBackend final : public ConformanceBackend {
+ public:
+  SearchBackend()
+      : server_({IndexDefinition("users", {"name"},
+                                 {{"name", AttributeType::kString},
+                                  {"payload", AttributeType::kJson},
+                                  {"note", AttributeType::kString}})
+                     .sphinx_conf_block("{dir}/users")}),
+        client_(SphinxqlUrl::parse(server_.url()), {}, "conformance client") {
+    config_.name = "conformance";
+    config_.url = server_.url();
+    config_.tables.push_back({"public.users", {"name"}, std::nullopt, std::nullopt});
+  }
+  std::unique_ptr<Sink> make_sink() override { return std::make_unique<ManticoreSink>(config_); }
+  std::optional<std::string> read(int id, const std::string& column) override {
+    auto result = client_.query("SELECT " + column + " FROM users WHERE id = " + std::to_string(id));
+    if (result.rows.empty()) return std::nullopt;
+    return result.rows.front().at(0).value_or("null");
+  }
+  size_t count() override {
+    return client_
+        .query("SELECT id FROM users WHERE id < " + std::to_string(kCheckpointDocumentId) +
+               " LIMIT 100000 OPTION max_matches=100000")
+        .rows.size();
+  }
+  void empty_store() override { client_.execute("TRUNCATE RTINDEX users"); }
+
+ private:
+  test::SphinxServer server_;
+  SphinxqlConnection client_;
+  ManticoreSinkConfig config_;
+};
+
 std::vector<BackendFactory> backends() {
   return {
       {"RedisJsonPlainCommands", [] { return std::make_unique<RedisBackend>(DocumentFormat::kJson, 0); }},
       {"RedisJsonScript", [] { return std::make_unique<RedisBackend>(DocumentFormat::kJson, 100000); }},
       {"RedisHashPlainCommands", [] { return std::make_unique<RedisBackend>(DocumentFormat::kHash, 0); }},
       {"RedisHashScript", [] { return std::make_unique<RedisBackend>(DocumentFormat::kHash, 100000); }},
+      {"SearchIndex", [] { return std::make_unique<SearchBackend>(); }},
   };
 }
 

@@ -55,6 +55,13 @@ std::vector<int> document_key_columns(const Relation& relation) {
   return key;
 }
 
+bool document_id_is_key_value(const Relation& relation) {
+  const std::vector<int> key = document_key_columns(relation);
+  if (key.size() != 1) return false;
+  const uint32_t oid = resolve_column_type(relation, relation.columns[static_cast<size_t>(key[0])])->oid;
+  return oid == kInt2Oid || oid == kInt4Oid || oid == kInt8Oid;
+}
+
 DocumentId document_id(const Relation& relation, const std::vector<Value>& values) {
   if (values.size() != relation.columns.size()) {
     throw Error::invalid_input("table " + relation.qualified_name() + ": " + std::to_string(values.size()) +
@@ -72,10 +79,9 @@ DocumentId document_id(const Relation& relation, const std::vector<Value>& value
     append_identity_part(out.identity, v.text);
   }
 
-  if (key.size() == 1) {
+  if (document_id_is_key_value(relation)) {
     const Column& column = relation.columns[static_cast<size_t>(key[0])];
-    const uint32_t oid = resolve_column_type(relation, column)->oid;
-    if (oid == kInt2Oid || oid == kInt4Oid || oid == kInt8Oid) {
+    {
       const std::string& text = values[static_cast<size_t>(key[0])].text;
       int64_t value = 0;
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);

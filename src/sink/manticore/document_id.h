@@ -58,6 +58,10 @@ std::vector<int> document_key_columns(const Relation& relation);
 // table and column; so is a value count that does not match the columns.
 DocumentId document_id(const Relation& relation, const std::vector<Value>& values);
 
+// Whether the key is one integer column, whose value is the document id (else
+// the id is the hash). Throws as document_key_columns does.
+bool document_id_is_key_value(const Relation& relation);
+
 // FNV-1a 64 of `bytes` (exposed for tests).
 uint64_t fnv1a64(std::string_view bytes);
 
