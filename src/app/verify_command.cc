@@ -357,6 +357,7 @@ int verify_command(const Config& config, const VerifyOptions& options) {
       };
       std::vector<TableReport> reports(tables.size());
       for (size_t i = 0; i < tables.size(); ++i) {
+        if (!target->holds_table(tables[i])) continue;
         RoutedTable* at = routed_table(tables[i]);
         if (at->table.primary_key.empty()) continue;
         TableVerifier verifier(config, sink, *target, conn, at->table, at->relation, wait);
@@ -368,6 +369,7 @@ int verify_command(const Config& config, const VerifyOptions& options) {
       // they hold (scan_rows), so nothing lies outside them.
       if (auto* redis = dynamic_cast<RedisSink*>(&sink)) verify_key_space(*redis, conn, wait, routed, options.repair);
       for (size_t i = 0; i < tables.size(); ++i) {
+        if (!target->holds_table(tables[i])) continue;  // not this sink's table
         RoutedTable* at = routed_table(tables[i]);
         if (!at->report) {
           fmt::print("sink '{}' {}: not verified: the table has no primary key\n", sink_config.name, tables[i]);

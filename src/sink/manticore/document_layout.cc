@@ -153,13 +153,13 @@ DocumentLayout::DocumentLayout(RelationPtr relation, std::string index, const st
   stored_list_ = fmt::format("{}", fmt::join(quoted, ", "));
 }
 
-IndexDefinition DocumentLayout::definition() const {
+IndexDefinition DocumentLayout::definition(bool store_fields) const {
   std::vector<std::string> fields;
   std::vector<IndexAttribute> attributes;
   for (const auto& c : columns_) {
     if (c.field) {
       fields.push_back(c.name);
-      if (c.attribute) attributes.push_back({c.name, *c.attribute});
+      if (c.attribute || store_fields) attributes.push_back({c.name, AttributeType::kString});
     } else {
       attributes.push_back({c.name, *c.attribute});
     }

@@ -58,8 +58,12 @@ class DocumentLayout {
   const std::vector<DocumentColumn>& columns() const { return columns_; }
   const std::vector<int>& key_columns() const { return key_columns_; }
 
-  // What the index must have for these documents (index_definition.h).
-  IndexDefinition definition() const;
+  // What the index must have for these documents (index_definition.h). With
+  // `store_fields`, every field is also a string attribute (the block sluice
+  // suggests: the text can then be read back, so an unchanged TOAST value is kept
+  // and verify compares the text itself); without, only the fields the live index
+  // already stores are (what the check requires).
+  IndexDefinition definition(bool store_fields = false) const;
 
   // "id, title, body, price, ..., _sluice_version, _sluice_identity, _sluice_digest, _sluice_checkpoint"
   const std::string& column_list() const { return column_list_; }

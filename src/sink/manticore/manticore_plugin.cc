@@ -67,7 +67,7 @@ std::vector<std::string> store_problems(const SinkConfig& common, const std::vec
         const DocumentLayout layout = layout_of(config, *table, relation, {});
         problems.push_back(fmt::format("index '{}' (for table {}) does not exist in searchd at {}: {}", index,
                                        table->table, SphinxqlUrl::parse(config.url).endpoint(),
-                                       index_block(layout.definition())));
+                                       index_block(layout.definition(/*store_fields=*/true))));
         continue;
       }
       const DocumentLayout layout = layout_of(config, *table, relation, described);
@@ -75,7 +75,7 @@ std::vector<std::string> store_problems(const SinkConfig& common, const std::vec
       if (found.empty()) continue;
       std::string message = fmt::format("index '{}' does not fit table {}:", index, table->table);
       for (const SchemaProblem& p : found) message += "\n  " + p.message(index);
-      message += "\n  the whole index, for a new one: " + index_block(layout.definition());
+      message += "\n  the whole index, for a new one: " + index_block(layout.definition(/*store_fields=*/true));
       problems.push_back(std::move(message));
     } catch (const Error& e) {
       problems.push_back(fmt::format("index '{}': {}", index, e.what()));

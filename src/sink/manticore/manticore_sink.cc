@@ -224,6 +224,16 @@ const DocumentLayout* ManticoreSink::layout_for(const RelationPtr& relation) {
     message += " (sluice never drops a value: fix the index, then start sluice again; the table is re-synced)";
     throw Error::config(message);
   }
+  if (!relation->old_row_complete()) {
+    for (const DocumentColumn& column : layout->columns()) {
+      if (column.field && !column.attribute) {
+        spdlog::warn("{}: index '{}': field {} is not also a string attribute, so an update of {} that leaves a "
+                     "TOASTed {} unchanged cannot be indexed and stops the sink; add rt_attr_string = {} to the "
+                     "index, or ALTER TABLE {} REPLICA IDENTITY FULL;",
+                     context_, index.name, column.name, table, column.name, column.name, table);
+      }
+    }
+  }
   const DocumentLayout* out = layout.get();
   layout_by_table_[table] = out;
   layouts_[relation.get()] = std::move(layout);

@@ -95,6 +95,7 @@ class ManticoreSink final : public Sink, public SnapshotTarget, public RebuildTa
   uint64_t remove_rows_older_than(const std::string& table, const Position& since) override;
 
   // VerifyTarget: key = "index:id"; canonical = document_layout.h's.
+  bool holds_table(const std::string& table) const override { return config_.table_config(table) != nullptr; }
   Expected expected_for(const RelationPtr& relation, const std::vector<Value>& row) override;
   std::vector<std::optional<std::string>> read_canonical(const std::string& table,
                                                          const std::vector<Expected>& expected) override;

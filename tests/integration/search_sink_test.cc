@@ -1,0 +1,261 @@
+// The search sink end to end: `sluice run` from a real PostgreSQL into a real
+// Sphinx 2.2 searchd, configured exactly as the issue writes it (index
+// "{table}_rt", fields title and description), then `sluice verify` and
+// `sluice check` against the same servers.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "harness/servers.h"
+#include "harness/sphinx_server.h"
+#include "sink/manticore/document_id.h"
+#include "sink/manticore/index_definition.h"
+#include "sink/manticore/sphinxql_connection.h"
+
+namespace sluice::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The block `sluice check` prints for public.media (every field also a string
+// attribute), written here by hand so that the test checks the check.
+std::string media_block(bool with_metadata = true) {
+  std::vector<IndexAttribute> attributes = {{"title", AttributeType::kString},
+                                            {"description", AttributeType::kString},
+                                            {"media_id", AttributeType::kBigint},
+                                            {"channel_id", AttributeType::kBigint},
+                                            {"duration_seconds", AttributeType::kFloat},
+                                            {"published_at", AttributeType::kTimestamp}};
+  if (with_metadata) attributes.push_back({"metadata", AttributeType::kJson});
+  return IndexDefinition("media_rt", {"title", "description"}, attributes).sphinx_conf_block("{dir}/media_rt");
+}
+
+class SearchSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start_servers({media_block()}); }
+
+  void start_servers(const std::vector<std::string>& blocks) {
+    pg = std::make_unique<PostgresServer>();
+    search = std::make_unique<SphinxServer>(blocks);
+    db = std::make_unique<PgClient>(pg->dsn());
+    db->exec(read_file(std::string(SLUICE_SOURCE_DIR) + "/examples/seed.sql"));
+    client = std::make_unique<SphinxqlConnection>(SphinxqlUrl::parse(search->url()), SphinxqlConnection::Options{},
+                                                  "test client");
+  }
+
+  std::string write_config(const std::string& sink_extra = "") {
+    const std::string config = R"([source]
+kind = "postgres"
+dsn = "host=127.0.0.1 port=)" + std::to_string(pg->port()) +
+                               R"( dbname=app user=app password=app-secret"
+slot = "sluice_search"
+publication = "sluice_search"
+tables = ["public.channel", "public.media"]
+snapshot = "initial"
+status_interval_ms = 500
+
+[retry]
+initial_backoff_ms = 100
+max_backoff_ms = 1000
+
+[[sinks]]
+name = "search"
+kind = "manticore"                 # Manticore Search, or Sphinx 2.2+
+url = ")" + search->url() + R"("     # searchd's SphinxQL listener (mysql41)
+index = "{table}_rt"               # one RT index per table; {schema}, {table}
+)" + sink_extra + R"(
+[[sinks.tables]]
+table = "public.media"
+fields = ["title", "description"]  # full-text fields; every other routed column is an attribute
+)";
+    return dir.write_file("sluice.toml", config);
+  }
+
+  std::unique_ptr<SluiceProcess> start_sluice(const std::string& config) {
+    auto sluice = std::make_unique<SluiceProcess>(std::vector<std::string>{"run", "--config", config});
+    EXPECT_TRUE(eventually([&] { return sluice->output().find("streaming from slot") != std::string::npos; }, 30s))
+        << sluice->output();
+    return sluice;
+  }
+
+  std::vector<std::string> ids(const std::string& where) {
+    auto result = client->query("SELECT id FROM media_rt WHERE " + where + " AND id < " +
+                                std::to_string(kCheckpointDocumentId) +
+                                " ORDER BY id ASC LIMIT 10000 OPTION max_matches=10000");
+    std::vector<std::string> out;
+    for (const auto& row : result.rows) out.push_back(row.at(0).value_or("NULL"));
+    return out;
+  }
+  std::vector<std::string> matching(const std::string& query) {
+    return ids("MATCH(" + SphinxqlConnection::quote(query) + ")");
+  }
+  std::optional<std::string> attribute(int id, const std::string& name) {
+    auto result = client->query("SELECT " + name + " FROM media_rt WHERE id = " + std::to_string(id));
+    if (result.rows.empty()) return std::nullopt;
+    return result.rows.front().at(0);
+  }
+  ::testing::AssertionResult becomes(const std::function<bool()>& condition, const std::string& what) {
+    if (eventually(condition, 20s)) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "timed out waiting until " << what;
+  }
+  std::pair<int, std::string> verify(const std::string& config, bool repair = false) {
+    std::vector<std::string> args = {"verify", "--config", config};
+    if (repair) args.push_back("--repair");
+    return run_sluice(args);
+  }
+
+  TempDir dir;
+  std::unique_ptr<PostgresServer> pg;
+  std::unique_ptr<SphinxServer> search;
+  std::unique_ptr<PgClient> db;
+  std::unique_ptr<SphinxqlConnection> client;
+};
+
+TEST_F(SearchSinkTest, TheIndexFollowsTheTableAndFullTextSearchFindsIt) {
+  const std::string config = write_config();
+  auto sluice = start_sluice(config);
+  // The snapshot.
+  EXPECT_EQ(ids("id > 0"), (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(matching("analytical engine"), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(matching("@description long"), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(attribute(1, "channel_id"), "1");
+  EXPECT_EQ(attribute(1, "published_at"), "1704164645");
+  EXPECT_EQ(attribute(1, "metadata"), R"({"hd":true,"lang":"en"})");  // jsonb's key order
+  EXPECT_EQ(attribute(2, "duration_seconds"), "1952.250000");
+
+  // Streaming: an insert, an update that leaves the TOASTed description
+  // unchanged (kept from the stored attribute), a primary-key change, a delete.
+  db->exec("INSERT INTO media (channel_id, title, description) VALUES (2, 'Compiling COBOL', 'grace hopper')");
+  EXPECT_TRUE(becomes([&] { return matching("cobol") == std::vector<std::string>{"3"}; }, "the insert is found"));
+  db->exec("UPDATE media SET title = 'Sketch of the Analytical Engine' WHERE media_id = 1");
+  EXPECT_TRUE(becomes([&] { return matching("sketch") == std::vector<std::string>{"1"}; }, "the update is found"));
+  EXPECT_EQ(matching("@description long description"), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(attribute(1, "description").value_or("").size(), 20000u);
+  db->exec("UPDATE media SET media_id = 100 WHERE media_id = 2");
+  EXPECT_TRUE(becomes([&] { return ids("id > 0") == std::vector<std::string>{"1", "3", "100"}; }, "the key moves"));
+  db->exec("DELETE FROM media WHERE media_id = 3");
+  EXPECT_TRUE(becomes([&] { return matching("cobol").empty(); }, "the deleted row is not found"));
+
+  auto [code, output] = verify(config);
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("sink 'search' public.media: 2 rows checked, 0 missing, 0 different, 0 extra"),
+            std::string::npos)
+      << output;
+  // public.channel is captured but not routed to the search sink.
+  EXPECT_EQ(output.find("public.channel"), std::string::npos) << output;
+
+  db->exec("TRUNCATE media");
+  EXPECT_TRUE(becomes([&] { return ids("id > 0").empty(); }, "TRUNCATE empties the index"));
+  db->exec("INSERT INTO media (channel_id, title) VALUES (1, 'After the truncate')");
+  EXPECT_TRUE(becomes([&] { return matching("truncate").size() == 1; }, "rows after the truncate are indexed"));
+  EXPECT_TRUE(sluice->running()) << sluice->output();
+}
+
+TEST_F(SearchSinkTest, VerifyFindsMissingDifferentAndExtraDocumentsAndRepairMendsThem) {
+  const std::string config = write_config();
+  {
+    auto sluice = start_sluice(config);
+    sluice->terminate();
+    ASSERT_EQ(sluice->wait(20s), 0) << sluice->output();
+  }
+  client->execute("DELETE FROM media_rt WHERE id IN (1)");
+  client->execute("REPLACE INTO media_rt (id, title, channel_id, _sluice_version, _sluice_identity) VALUES "
+                  "(2, 'tampered', 9, '0000000000000001:00000001', '1:2')");
+  client->execute("REPLACE INTO media_rt (id, title, _sluice_version, _sluice_identity) VALUES "
+                  "(77, 'stray', '0000000000000001:00000001', '2:77')");
+  auto [code, output] = verify(config);
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find("public.media: 2 rows checked, 1 missing, 1 different, 1 extra"), std::string::npos) << output;
+  EXPECT_NE(output.find("missing: media_rt:1"), std::string::npos) << output;
+  EXPECT_NE(output.find("different: media_rt:2"), std::string::npos) << output;
+  EXPECT_NE(output.find("extra: media_rt:77"), std::string::npos) << output;
+
+  auto [code2, output2] = verify(config, /*repair=*/true);
+  EXPECT_NE(output2.find("public.media: 2 rows checked"), std::string::npos) << output2;
+  auto [code3, output3] = verify(config);
+  EXPECT_EQ(code3, 0) << output3;
+  EXPECT_NE(output3.find("0 missing, 0 different, 0 extra"), std::string::npos) << output3;
+  EXPECT_EQ(matching("analytical"), (std::vector<std::string>{"1"}));
+  EXPECT_TRUE(matching("stray").empty());
+}
+
+TEST_F(SearchSinkTest, AnEmptiedIndexIsRebuiltWhileStreamingGoesOn) {
+  const std::string config = write_config();
+  auto sluice = start_sluice(config);
+  client->execute("TRUNCATE RTINDEX media_rt");
+  db->exec("INSERT INTO media (channel_id, title) VALUES (1, 'Written during the rebuild')");
+  EXPECT_TRUE(becomes([&] { return ids("id > 0") == std::vector<std::string>{"1", "2", "3"}; }, "the index is rebuilt"));
+  EXPECT_NE(sluice->output().find("rebuil"), std::string::npos) << sluice->output();
+  EXPECT_TRUE(eventually([&] { return verify(config).first == 0; }, 20s)) << verify(config).second;
+}
+
+TEST_F(SearchSinkTest, AColumnTheIndexLacksStopsWithTheLineToAdd) {
+  const std::string config = write_config();
+  auto sluice = start_sluice(config);
+  db->exec("ALTER TABLE media ADD COLUMN rating integer; UPDATE media SET rating = 5 WHERE media_id = 1");
+  ASSERT_TRUE(sluice->wait(30s).has_value()) << sluice->output();
+  EXPECT_NE(sluice->output().find("index 'media_rt'"), std::string::npos) << sluice->output();
+  EXPECT_NE(sluice->output().find("rt_attr_bigint = rating"), std::string::npos) << sluice->output();
+  EXPECT_NE(sluice->output().find("ALTER TABLE `media_rt` ADD COLUMN `rating` BIGINT"), std::string::npos)
+      << sluice->output();
+  // Adding it as the message says lets the next run go on (the table is re-synced).
+  client->execute("ALTER TABLE media_rt ADD COLUMN rating BIGINT");
+  auto again = start_sluice(config);
+  EXPECT_TRUE(becomes([&] { return attribute(1, "rating") == "5"; }, "the new attribute is filled"));
+}
+
+class SearchSinkCheckTest : public SearchSinkTest {
+ protected:
+  void SetUp() override { start_servers({}); }  // only the harness's default index
+};
+
+TEST_F(SearchSinkCheckTest, CheckPrintsTheIndexBlockForAMissingIndex) {
+  auto [code, output] = run_sluice({"check", "--config", write_config()});
+  EXPECT_NE(code, 0) << output;
+  EXPECT_NE(output.find("index 'media_rt' (for table public.media) does not exist"), std::string::npos) << output;
+  EXPECT_NE(output.find("index media_rt"), std::string::npos) << output;
+  EXPECT_NE(output.find("rt_field = title"), std::string::npos) << output;
+  EXPECT_NE(output.find("rt_attr_string = description"), std::string::npos) << output;
+  EXPECT_NE(output.find("rt_attr_json = metadata"), std::string::npos) << output;
+  EXPECT_NE(output.find("CREATE TABLE"), std::string::npos) << output;
+}
+
+class SearchSinkMismatchTest : public SearchSinkTest {
+ protected:
+  void SetUp() override { start_servers({media_block(/*with_metadata=*/false)}); }
+};
+
+TEST_F(SearchSinkMismatchTest, CheckNamesTheMissingAttributeAndItsLine) {
+  auto [code, output] = run_sluice({"check", "--config", write_config()});
+  EXPECT_NE(code, 0) << output;
+  EXPECT_NE(output.find("index 'media_rt' does not fit table public.media"), std::string::npos) << output;
+  EXPECT_NE(output.find("rt_attr_json = metadata"), std::string::npos) << output;
+}
+
+TEST_F(SearchSinkTest, BadUrlAndUnreachableSearchdAreOneClearLineEach) {
+  {
+    auto [code, output] = run_sluice({"check", "--config", write_config()});
+    EXPECT_EQ(code, 0) << output;
+  }
+  search->stop();
+  auto [code, output] = run_sluice({"check", "--config", write_config()});
+  EXPECT_NE(code, 0) << output;
+  EXPECT_NE(output.find("sink 'search'"), std::string::npos) << output;
+  EXPECT_NE(output.find(std::to_string(search->port())), std::string::npos) << output;
+  const std::string bad = dir.write_file("bad.toml", read_file(write_config()).replace(
+                                                         read_file(write_config()).find("mysql://"), 8, "mysqlx://"));
+  auto [code2, output2] = run_sluice({"check", "--config", bad});
+  EXPECT_NE(code2, 0) << output2;
+  EXPECT_NE(output2.find("url"), std::string::npos) << output2;
+}
+
+}  // namespace
+}  // namespace sluice::test
