@@ -1,5 +1,6 @@
 #include "sink/manticore/checkpoint_text.h"
 
+#include <charconv>
 #include <vector>
 
 #include "core/error.h"
@@ -46,30 +47,46 @@ CheckpointState parse_checkpoint(std::string_view text, std::string_view where) 
   auto fail = [&](std::string_view what) -> Error {
     return Error::protocol(std::string(where) + ": the stored checkpoint is malformed: " + std::string(what));
   };
-  std::vector<std::string_view> lines;
-  size_t start = 0;
-  while (true) {
-    const size_t nl = text.find('\n', start);
-    lines.push_back(text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start));
-    if (nl == std::string_view::npos) break;
-    start = nl + 1;
-  }
-  if (lines.size() != 7) throw fail("expected 7 lines, found " + std::to_string(lines.size()));
-  if (lines[0] != kMagic) throw fail("the first line is not '" + std::string(kMagic) + "'");
-  auto value = [&](size_t i, std::string_view name) {
-    const std::string_view line = lines[i];
-    if (line.size() < name.size() + 1 || line.substr(0, name.size()) != name || line[name.size()] != ' ') {
-      throw fail("line " + std::to_string(i + 1) + " is not '" + std::string(name) + " ...'");
+  // A cursor over the text: plain lines end at '\n'; the slot and the shapes are
+  // length-prefixed (core/identity.h), so they may hold any byte, and the shapes
+  // run to the end of the text.
+  size_t at = 0;
+  size_t line_number = 0;
+  auto line = [&](std::string_view name) -> std::string_view {
+    ++line_number;
+    const std::string_view rest = text.substr(at);
+    const std::string head = name.empty() ? std::string() : std::string(name) + " ";
+    if (rest.substr(0, head.size()) != head) {
+      throw fail("line " + std::to_string(line_number) + " is not '" + std::string(name) + " ...'");
     }
-    return line.substr(name.size() + 1);
+    const size_t nl = rest.find('\n');
+    if (nl == std::string_view::npos) throw fail("it ends at line " + std::to_string(line_number));
+    at += nl + 1;
+    return rest.substr(head.size(), nl - head.size());
   };
   CheckpointState s;
   try {
-    if (auto p = value(1, "position"); p != "-") s.position = Position::decode(p);
-    const std::vector<std::string> slot = decode_identity(value(2, "slot"));
-    if (slot.size() != 1) throw fail("slot is not one value");
-    s.slot = slot[0];
-    const std::string_view snap = value(3, "snapshot");
+    ++line_number;
+    const size_t first = text.find('\n');
+    if (text.substr(0, first) != kMagic) throw fail("the first line is not '" + std::string(kMagic) + "'");
+    at = first + 1;
+    if (auto p = line("position"); p != "-") s.position = Position::decode(p);
+    {
+      ++line_number;
+      if (text.substr(at, 5) != "slot ") throw fail("line 3 is not 'slot ...'");
+      at += 5;
+      const size_t colon = text.find(':', at);
+      if (colon == std::string_view::npos) throw fail("slot has no length");
+      size_t length = 0;
+      auto [ptr, ec] = std::from_chars(text.data() + at, text.data() + colon, length);
+      if (ec != std::errc() || ptr != text.data() + colon || text.size() - colon - 1 < length + 1 ||
+          text[colon + 1 + length] != '\n') {
+        throw fail("slot is not one length-prefixed value");
+      }
+      s.slot = std::string(text.substr(colon + 1, length));
+      at = colon + 1 + length + 1;
+    }
+    const std::string_view snap = line("snapshot");
     if (snap == "none") {
       s.snapshot = SnapshotState::kNone;
     } else if (snap == "in_progress") {
@@ -79,9 +96,10 @@ CheckpointState parse_checkpoint(std::string_view text, std::string_view where) 
     } else {
       throw fail("snapshot is '" + std::string(snap.substr(0, 40)) + "'");
     }
-    if (auto a = value(4, "snapshot_at"); a != "-") s.snapshot_at = Lsn::parse(a);
-    if (auto r = value(5, "rebuilding"); r != "-") s.rebuilding = Lsn::parse(r);
-    const std::vector<std::string> shapes = decode_identity(value(6, "shapes"));
+    if (auto a = line("snapshot_at"); a != "-") s.snapshot_at = Lsn::parse(a);
+    if (auto r = line("rebuilding"); r != "-") s.rebuilding = Lsn::parse(r);
+    if (text.substr(at, 7) != "shapes ") throw fail("line 7 is not 'shapes ...'");
+    const std::vector<std::string> shapes = decode_identity(text.substr(at + 7));
     if (shapes.size() % 2 != 0) throw fail("shapes is not pairs of table and shape");
     for (size_t i = 0; i < shapes.size(); i += 2) s.shapes[shapes[i]] = shapes[i + 1];
   } catch (const Error& e) {

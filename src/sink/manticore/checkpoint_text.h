@@ -8,8 +8,9 @@
 //   snapshot_at <Lsn::str()> | -               the snapshot rows' consistent point
 //   rebuilding <Lsn::str()> | -                a rebuild's copy point
 //   shapes <identity-encoded table, shape, table, shape, ...>
-// parse() is strict: anything else (a missing, extra or reordered line, a bad
-// value) is Error::protocol naming the index and what is wrong, never a guess.
+// The slot and the shapes are length-prefixed, so they may hold any byte (the
+// shapes run to the end of the text). parse() is strict: anything else (a
+// missing or reordered line, a bad value) is Error::protocol naming the index and what is wrong, never a guess.
 // Pure functions, thread-safe.
 #pragma once
 

@@ -95,7 +95,19 @@ std::shared_ptr<const ManticoreSinkConfig> parse_manticore_sink_config(ConfigTab
         }
       }
     }
+    const std::string index = expand_index_template(out->index, shared.table);
+    for (const ManticoreTableConfig& earlier : out->tables) {
+      if (out->index_for(earlier.table) == index) {
+        table.fail("table", fmt::format("{} and {} would share index '{}' (document ids are unique within a table "
+                                        "only): use {{table}} in the sink's index template",
+                                        earlier.table, shared.table, index));
+      }
+    }
     out->tables.push_back(ManticoreTableConfig{shared.table, std::move(*fields), shared.columns, shared.exclude_columns});
+  }
+  if (out->tables.empty()) {
+    sink.fail("kind", "a search sink indexes the tables its [[sinks.tables]] entries name, with their full-text "
+                      "fields; it has none (add [[sinks.tables]] table = \"public.t\" fields = [\"title\"])");
   }
   return out;
 }
