@@ -503,6 +503,15 @@ void ManticoreSink::apply(const Batch& batch) {
       }
       switch (batch.kind) {
         case BatchKind::kStream:
+          if (index.stored && index.stored->position && (!stored->position || *stored->position < *index.stored->position)) {
+            // searchd lost transactions it had committed (the OS crashed before
+            // its binlog reached the disk, say): what the source was acknowledged
+            // for is gone, so the index is rebuilt like an emptied one.
+            throw SinkWasReset(fmt::format(
+                "{}: index '{}': the stored checkpoint went back from {} to {}: searchd lost committed transactions",
+                context_, name, index.stored->position->str(),
+                stored->position ? stored->position->str() : std::string("none")));
+          }
           if (index.stored && index.stored->position != stored->position) {
             throw Error::state(fmt::format(
                 "{}: index '{}': the stored checkpoint is {}, not {} as this sink left it: another process writes "
