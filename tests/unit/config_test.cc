@@ -307,11 +307,12 @@ TEST_F(ConfigTest, WrongTypesAreNamed) {
             "sluice.toml:5:16: source.tables[1]: expected a string, got an integer");
 }
 
-TEST_F(ConfigTest, OnlyPostgresAndRedisAreSupported) {
+TEST_F(ConfigTest, UnsupportedKindsNameTheSupportedOnes) {
   EXPECT_EQ(error_of(config_with("kind = \"mysql\"\n", "")),
             "sluice.toml:6:8: source.kind: \"mysql\" is not supported yet (only \"postgres\")");
   EXPECT_EQ(error_of(sink_with("kind = \"kafka\"\n")),
-            "sluice.toml:9:8: sinks[0].kind: \"kafka\" is not supported yet (only \"redis\", \"stdout\")");
+            "sluice.toml:9:8: sinks[0].kind: \"kafka\" is not supported yet (only \"redis\", \"stdout\", "
+            "\"manticore\")");
 }
 
 // A stdout sink takes no url, and the Redis keys are refused by name.
@@ -326,7 +327,8 @@ TEST_F(ConfigTest, StdoutSinkNeedsNoUrlAndRefusesRedisKeys) {
   EXPECT_EQ(error_of(head + "key = \"{pk}\"\n"),
             "sluice.toml:9:7: sinks[0].key: only applies to kind = \"redis\" (this sink has kind = \"stdout\")");
   EXPECT_EQ(error_of(head + "url = \"redis://h/0\"\n"),
-            "sluice.toml:9:7: sinks[0].url: only applies to kind = \"redis\" (this sink has kind = \"stdout\")");
+            "sluice.toml:9:7: sinks[0].url: only applies to kind = \"redis\" or \"manticore\" (this sink has kind = "
+            "\"stdout\")");
 }
 
 TEST_F(ConfigTest, SlotAndPublicationMustBeLowercaseIdentifiers) {
