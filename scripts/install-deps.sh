@@ -11,7 +11,8 @@ packages=(
   libcpp-httplib-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   libmariadb-dev  # MariaDB Connector/C: SphinxQL (search-index sink) speaks the MySQL protocol
   postgresql postgresql-contrib redis-server redis-tools  # real servers for the tests
-  sphinxsearch  # Sphinx 2.2 searchd: the search-index sink's integration tests
+  sphinxsearch  # Sphinx 2.2 searchd: the search-index sink's integration tests and the demo
+  mariadb-client-core  # the mariadb client: the demo's MATCH() queries over SphinxQL
   util-linux procps bc curl  # bc: arithmetic in the bench scripts; curl: the demo reads /metrics
   systemd  # systemd-analyze: the shipped unit file is checked (tests/systemd_unit_check.sh)
 )
