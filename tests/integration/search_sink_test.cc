@@ -197,6 +197,32 @@ TEST_F(SearchSinkTest, AnEmptiedIndexIsRebuiltWhileStreamingGoesOn) {
   EXPECT_TRUE(eventually([&] { return verify(config).first == 0; }, 20s)) << verify(config).second;
 }
 
+// TRUNCATE RTINDEX while a batch's transaction is open: the COMMIT brings back
+// that batch's documents and the checkpoint document, and nothing else. Made
+// here by hand, exactly: the checkpoint document survives, one row's document
+// too, the other rows' are gone. The whole mark tells the next batch.
+TEST_F(SearchSinkTest, AnIndexEmptiedUnderAnOpenBatchIsStillAReset) {
+  const std::string config = write_config();
+  auto sluice = start_sluice(config);
+  ASSERT_TRUE(becomes([&] { return ids("id > 0") == std::vector<std::string>{"1", "2"}; }, "the snapshot is in"));
+  const std::string checkpoint_id = std::to_string(kCheckpointDocumentId);
+  auto checkpoint = client->query("SELECT _sluice_checkpoint FROM media_rt WHERE id = " + checkpoint_id);
+  ASSERT_EQ(checkpoint.rows.size(), 1u);
+  auto document = client->query("SELECT _sluice_version, _sluice_identity FROM media_rt WHERE id = 2");
+  ASSERT_EQ(document.rows.size(), 1u);
+  client->execute("TRUNCATE RTINDEX media_rt");
+  client->execute("REPLACE INTO media_rt (id, _sluice_checkpoint) VALUES (" + checkpoint_id + ", " +
+                  SphinxqlConnection::quote(checkpoint.rows[0][0].value_or("")) + ")");
+  client->execute("REPLACE INTO media_rt (id, title, media_id, _sluice_version, _sluice_identity) VALUES (2, "
+                  "'The batch that was open', 2, " + SphinxqlConnection::quote(document.rows[0][0].value_or("")) +
+                  ", " + SphinxqlConnection::quote(document.rows[0][1].value_or("")) + ")");
+  db->exec("UPDATE media SET title = 'Retitled after the loss' WHERE media_id = 2");
+  EXPECT_TRUE(becomes([&] { return ids("id > 0") == std::vector<std::string>{"1", "2"}; }, "the index is rebuilt"));
+  EXPECT_TRUE(becomes([&] { return matching("retitled") == std::vector<std::string>{"2"}; }, "the update is in"));
+  EXPECT_NE(sluice->output().find("has lost its data"), std::string::npos) << sluice->output();
+  EXPECT_TRUE(eventually([&] { return verify(config).first == 0; }, 20s)) << verify(config).second;
+}
+
 TEST_F(SearchSinkTest, AColumnTheIndexLacksStopsWithTheLineToAdd) {
   const std::string config = write_config();
   auto sluice = start_sluice(config);

@@ -20,7 +20,8 @@
 //     seeded, no std::hash). Two keys may share an id (about n^2/2^64 for n
 //     rows): the stored identity is what tells a collision from a second write of
 //     the same row.
-// Ids from 2^63 up are never a row's: kCheckpointDocumentId is one of them.
+// Ids from 2^63 up are never a row's: kCheckpointDocumentId and
+// kWholeMarkDocumentId are two of them.
 // Ids are unique within a table; an index fed by two tables needs its own scheme
 // (not supported here).
 //
@@ -42,6 +43,13 @@ namespace sluice {
 // row id. Sphinx 2.2 (id64 build) stores and finds it (verified by the
 // integration test); as a SphinxQL literal it is "9223372036854775808".
 inline constexpr uint64_t kCheckpointDocumentId = uint64_t{1} << 63;
+// The document that says an index was filled whole (2^63 + 1): written only when
+// an index is emptied to be filled from a consistent snapshot (the initial one,
+// a rebuild), never by a batch. TRUNCATE RTINDEX removes it with everything
+// else; a batch whose transaction was open across the TRUNCATE recreates its own
+// documents and the checkpoint document when it commits, but not this one, so
+// the next read of the index still sees that it lost its data.
+inline constexpr uint64_t kWholeMarkDocumentId = kCheckpointDocumentId + 1;
 
 struct DocumentId {
   int64_t id = 0;        // 1..2^63-1

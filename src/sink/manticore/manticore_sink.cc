@@ -14,6 +14,8 @@ namespace sluice {
 namespace {
 
 const std::string kCheckpointId = std::to_string(kCheckpointDocumentId);
+const std::string kWholeMarkId = std::to_string(kWholeMarkDocumentId);
+constexpr std::string_view kWholeMarkText = "sluice-whole-mark 1";
 constexpr size_t kReadChunk = 1000;      // ids per SELECT ... WHERE id IN
 constexpr size_t kDeleteChunk = 1000;    // ids per DELETE
 constexpr size_t kScanPage = 1000;       // documents per page of a scan
@@ -123,8 +125,8 @@ ManticoreSink::IndexState* ManticoreSink::state_of_table(const std::string& tabl
 std::optional<CheckpointState> ManticoreSink::read_checkpoint(SphinxqlConnection& conn, IndexState& index) {
   SphinxqlConnection::Result result;
   try {
-    result = conn.query(fmt::format("SELECT id, {} FROM {} WHERE id = {}", kCheckpointAttribute,
-                                    quote_identifier(index.name), kCheckpointId));
+    result = conn.query(fmt::format("SELECT id, {} FROM {} WHERE id IN ({}, {}) LIMIT 2 OPTION max_matches=2",
+                                    kCheckpointAttribute, quote_identifier(index.name), kCheckpointId, kWholeMarkId));
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::kServer && std::string_view(e.what()).find("unknown local index") != std::string_view::npos) {
       throw Error::config(fmt::format(
@@ -134,10 +136,24 @@ std::optional<CheckpointState> ManticoreSink::read_checkpoint(SphinxqlConnection
     }
     throw;
   }
-  if (result.rows.empty()) return std::nullopt;
-  const auto& text = result.rows.front().at(1);
-  return parse_checkpoint(text.value_or(std::string()),
-                          fmt::format("{}, index '{}'", context_, index.name));
+  const std::optional<std::string>* checkpoint = nullptr;
+  bool whole = false;
+  for (const auto& row : result.rows) {
+    if (row.at(0) == kCheckpointId) checkpoint = &row.at(1);
+    if (row.at(0) == kWholeMarkId) whole = true;
+  }
+  // Without its mark the index lost its data even when a batch that was open
+  // across the loss recreated the checkpoint document (document_id.h).
+  if (checkpoint == nullptr || !whole) return std::nullopt;
+  return parse_checkpoint(checkpoint->value_or(std::string()), fmt::format("{}, index '{}'", context_, index.name));
+}
+
+void ManticoreSink::write_whole_mark(SphinxqlConnection& conn, IndexState& index) {
+  std::string sql = fmt::format("REPLACE INTO {} (id, {}) VALUES ({}, ", quote_identifier(index.name),
+                                kCheckpointAttribute, kWholeMarkId);
+  append_quoted(sql, kWholeMarkText);
+  sql += ")";
+  conn.execute(sql);
 }
 
 void ManticoreSink::write_checkpoint(SphinxqlConnection& conn, IndexState& index, const CheckpointState& state) {
@@ -149,12 +165,17 @@ void ManticoreSink::write_checkpoint(SphinxqlConnection& conn, IndexState& index
 }
 
 void ManticoreSink::rewrite_checkpoints(
-    const std::function<CheckpointState(const std::optional<CheckpointState>&)>& make) {
+    const std::function<CheckpointState(const std::optional<CheckpointState>&)>& make, bool mark_whole) {
   with_connection([&](SphinxqlConnection& conn) {
     for (auto& [name, index] : indexes_) {
       std::lock_guard lock(index->gate->writes());
       CheckpointState next = make(index->stored);
+      if (mark_whole) conn.execute("BEGIN");
       write_checkpoint(conn, *index, next);
+      if (mark_whole) {
+        write_whole_mark(conn, *index);
+        conn.execute("COMMIT");
+      }
       index->stored = std::move(next);
     }
     return 0;
@@ -188,7 +209,7 @@ SinkCheckpoint ManticoreSink::load_checkpoint() {
     if (any && !all) {
       // An index lost its checkpoint (emptied, or searchd lost its data): the
       // whole sink is rebuilt, as for a store that came back empty.
-      spdlog::warn("{}: an index has lost its checkpoint document; the sink is rebuilt", context_);
+      spdlog::warn("{}: an index has lost its data (its checkpoint document or its whole mark is gone); the sink is rebuilt", context_);
       out.position.reset();
     }
     return out;
@@ -497,8 +518,8 @@ void ManticoreSink::apply(const Batch& batch) {
       std::optional<CheckpointState> stored = read_checkpoint(conn, index);
       if (!stored) {
         throw SinkWasReset(fmt::format(
-            "{}: index '{}' has lost its checkpoint document (emptied by TRUNCATE RTINDEX, or searchd restarted "
-            "without its data)",
+            "{}: index '{}' has lost its data (its checkpoint document or its whole mark is gone: emptied by "
+            "TRUNCATE RTINDEX, or searchd restarted without its data)",
             context_, name));
       }
       switch (batch.kind) {
@@ -576,6 +597,7 @@ void ManticoreSink::begin_snapshot(const std::string& slot, Lsn consistent_point
       conn.execute("BEGIN");
       conn.execute(fmt::format("DELETE FROM {} WHERE id < {}", quote_identifier(name), kCheckpointId));
       write_checkpoint(conn, *index, next);
+      write_whole_mark(conn, *index);
       conn.execute("COMMIT");
       index->stored = std::move(next);
     }
@@ -603,7 +625,7 @@ void ManticoreSink::start_without_snapshot(const std::string& slot, Lsn consiste
     next.snapshot_at.reset();
     next.rebuilding.reset();
     return next;
-  });
+  }, /*mark_whole=*/true);  // from here on the index is this sink's, as it is
 }
 
 void ManticoreSink::begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) {
@@ -623,7 +645,7 @@ void ManticoreSink::begin_rebuild(const std::string& slot, std::optional<Lsn> co
     next.snapshot_at.reset();
     next.rebuilding = copy_point;
     return next;
-  });
+  }, /*mark_whole=*/copy_point.has_value());  // a rebuild fills every index from its copy point
   for (auto& [name, index] : indexes_) {
     if (copy_point) {
       index->gate->begin_rebuild(Position{*copy_point, 0});

@@ -32,9 +32,12 @@
 // naming the row and column and the two ways out (declare the field as a string
 // attribute too, or REPLICA IDENTITY FULL). Never a partial document.
 //
-// Reset: an index whose checkpoint document is gone (TRUNCATE RTINDEX, searchd
-// restarted without its data) makes apply() throw SinkWasReset before anything
-// of the batch is written; load_checkpoint() reports no position when any
+// Reset: an index whose checkpoint document or whole mark (id 2^63+1, written
+// only by begin_snapshot and begin_rebuild; document_id.h) is gone (TRUNCATE
+// RTINDEX, searchd restarted without its data) makes apply() throw
+// SinkWasReset before anything of the batch is written. A TRUNCATE that lands
+// while a batch's transaction is open loses the index's other documents but
+// not that batch's: the mark is what still tells the next batch; load_checkpoint() reports no position when any
 // index lost it, so the whole sink is rebuilt (pipeline/sink_rebuild.h).
 //
 // Schema: the first write to an index DESCRIBEs it; a missing field or attribute
@@ -132,7 +135,11 @@ class ManticoreSink final : public Sink, public SnapshotTarget, public RebuildTa
   void plan_change(const Change& change, const DocumentLayout& layout, IndexPlan& plan);
   void write_plan(SphinxqlConnection& conn, const Batch& batch, IndexState& index, IndexPlan& plan);
   // Each index's checkpoint set to `make(stored)`.
-  void rewrite_checkpoints(const std::function<CheckpointState(const std::optional<CheckpointState>&)>& make);
+  // `mark_whole`: also (re)write each index's whole mark (document_id.h), in
+  // the same transaction: only where the index is about to be filled whole.
+  void rewrite_checkpoints(const std::function<CheckpointState(const std::optional<CheckpointState>&)>& make,
+                           bool mark_whole = false);
+  void write_whole_mark(SphinxqlConnection& conn, IndexState& index);
 
   ManticoreSinkConfig config_;
   SphinxqlUrl url_;

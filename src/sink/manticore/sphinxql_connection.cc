@@ -132,6 +132,15 @@ Error SphinxqlConnection::classify(unsigned code, std::string_view message, std:
     return Error::transient(scrub(context_ + ": " + url_.redacted() + ": " + shown(statement) + ": " +
                                   std::string(message) + " (client error " + std::to_string(code) + ")"));
   }
+  // searchd answers every error with code 1064: only the text tells a server
+  // that is going away (SIGTERM: it refuses statements while it saves its RAM
+  // chunks) or is full from a statement it will never take.
+  for (std::string_view passing : {"Server shutdown in progress", "maxed out"}) {
+    if (message.find(passing) != std::string_view::npos) {
+      return Error::transient(scrub(context_ + ": " + url_.redacted() + ": " + shown(statement) + ": " +
+                                    std::string(message)));
+    }
+  }
   return Error::server(scrub(context_ + ": searchd refused " + shown(statement) + ": " + std::string(message)));
 }
 

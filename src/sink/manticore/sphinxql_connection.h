@@ -25,7 +25,9 @@
 //
 // Errors (core/error.h):
 //   - cannot connect, connection refused or lost, timed out, "server has gone
-//     away" (Connector/C client errors CR_*, codes 2000-2999): Error::transient,
+//     away" (Connector/C client errors CR_*, codes 2000-2999), and the replies
+//     of a searchd that is stopping ("Server shutdown in progress") or full
+//     ("maxed out"): Error::transient,
 //     and the connection is broken() from then on; the owner drops it and
 //     reconnects. A COMMIT that fails this way is in doubt (applied or not): the
 //     caller must be able to apply the same batch again (REPLACE is idempotent).
