@@ -122,20 +122,22 @@ void check_postgres(const Config& config, PreflightReport& report, std::vector<R
   }
 }
 
-void check_sinks(const Config& config, PreflightReport& report) {
-  for (const auto& sink_config : config.sinks) {
-    try {
-      auto sink = make_sink(sink_config);
-      auto checkpoint = sink->load_checkpoint();
-      report.facts.push_back(fmt::format(
-          "sink '{}' reachable; checkpoint {}, snapshot {}", sink_config.name,
-          checkpoint.position ? checkpoint.position->str() : std::string("none"), to_string(checkpoint.snapshot)));
-      report.checkpoints.push_back(
-          {sink_config.name, checkpoint, sink_config.on_reset == OnReset::kRebuild && sink->rebuild_target() != nullptr,
-           !sink->keeps_state()});
-    } catch (const Error& e) {
-      report.problems.push_back(fmt::format("sink '{}': {}", sink_config.name, e.what()));
-    }
+// Opens the sink and reads its checkpoint. `store_described` says the plugin's
+// store_problems already reported what is wrong with this sink's store (it is
+// unreachable, an index is missing, ...): a failure here then says the same
+// thing less precisely and is left out.
+void check_sink(const SinkConfig& sink_config, bool store_described, PreflightReport& report) {
+  try {
+    auto sink = make_sink(sink_config);
+    auto checkpoint = sink->load_checkpoint();
+    report.facts.push_back(fmt::format(
+        "sink '{}' reachable; checkpoint {}, snapshot {}", sink_config.name,
+        checkpoint.position ? checkpoint.position->str() : std::string("none"), to_string(checkpoint.snapshot)));
+    report.checkpoints.push_back(
+        {sink_config.name, checkpoint, sink_config.on_reset == OnReset::kRebuild && sink->rebuild_target() != nullptr,
+         !sink->keeps_state()});
+  } catch (const Error& e) {
+    if (!store_described) report.problems.push_back(fmt::format("sink '{}': {}", sink_config.name, e.what()));
   }
 }
 
@@ -258,10 +260,11 @@ PreflightReport run_preflight(const Config& config) {
   } catch (const Error& e) {
     report.problems.push_back(fmt::format("PostgreSQL: {}", e.what()));
   }
-  check_sinks(config, report);
   for (const SinkConfig& sink : config.sinks) {
-    if (!sink.plugin->store_problems || relations.empty()) continue;
-    for (const std::string& problem : sink.plugin->store_problems(sink, relations)) {
+    std::vector<std::string> store_problems;
+    if (sink.plugin->store_problems && !relations.empty()) store_problems = sink.plugin->store_problems(sink, relations);
+    check_sink(sink, !store_problems.empty(), report);
+    for (const std::string& problem : store_problems) {
       report.problems.push_back(fmt::format("sink '{}': {}", sink.name, problem));
     }
   }
