@@ -46,6 +46,7 @@ void FaultTest::TearDown() {
     report.emit();
   }
   load.reset();
+  extra_watcher.reset();
   watcher.reset();
   cache_.reset();
   db_.reset();
@@ -255,7 +256,7 @@ FaultTest::VerifyResult FaultTest::run_verify(const std::string& config, bool re
   VerifyResult result;
   result.code = code;
   result.output = output;
-  static const std::regex line(R"(sink 'cache' \S+: (\d+) rows checked, (\d+) missing, (\d+) different, (\d+) extra)");
+  static const std::regex line(R"(sink '[^']+' \S+: (\d+) rows checked, (\d+) missing, (\d+) different, (\d+) extra)");
   for (auto it = std::sregex_iterator(output.begin(), output.end(), line); it != std::sregex_iterator(); ++it) {
     result.checked += std::stol((*it)[1].str());
     result.missing += std::stol((*it)[2].str());
@@ -286,15 +287,18 @@ void FaultTest::finish_case(const std::string& config) {
   auto committed = try_scalar("SELECT count(*) FROM pgbench_history");
   report.pgbench_transactions = committed ? std::stol(*committed) : -1;
   report.captured_changes = 3 * report.pgbench_transactions + manual_changes;
-  report.regressions = watcher->regressions();
-  report.regression_samples = watcher->samples();
+  report.regressions = watcher->regressions() + (extra_watcher ? extra_watcher->regressions() : 0);
+  report.regression_samples = watcher->samples() + (extra_watcher ? extra_watcher->samples() : 0);
   report.duration_s = seconds_since(case_start_);
   report.emit();
   report_emitted_ = true;
-  std::string examples;
-  for (const auto& e : watcher->examples()) examples += "\n  " + e;
-  EXPECT_EQ(watcher->regressions(), 0) << "index entries went backwards:" << examples;
-  EXPECT_GT(watcher->samples(), 0) << "the regression watcher never read the index";
+  for (RegressionWatcher* w : {watcher.get(), extra_watcher.get()}) {
+    if (w == nullptr) continue;
+    std::string examples;
+    for (const auto& e : w->examples()) examples += "\n  " + e;
+    EXPECT_EQ(w->regressions(), 0) << "versions went backwards:" << examples;
+    EXPECT_GT(w->samples(), 0) << "a regression watcher never read its store";
+  }
 }
 
 }  // namespace sluice::test

@@ -92,7 +92,9 @@ class FaultTest : public ::testing::Test {
   // ---- positions (nullopt while a server is unreachable) ----
   std::optional<uint64_t> wal_lsn();              // pg_current_wal_lsn()
   std::optional<uint64_t> slot_confirmed_lsn();   // confirmed_flush_lsn of kSlot
-  std::optional<uint64_t> sink_checkpoint_lsn();  // commit LSN of the sink's checkpoint position
+  // Commit LSN of the checkpoint position of the sink the case measures: the
+  // Redis sink's here; a fixture with another sink under test overrides it.
+  virtual std::optional<uint64_t> sink_checkpoint_lsn();
   // Seconds from `since` until the sink's checkpoint reaches `target` (every
   // change committed before `target` is in Redis), or nullopt after `timeout`
   // or when `process` (if given) exits.
@@ -109,6 +111,7 @@ class FaultTest : public ::testing::Test {
   void forget_connections();  // after a restart: reconnect on next use
 
   // ---- verification ----
+  // Sums the figures of every sink's line ("sink 'NAME' ...: N rows checked, ...").
   struct VerifyResult {
     int code = -1;
     std::string output;
@@ -129,7 +132,8 @@ class FaultTest : public ::testing::Test {
   std::unique_ptr<RedisServer> redis;
   std::unique_ptr<TempDir> dir;
   std::unique_ptr<PgbenchLoad> load;
-  std::unique_ptr<RegressionWatcher> watcher;
+  std::unique_ptr<RegressionWatcher> watcher;        // the Redis sink's index
+  std::unique_ptr<RegressionWatcher> extra_watcher;  // a second sink's versions, when a case has one
   std::vector<std::string> env;  // APP_PG_PASSWORD=...
   FaultReport report;
   long manual_changes = 0;

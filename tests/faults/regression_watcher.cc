@@ -3,6 +3,8 @@
 #include <chrono>
 #include <memory>
 
+#include "harness/servers.h"
+
 namespace sluice::test {
 namespace {
 
@@ -11,10 +13,34 @@ constexpr std::size_t kMaxExamples = 10;
 
 }  // namespace
 
-RegressionWatcher::RegressionWatcher(int redis_port, std::vector<std::string> index_keys)
-    : port_(redis_port), index_keys_(std::move(index_keys)) {
+// Reads the index hashes on a connection of its own, opened again after a failure.
+RegressionWatcher::Reader redis_index_reader(int port, std::vector<std::string> index_keys) {
+  auto redis = std::make_shared<std::unique_ptr<RedisClient>>();
+  return [port, index_keys = std::move(index_keys), redis] {
+    try {
+      if (!*redis) *redis = std::make_unique<RedisClient>(port);
+      std::vector<RegressionWatcher::Entry> entries;
+      for (const auto& index : index_keys) {
+        auto flat = (*redis)->command({"HGETALL", index});  // identity, entry, identity, entry, ...
+        for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
+          if (!flat[i] || !flat[i + 1] || flat[i + 1]->size() < kVersionWidth) continue;
+          entries.push_back({index + ' ' + *flat[i], flat[i + 1]->substr(0, kVersionWidth)});
+        }
+      }
+      return entries;
+    } catch (...) {
+      redis->reset();
+      throw;
+    }
+  };
+}
+
+RegressionWatcher::RegressionWatcher(Reader reader) : reader_(std::move(reader)) {
   thread_ = std::thread([this] { loop(); });
 }
+
+RegressionWatcher::RegressionWatcher(int redis_port, std::vector<std::string> index_keys)
+    : RegressionWatcher(redis_index_reader(redis_port, std::move(index_keys))) {}
 
 RegressionWatcher::~RegressionWatcher() {
   stopping_ = true;
@@ -28,40 +54,32 @@ std::vector<std::string> RegressionWatcher::examples() const {
 
 void RegressionWatcher::loop() {
   using namespace std::chrono_literals;
-  std::unique_ptr<RedisClient> redis;
   while (!stopping_) {
     try {
-      if (!redis) redis = std::make_unique<RedisClient>(port_);
-      sample(*redis);
+      sample();
       ++samples_;
     } catch (const std::exception&) {
-      // Redis is down or restarting: reconnect on the next round.
-      ++failed_reads_;
-      redis.reset();
+      ++failed_reads_;  // the store is down or restarting: the reader reconnects next round
     }
     std::this_thread::sleep_for(50ms);
   }
 }
 
-void RegressionWatcher::sample(RedisClient& redis) {
-  for (const auto& index : index_keys_) {
-    auto flat = redis.command({"HGETALL", index});  // identity, entry, identity, entry, ...
-    std::lock_guard lock(mu_);
-    for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
-      if (!flat[i] || !flat[i + 1] || flat[i + 1]->size() < kVersionWidth) continue;
-      std::string version = flat[i + 1]->substr(0, kVersionWidth);
-      Seen& seen = seen_[index + '\n' + *flat[i]];
-      ++compared_;
-      // Counted once per backward step, not once per sample that still shows it.
-      if (version < seen.highest && version != seen.last) {
-        ++regressions_;
-        if (examples_.size() < kMaxExamples) {
-          examples_.push_back(index + " " + *flat[i] + ": " + seen.highest + " -> " + version);
-        }
+void RegressionWatcher::sample() {
+  auto entries = reader_();
+  std::lock_guard lock(mu_);
+  for (const auto& entry : entries) {
+    Seen& seen = seen_[entry.key];
+    ++compared_;
+    // Counted once per backward step, not once per sample that still shows it.
+    if (entry.version < seen.highest && entry.version != seen.last) {
+      ++regressions_;
+      if (examples_.size() < kMaxExamples) {
+        examples_.push_back(entry.key + ": " + seen.highest + " -> " + entry.version);
       }
-      seen.last = version;
-      if (version > seen.highest) seen.highest = version;
     }
+    seen.last = entry.version;
+    if (entry.version > seen.highest) seen.highest = entry.version;
   }
 }
 

@@ -1,33 +1,46 @@
-// Watches the per-row versions a Redis sink keeps in its index and counts every
-// entry seen going backwards: the README's "per key, the cache never goes
-// backwards" checked from outside, continuously, while faults are injected.
+// Watches the per-row versions a sink keeps and counts every entry seen going
+// backwards: the README's "per key, the store never goes backwards" checked
+// from outside, continuously, while faults are injected.
 //
-// Every ~50 ms a thread reads whole index hashes (HGETALL; meant for small tables:
-// pgbench_tellers and pgbench_branches) and compares each entry's version (the
-// first 25 bytes of "<version> <redis key>", a fixed-width string whose byte
-// order is the change order, core/position.h) with the highest version it saw
-// for that row; each step backwards is counted once. Entries that disappear are ignored. Redis being down or
-// restarting is expected: a failed read is counted and retried on a fresh
-// connection.
+// Every ~50 ms a thread reads every watched entry through a Reader (meant for
+// small tables: pgbench_tellers and pgbench_branches) and compares each entry's
+// version (a fixed-width Position::encode() string whose byte order is the
+// change order, core/position.h) with the highest version it saw for that
+// entry; each step backwards is counted once. Entries that disappear are
+// ignored. The store being down or restarting is expected: a Reader that throws
+// is counted as a failed read and called again on the next round (it should
+// reconnect then).
+//
+// Two readers exist: redis_index_reader() (the Redis sink's index hashes, read
+// with HGETALL; versions are the first 25 bytes of "<version> <redis key>") and
+// the search fault cases' own (each document's _sluice_version).
 //
 // Thread safety: every member may be called from any thread.
 // Lifetime: the destructor stops the thread; it never throws.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "harness/servers.h"
 
 namespace sluice::test {
 
 class RegressionWatcher {
  public:
-  // `index_keys`: the index hashes to watch, e.g. "sluice:cache:index:public.pgbench_tellers".
+  struct Entry {
+    std::string key;      // what the version belongs to, unique across the reader's entries
+    std::string version;  // Position::encode()
+  };
+  // Called from the watcher's thread only; throws when the store cannot be read.
+  using Reader = std::function<std::vector<Entry>()>;
+
+  explicit RegressionWatcher(Reader reader);
+  // The Redis sink's index hashes, e.g. "sluice:cache:index:public.pgbench_tellers".
   RegressionWatcher(int redis_port, std::vector<std::string> index_keys);
   ~RegressionWatcher();
   RegressionWatcher(const RegressionWatcher&) = delete;
@@ -42,10 +55,9 @@ class RegressionWatcher {
 
  private:
   void loop();
-  void sample(RedisClient& redis);
+  void sample();
 
-  int port_;
-  std::vector<std::string> index_keys_;
+  Reader reader_;
   std::atomic<bool> stopping_{false};
   std::atomic<long> regressions_{0};
   std::atomic<long> samples_{0};
@@ -56,10 +68,14 @@ class RegressionWatcher {
     std::string highest;  // the highest version seen
     std::string last;     // the version of the last sample
   };
-  std::map<std::string, Seen> seen_;  // index key + '\n' + identity
+  std::map<std::string, Seen> seen_;  // by Entry::key
 
   std::vector<std::string> examples_;
   std::thread thread_;
 };
+
+// Reads the Redis sink's index hashes `index_keys` on a connection of its own,
+// opened again after a failed read.
+RegressionWatcher::Reader redis_index_reader(int redis_port, std::vector<std::string> index_keys);
 
 }  // namespace sluice::test
