@@ -2,7 +2,10 @@
 # The benchmark of issue 4: sluice side by side with PostgreSQL's own limit
 # (pg_recvlogical draining a slot to /dev/null) and with the pipeline a team
 # writes by hand (bench/peers/node: pg-logical-replication + ioredis), on the
-# same WAL, on throwaway PostgreSQL and Redis started here on loopback.
+# same WAL, on throwaway PostgreSQL and Redis started here on loopback; and
+# (issue 13) sluice's snapshot and catch-up into a search index (Sphinx 2.2
+# searchd, started here too) side by side with a plain SphinxQL client sending
+# the same documents as bulk REPLACE batches (bench/tools/sphinxql_floor.cc).
 #
 #   bash bench/run.sh            # the full run (1,000,000 changes; several minutes)
 #   bash bench/run.sh --tiny     # a few seconds of each part (the test suite runs this)
@@ -12,7 +15,12 @@
 # transactions), BENCH_ROWS (rows of the catch-up table, 100000),
 # BENCH_SNAPSHOT_ROWS (1000000), BENCH_LATENCY_RATES ("2000 10000" commits/s),
 # BENCH_LATENCY_SECONDS (20), BENCH_BIG_TXN_ROWS (rows of the one big
-# transaction, = BENCH_SNAPSHOT_ROWS). Prints one Markdown report on stdout
+# transaction, = BENCH_SNAPSHOT_ROWS), BENCH_SEARCH_ROWS (rows of the search
+# snapshot, = BENCH_SNAPSHOT_ROWS), BENCH_SEARCH_CHANGES (changes of the search
+# catch-up, = BENCH_CHANGES, on a table of BENCH_ROWS rows). Ports:
+# BENCH_PG_PORT (23432), BENCH_REDIS_PORT (23379), BENCH_SEARCH_PORT (29307).
+# Without searchd on PATH (package sphinxsearch) the search parts are left out.
+# Prints one Markdown report on stdout
 # (docs/benchmarks.md quotes it); progress goes to stderr. Exits non-zero when a
 # part fails; never asserts a timing.
 set -euo pipefail
@@ -30,12 +38,20 @@ snapshot_rows=${BENCH_SNAPSHOT_ROWS:-1000000}
 latency_rates=${BENCH_LATENCY_RATES:-"2000 10000"}
 latency_seconds=${BENCH_LATENCY_SECONDS:-20}
 big_txn_rows=${BENCH_BIG_TXN_ROWS:-$snapshot_rows}
+search_snapshot_rows=${BENCH_SEARCH_ROWS:-$snapshot_rows}
+search_changes=${BENCH_SEARCH_CHANGES:-$changes}
 txn_rows=$((rows < 10000 ? rows : 10000))
 build_dir=${SLUICE_BUILD_DIR:-build}
 # Below Linux's ephemeral range (32768-60999): an outgoing connection's port
 # left in TIME_WAIT there can stop a server from binding.
 pg_port=${BENCH_PG_PORT:-23432}
 redis_port=${BENCH_REDIS_PORT:-23379}
+search_port=${BENCH_SEARCH_PORT:-29307}
+# Batch sizes sluice uses, which the floor copies: a snapshot batch is one chunk
+# of source.snapshot_chunk_rows (10000); a streamed batch has at most
+# batch_max_changes (5000) changes.
+search_snapshot_batch=10000
+search_catchup_batch=5000
 
 log() { echo "bench: $*" >&2; }
 now() { date +%s.%N; }
@@ -47,10 +63,15 @@ ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc)"; }
 if [[ -z "${BENCH_NO_BUILD:-}" ]]; then  # the test suite has built everything already
   bash scripts/install-deps.sh >/dev/null
   cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$build_dir" -j"$(nproc)" --target sluice latency_probe >/dev/null
+  cmake --build "$build_dir" -j"$(nproc)" --target sluice latency_probe sphinxql_floor >/dev/null
 fi
 sluice_bin=$build_dir/sluice
 probe_bin=$build_dir/bench/latency_probe
+floor_bin=$build_dir/bench/sphinxql_floor
+searchd_bin=${SLUICE_SEARCHD:-$(command -v searchd || true)}
+search=0
+[[ -n "$searchd_bin" ]] && search=1
+((search)) || log "no searchd here (package sphinxsearch): the search-index parts are left out of this run"
 
 peer=0
 if command -v node >/dev/null && (($(node -p 'process.versions.node.split(".")[0]') >= 20)); then
@@ -69,9 +90,9 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-for port in "$pg_port" "$redis_port"; do
+for port in "$pg_port" "$redis_port" $( ((search)) && echo "$search_port"); do
   if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "bench: port $port is in use (a server left from an earlier run?); set BENCH_PG_PORT / BENCH_REDIS_PORT" >&2
+    echo "bench: port $port is in use (a server left from an earlier run?); set BENCH_PG_PORT / BENCH_REDIS_PORT / BENCH_SEARCH_PORT" >&2
     exit 1
   fi
 done
@@ -80,6 +101,43 @@ psql -X -q -h "$dir/servers/pg" -p "$pg_port" -U postgres -d postgres \
   -c "CREATE ROLE app LOGIN SUPERUSER PASSWORD 'bench'" -c "CREATE DATABASE app OWNER app"
 export PGPASSWORD=bench
 conninfo="host=127.0.0.1 port=$pg_port dbname=app user=app"
+
+# searchd (Sphinx 2.2) configured as the tests run it (tests/harness/sphinx_server.cc),
+# with the RT indexes of the two search tables exactly as `sluice check` prints
+# them (the field payload also a string attribute; sluice's reserved attributes).
+# The search parts have tables of their own, of bench_rows' shape: bench_rows
+# has rows -1 and -2 (the probe's and the marker's), and a document id must be
+# positive.
+if ((search)); then
+  [[ -x "$floor_bin" ]] || { log "no $floor_bin: build the target sphinxql_floor"; exit 1; }
+  mkdir -p "$dir/search"
+  {
+    for index in search_snap search_rows; do
+      printf 'index %s\n{\n' "$index"
+      printf '\t%s\n' "type = rt" "path = $dir/search/$index" "rt_field = payload" "rt_attr_bigint = n" \
+        "rt_attr_string = payload" "rt_attr_string = _sluice_version" "rt_attr_string = _sluice_identity" \
+        "rt_attr_string = _sluice_digest" "rt_attr_string = _sluice_checkpoint"
+      printf '}\n'
+    done
+    printf 'searchd\n{\n'
+    printf '\t%s\n' "listen = 127.0.0.1:$search_port:mysql41" "workers = threads" "watchdog = 0" \
+      "binlog_path = $dir/search" "binlog_flush = 2" "pid_file = $dir/search/searchd.pid" \
+      "log = $dir/search/searchd.log" "query_log = $dir/search/query.log"
+    printf '}\n'
+  } >"$dir/search/sphinx.conf"
+  "$searchd_bin" --config "$dir/search/sphinx.conf" --nodetach >"$dir/search/console.log" 2>&1 &
+  searchd_pid=$!
+  pids+=("$searchd_pid")
+  give_up=$((SECONDS + 30))
+  until "$floor_bin" --query "$search_port" "SHOW TABLES" >/dev/null 2>&1; do
+    if ! kill -0 "$searchd_pid" 2>/dev/null || grep -q "bind() failed" "$dir/search/console.log" || ((SECONDS > give_up)); then
+      log "searchd did not start:"
+      cat "$dir/search/console.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+fi
 sql() { psql -X -q -At -h 127.0.0.1 -p "$pg_port" -U app -d app "$@"; }
 rcli() { redis-cli -p "$redis_port" "$@"; }
 
@@ -127,7 +185,7 @@ start_sluice() {
 }
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 wait_log() {  # text: waits until sluice's log has it
-  until grep -q "$1" "$sluice_log"; do
+  until grep -qs "$1" "$sluice_log"; do  # -s: the file may not be there yet
     kill -0 "$sluice_pid" 2>/dev/null || { cat "$sluice_log" >&2; exit 1; }
     sleep 0.05
   done
@@ -166,21 +224,31 @@ stop_pid "$sluice_pid"
 sql -c "SELECT pg_create_logical_replication_slot('bench_recvlogical', 'pgoutput')" >/dev/null
 ((peer)) && sql -c "SELECT pg_create_logical_replication_slot('bench_peer', 'pgoutput')" >/dev/null
 
-big=$((changes * 9 / 10 / txn_rows))
-single=$((changes - big * txn_rows))
-log "writing $changes changes: $big transactions of $txn_rows rows, $single single-row transactions"
-t=$(now)
-for ((i = 0; i < big; i++)); do
-  first=$(((i * txn_rows) % rows + 1))
-  echo "UPDATE bench_rows SET n = n + 1 WHERE id BETWEEN $first AND $((first + txn_rows - 1));"
-done | sql >/dev/null
-cat >"$dir/single.sql" <<SQL
+# The catch-up WAL: write_updates TABLE CHANGES writes about CHANGES updates of
+# rows 1..BENCH_ROWS of TABLE, 90% as transactions of $txn_rows rows, 10% as
+# single-row transactions (pgbench, 4 clients); sets w_big, w_single and
+# w_written (what was written: single-row transactions are a multiple of 4).
+write_updates() {
+  local table=$1 n=$2 i first
+  w_big=$((n * 9 / 10 / txn_rows))
+  w_single=$((n - w_big * txn_rows))
+  log "writing $n changes to $table: $w_big transactions of $txn_rows rows, $w_single single-row transactions"
+  for ((i = 0; i < w_big; i++)); do
+    first=$(((i * txn_rows) % rows + 1))
+    echo "UPDATE $table SET n = n + 1 WHERE id BETWEEN $first AND $((first + txn_rows - 1));"
+  done | sql >/dev/null
+  cat >"$dir/single-$table.sql" <<SQL
 \set id random(1, $rows)
-UPDATE bench_rows SET n = n + 1 WHERE id = :id;
+UPDATE $table SET n = n + 1 WHERE id = :id;
 SQL
-"$pg_bindir/pgbench" -n -h 127.0.0.1 -p "$pg_port" -U app -c 4 -j 2 -t $((single / 4)) -f "$dir/single.sql" app >/dev/null
-single=$((single / 4 * 4))
-changes=$((big * txn_rows + single))
+  "$pg_bindir/pgbench" -n -h 127.0.0.1 -p "$pg_port" -U app -c 4 -j 2 -t $((w_single / 4)) \
+    -f "$dir/single-$table.sql" app >/dev/null
+  w_single=$((w_single / 4 * 4))
+  w_written=$((w_big * txn_rows + w_single))
+}
+t=$(now)
+write_updates bench_rows "$changes"
+big=$w_big single=$w_single changes=$w_written
 marker_value=$((marker_value + 1))
 end_lsn=$(write_marker)
 write_seconds=$(elapsed "$t")
@@ -318,13 +386,149 @@ big_seconds=$(elapsed "$t")
 big_rss=$(peak_rss_mb "$sluice_pid")
 stop_pid "$sluice_pid"
 
+# ---- 5. search index: snapshot and catch-up, sluice against the floor ----
+# The floor (bench/tools/sphinxql_floor.cc) empties the index, then sends the
+# same number of documents of the same shape as bulk REPLACE batches of the size
+# sluice's batches have, each in BEGIN/COMMIT: searchd accepting the documents
+# with nothing else in the way. CPU seconds are read from /proc for sluice,
+# searchd and (catch-up) the walsender, over each consumer's run.
+minus() { printf "%.2f" "$(echo "$1 - $2" | bc)"; }
+search_q() { "$floor_bin" --query "$search_port" "$1"; }
+metric() {  # name: its value for sink 'search' in the running sluice's /metrics (its log has the port)
+  local url
+  url=$(grep -o "metrics: serving GET /metrics and /healthz on http://[0-9.:]*" "$sluice_log" | grep -o "http://.*")
+  curl -s "$url/metrics" | awk -v m="$1{sink=\"search\"}" '$1 == m {printf "%.0f\n", $2}'
+}
+# The SELECTs searchd logged after line $1 of its query log: "count seconds",
+# the seconds as searchd reports each query.
+select_stats() {
+  tail -n +"$(($1 + 1))" "$dir/search/query.log" |
+    awk 'match($0, /\] [0-9.]+ sec/) {n++; s += substr($0, RSTART + 2, RLENGTH - 6)} END {printf "%d %.2f\n", n, s}'
+}
+query_lines() { wc -l <"$dir/search/query.log"; }
+# sluice's three busiest threads' CPU seconds: "a / b / c".
+thread_cpu() {
+  for f in /proc/"$1"/task/*/stat; do awk '{printf "%.2f\n", ($14 + $15) / 100}' "$f"; done | sort -rn | head -3 |
+    paste -sd/ | sed 's|/| / |g'
+}
+# run_floor INDEX DOCS BATCH ROWS CHAR: sets floor_seconds, floor_cpu (the
+# client's own user + system CPU) and floor_searchd_cpu.
+run_floor() {
+  local s0 TIMEFORMAT='%U %S'
+  s0=$(cpu_seconds "$searchd_pid")
+  if ! { time "$floor_bin" "$search_port" "$@" >"$dir/floor.out"; } 2>"$dir/floor.time"; then
+    cat "$dir/floor.time" >&2
+    exit 1
+  fi
+  floor_searchd_cpu=$(minus "$(cpu_seconds "$searchd_pid")" "$s0")
+  floor_seconds=$(cat "$dir/floor.out")
+  floor_cpu=$(awk '{printf "%.2f", $1 + $2}' "$dir/floor.time")
+}
+search_config() {  # slot publication table snapshot
+  cat <<TOML
+[source]
+dsn = "$conninfo password=bench"
+slot = "$1"
+publication = "$2"
+tables = ["public.$3"]
+snapshot = "$4"
+[metrics]
+listen = "127.0.0.1:0"
+[[sinks]]
+name = "search"
+kind = "manticore"
+url = "mysql://127.0.0.1:$search_port"
+[[sinks.tables]]
+table = "public.$3"
+fields = ["payload"]
+TOML
+}
+if ((search)); then
+  log "search index: $search_snapshot_rows rows for the snapshot, $((rows + 1)) for the catch-up"
+  sql -c "CREATE TABLE search_snap (id int PRIMARY KEY, n bigint NOT NULL DEFAULT 0, payload text NOT NULL)" \
+    -c "INSERT INTO search_snap SELECT g, 0, repeat('s', 180) FROM generate_series(1, $search_snapshot_rows) g"
+  sql -c "CREATE TABLE search_rows (id int PRIMARY KEY, n bigint NOT NULL DEFAULT 0, payload text NOT NULL)" \
+    -c "INSERT INTO search_rows SELECT g, 0, repeat('x', 180) FROM generate_series(1, $((rows + 1))) g"
+  sql -c "CREATE PUBLICATION search_snap FOR TABLE search_snap" -c "CREATE PUBLICATION search_rows FOR TABLE search_rows"
+  sql -c "VACUUM ANALYZE search_snap" -c "VACUUM ANALYZE search_rows"
+  search_config bench_search_snap search_snap search_snap initial >"$dir/search-snap.toml"
+  search_config bench_search search_rows search_rows never >"$dir/search-catchup.toml"
+
+  # (a) snapshot
+  log "search snapshot: sluice"
+  q0=$(query_lines)
+  s0=$(cpu_seconds "$searchd_pid")
+  t=$(now)
+  start_sluice "$dir/search-snap.toml" search-snapshot
+  wait_log "streaming from slot"
+  ss_seconds=$(elapsed "$t")
+  ss_searchd_cpu=$(minus "$(cpu_seconds "$searchd_pid")" "$s0")
+  ss_cpu=$(cpu_seconds "$sluice_pid")
+  ss_copy_seconds=$(grep -o "every table copied, [0-9]* rows in [0-9.]*s" "$sluice_log" | tail -1 | grep -o "[0-9.]*s$" | tr -d s)
+  read -r ss_selects ss_select_seconds < <(select_stats "$q0")
+  ss_workers=$(grep -o "with [0-9]* workers" "$sluice_log" | head -1 | grep -o "[0-9]*")
+  stop_pid "$sluice_pid"
+  # Row documents only: sluice's own documents have ids from 2^63 up.
+  docs=$(search_q "SELECT COUNT(*) FROM search_snap WHERE id < 9223372036854775808")
+  [[ $docs == "$search_snapshot_rows" ]] || { log "search_snap holds $docs documents after the snapshot"; exit 1; }
+  log "search snapshot: the floor"
+  run_floor search_snap "$search_snapshot_rows" "$search_snapshot_batch" "$search_snapshot_rows" s
+  fs_seconds=$floor_seconds fs_cpu=$floor_cpu fs_searchd_cpu=$floor_searchd_cpu
+
+  # (b) catch-up
+  log "search catch-up: creating the slot"
+  start_sluice "$dir/search-catchup.toml" search-create  # snapshot = "never": the slot and the checkpoint document
+  wait_log "streaming from slot"
+  stop_pid "$sluice_pid"
+  t=$(now)
+  write_updates search_rows "$search_changes"
+  sc_big=$w_big sc_single=$w_single
+  marker_id=$((rows + 1))
+  # The end marker, and the WAL insert position read inside it before its change:
+  # once sluice has applied everything past that position, the marker is in.
+  marker_lsn=$(sql -c "BEGIN" -c "SELECT pg_current_wal_insert_lsn() - '0/0'" \
+    -c "UPDATE search_rows SET n = 1 WHERE id = $marker_id" -c "COMMIT" | grep -E '^[0-9]+$')
+  sc_changes=$((w_written + 1))
+  sc_write_seconds=$(elapsed "$t")
+  sc_wal_bytes=$(sql -c "SELECT pg_current_wal_lsn() - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'bench_search'")
+  log "search catch-up: sluice"
+  q0=$(query_lines)
+  s0=$(cpu_seconds "$searchd_pid")
+  t=$(now)
+  start_sluice "$dir/search-catchup.toml" search-catchup
+  wait_log "metrics: serving"
+  walsender=""
+  give_up=$((SECONDS + 600))
+  # Polls sluice's sluice_last_applied_lsn (set once searchd has committed a
+  # batch), not searchd: each SELECT there would cost searchd a scan.
+  until (($(metric sluice_last_applied_lsn || echo 0) > marker_lsn)); do
+    kill -0 "$sluice_pid" 2>/dev/null || { cat "$sluice_log" >&2; exit 1; }
+    ((SECONDS < give_up)) || { log "the search catch-up did not end within 10 minutes"; tail -20 "$sluice_log" >&2; exit 1; }
+    [[ -n "$walsender" ]] || walsender=$(sql -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'bench_search'")
+    sleep 0.05
+  done
+  sc_seconds=$(elapsed "$t")
+  [[ $(search_q "SELECT n FROM search_rows WHERE id = $marker_id") == 1 ]] || { log "the marker is not in search_rows"; exit 1; }
+  sc_searchd_cpu=$(minus "$(cpu_seconds "$searchd_pid")" "$s0")
+  sc_cpu=$(cpu_seconds "$sluice_pid")
+  [[ -n "$walsender" ]] || walsender=$(sql -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'bench_search'")
+  sc_wal_cpu=$(cpu_seconds "$walsender")
+  sc_batches=$(metric sluice_batches_applied_total)
+  sc_threads=$(thread_cpu "$sluice_pid")
+  read -r sc_selects sc_select_seconds < <(select_stats "$q0")
+  stop_pid "$sluice_pid"
+  log "search catch-up: the floor"
+  run_floor search_rows "$sc_changes" "$search_catchup_batch" "$rows" x
+  fc_seconds=$floor_seconds fc_cpu=$floor_cpu fc_searchd_cpu=$floor_searchd_cpu
+fi
+
 # ---- report ----
 recv_rate=$(rate "$changes" "$recv_seconds")
 sluice_rate=$(rate "$changes" "$sluice_seconds")
 cat <<REPORT
 ## Results ($(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), PostgreSQL $("$pg_bindir/postgres" --version | awk '{print $3}'), Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-))
 
-Command: \`bash bench/run.sh$( ((tiny)) && echo " --tiny")\` (BENCH_CHANGES=$changes BENCH_ROWS=$rows BENCH_SNAPSHOT_ROWS=$snapshot_rows)
+Command: \`bash bench/run.sh$( ((tiny)) && echo " --tiny")\` (BENCH_CHANGES=$changes BENCH_ROWS=$rows BENCH_SNAPSHOT_ROWS=$snapshot_rows$( ((search)) && echo " BENCH_SEARCH_ROWS=$search_snapshot_rows BENCH_SEARCH_CHANGES=$search_changes"))
 
 ### 1. Catch-up: $changes changes ($big transactions of $txn_rows rows, $single single-row transactions; $wal_bytes bytes of WAL), written in ${write_seconds} s before any consumer ran
 
@@ -364,3 +568,25 @@ sluice is $(ratio "$copy_seconds" "$snap_copy_seconds")x the COPY rate (the copy
 
 COMMIT took ${committed} s; the last row was readable in Redis ${big_seconds} s after COMMIT returned ($(rate "$big_txn_rows" "$big_seconds") changes/s); sluice's peak RSS ${big_rss} MB.
 REPORT
+if ((search)); then
+  cat <<REPORT
+
+### 5. Search index: sluice into searchd against the floor
+
+searchd: $("$searchd_bin" --help 2>/dev/null | head -1 | awk '{print $1, $2}'), RT indexes as \`sluice check\` prints them (rt_mem_limit default), \`workers = threads\`, \`binlog_flush = 2\`. The floor is \`bench/tools/sphinxql_floor\`: one SphinxQL connection sending the same number of documents of the same shape and sizes into the emptied index as multi-row \`REPLACE\` batches of sluice's batch size (snapshot: $search_snapshot_batch rows, one chunk; catch-up: $search_catchup_batch, \`batch_max_changes\`), each in \`BEGIN\`/\`COMMIT\`, nothing else. CPU: user + system seconds from /proc over each run.
+
+| | documents | seconds | documents/s | sluice or floor CPU s | searchd CPU s | walsender CPU s |
+|---|---|---|---|---|---|---|
+| (a) snapshot: sluice ($ss_workers snapshot workers), start to streaming | $search_snapshot_rows | $ss_seconds | $(rate "$search_snapshot_rows" "$ss_seconds") | $ss_cpu | $ss_searchd_cpu | |
+| (a) snapshot: sluice, the copy itself (its log) | $search_snapshot_rows | $ss_copy_seconds | $(rate "$search_snapshot_rows" "$ss_copy_seconds") | | | |
+| (a) snapshot: the floor, batches of $search_snapshot_batch | $search_snapshot_rows | $fs_seconds | $(rate "$search_snapshot_rows" "$fs_seconds") | $fs_cpu | $fs_searchd_cpu | |
+| (b) catch-up: sluice, until the last change is in the index | $sc_changes | $sc_seconds | $(rate "$sc_changes" "$sc_seconds") | $sc_cpu | $sc_searchd_cpu | $sc_wal_cpu |
+| (b) catch-up: the floor, batches of $search_catchup_batch over $rows ids | $sc_changes | $fc_seconds | $(rate "$sc_changes" "$fc_seconds") | $fc_cpu | $fc_searchd_cpu | |
+
+(b)'s WAL: $sc_changes changes of search_rows ($sc_big transactions of $txn_rows rows, $sc_single single-row transactions, the marker; $sc_wal_bytes bytes), written in $sc_write_seconds s before sluice started; sluice applied them in $sc_batches batches ($(rate "$sc_changes" "$sc_batches") changes per batch); its busiest threads: $sc_threads CPU s.
+
+sluice's reads (each batch reads the index's checkpoint document, then the version and identity of every document it writes, 1000 ids per SELECT): snapshot $ss_selects SELECTs, $ss_select_seconds s in searchd by its query log; catch-up $sc_selects SELECTs, $sc_select_seconds s. The floor reads nothing.
+
+Snapshot: sluice's rate is $(ratio "$fs_seconds" "$ss_seconds")x the floor's from start to streaming ($(ratio "$fs_seconds" "$ss_copy_seconds")x for the copy itself); searchd worked $(ratio "$ss_searchd_cpu" "$fs_searchd_cpu")x the CPU seconds for sluice's documents that it did for the floor's. Catch-up: sluice's rate is $(ratio "$fc_seconds" "$sc_seconds")x the floor's; searchd $(ratio "$sc_searchd_cpu" "$fc_searchd_cpu")x the floor's CPU seconds. Cores busy on average (sluice + searchd [+ walsender] CPU seconds / seconds, of $(nproc)): snapshot $(ratio "$(echo "$ss_cpu + $ss_searchd_cpu" | bc)" "$ss_seconds") (floor $(ratio "$(echo "$fs_cpu + $fs_searchd_cpu" | bc)" "$fs_seconds")), catch-up $(ratio "$(echo "$sc_cpu + $sc_searchd_cpu + $sc_wal_cpu" | bc)" "$sc_seconds") (floor $(ratio "$(echo "$fc_cpu + $fc_searchd_cpu" | bc)" "$fc_seconds")).
+REPORT
+fi
