@@ -15,7 +15,6 @@
 #include "config/sink_plugin.h"
 #include "core/error.h"
 #include "core/identity.h"
-#include "sink/redis/redis_sink.h"
 #include "source/postgres/catalog.h"
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/relation_catalog.h"
@@ -364,10 +363,10 @@ int verify_command(const Config& config, const VerifyOptions& options) {
         reports[i] = verifier.run(options.repair);
         at->report = &reports[i];
       }
-      // Keys under a template's prefix that no row owns: a Redis key space
-      // (verify_key_space.h). Other stores' verify targets list every document
-      // they hold (scan_rows), so nothing lies outside them.
-      if (auto* redis = dynamic_cast<RedisSink*>(&sink)) verify_key_space(*redis, conn, wait, routed, options.repair);
+      // Keys under a template's prefix that no row owns (verify_key_space.h).
+      // Other stores' verify targets list every document they hold
+      // (scan_rows), so nothing lies outside them.
+      if (auto* keys = sink.key_space_target()) verify_key_space(*keys, conn, wait, routed, options.repair);
       for (size_t i = 0; i < tables.size(); ++i) {
         if (!target->holds_table(tables[i])) continue;  // not this sink's table
         RoutedTable* at = routed_table(tables[i]);

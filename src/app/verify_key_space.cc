@@ -121,7 +121,7 @@ bool identity_text_is_stable(const Relation& relation) {
 
 class KeySpaceCheck {
  public:
-  KeySpaceCheck(RedisSink& sink, pg::PgConnection& conn, SinkWait& wait, const std::vector<RoutedTable>& tables,
+  KeySpaceCheck(KeySpaceTarget& sink, pg::PgConnection& conn, SinkWait& wait, const std::vector<RoutedTable>& tables,
                 bool repair)
       : sink_(sink), conn_(conn), wait_(wait), repair_(repair) {
     for (const auto& routed : tables) {
@@ -272,7 +272,7 @@ class KeySpaceCheck {
     return *best->routed->report;
   }
 
-  RedisSink& sink_;
+  KeySpaceTarget& sink_;
   pg::PgConnection& conn_;
   SinkWait& wait_;
   const bool repair_;
@@ -282,7 +282,7 @@ class KeySpaceCheck {
 
 }  // namespace
 
-void verify_key_space(RedisSink& sink, pg::PgConnection& conn, SinkWait& wait, const std::vector<RoutedTable>& tables,
+void verify_key_space(KeySpaceTarget& sink, pg::PgConnection& conn, SinkWait& wait, const std::vector<RoutedTable>& tables,
                       bool repair) {
   KeySpaceCheck(sink, conn, wait, tables, repair).run();
 }

@@ -25,8 +25,8 @@
 // under which they lie. A key SCAN returns twice (Redis may, while it resizes
 // its table) can be counted twice.
 //
-// --repair deletes them through RedisSink::remove_unowned_keys, whose guard
-// (sink/redis/key_space_scan.h) never deletes a key the stream has written for
+// --repair deletes them through KeySpaceTarget::remove_unowned_keys, whose guard
+// (for Redis: sink/redis/key_space_scan.h) never deletes a key the stream has written for
 // a row meanwhile; what the guard keeps is counted as extra and named.
 #pragma once
 
@@ -35,7 +35,7 @@
 #include "app/verify_report.h"
 #include "app/verify_sink_wait.h"
 #include "core/change.h"
-#include "sink/redis/redis_sink.h"
+#include "core/key_space.h"
 #include "source/postgres/catalog.h"
 #include "source/postgres/pg_connection.h"
 
@@ -50,9 +50,9 @@ struct RoutedTable {
   TableReport* report = nullptr;
 };
 
-// Runs the check above for one upsert sink. `tables` lists every table routed
+// Runs the check above for one sink with that capability (Sink::key_space_target). `tables` lists every table routed
 // to it. Throws Error like the rest of verify (transient when a server is lost).
-void verify_key_space(RedisSink& sink, pg::PgConnection& conn, SinkWait& wait, const std::vector<RoutedTable>& tables,
+void verify_key_space(KeySpaceTarget& sink, pg::PgConnection& conn, SinkWait& wait, const std::vector<RoutedTable>& tables,
                       bool repair);
 
 }  // namespace sluice

@@ -10,7 +10,9 @@
 //   RebuildTarget   a rebuild after the store came back empty (on_reset = "rebuild");
 //   RowStore        the sink holds one document per row: a rebuild copies rows,
 //                   a table re-sync removes rows it did not see again;
-//   VerifyTarget    `sluice verify` can compare those documents with the source.
+//   VerifyTarget    `sluice verify` can compare those documents with the source;
+//   KeySpaceTarget  keys rendered from a template, which verify scans for keys
+//                   no row owns (core/key_space.h).
 // A capability may depend on the sink's configuration (a Redis sink holds rows in
 // mode = "upsert" only), so the accessors are asked of the instance.
 //
@@ -41,6 +43,8 @@
 #include "core/lsn.h"
 
 namespace sluice {
+
+class KeySpaceTarget;  // core/key_space.h
 
 enum class SnapshotState { kNone, kInProgress, kDone };
 const char* to_string(SnapshotState state);
@@ -204,6 +208,7 @@ class Sink {
   virtual RebuildTarget* rebuild_target() { return nullptr; }
   virtual RowStore* row_store() { return nullptr; }
   virtual VerifyTarget* verify_target() { return nullptr; }
+  virtual KeySpaceTarget* key_space_target() { return nullptr; }  // core/key_space.h
 
   bool keeps_state() const { return durability() != Durability::kNone; }
 };

@@ -32,34 +32,5 @@
 // Keys under the sink's own state prefix are never returned by scan_keys().
 #pragma once
 
-#include <string>
-#include <vector>
-
-namespace sluice {
-
-// A row that could own a key: its field in the index P:index:<table>.
-struct KeyOwner {
-  std::string table;     // "schema.table"
-  std::string identity;  // RedisSink::identity_from
-};
-
-struct UnownedKey {
-  std::string key;
-  std::vector<KeyOwner> owners;  // rows that could get this key, by identity
-  // Some routed table could give the key to a row it cannot name by identity:
-  // delete only while no batch was applied (see the file comment).
-  bool needs_quiet_sink = false;
-};
-
-// What the sink holds for a key found by the scan (RedisSink::probe_keys).
-struct KeyProbe {
-  bool exists = false;   // the key is still there
-  bool indexed = false;  // an owner's index entry names it
-};
-
-struct RemovedKeys {
-  uint64_t removed = 0;
-  std::vector<std::string> kept;  // owned by a row by now, or the sink was busy
-};
-
-}  // namespace sluice
+// The types (KeyOwner, UnownedKey, KeyProbe, RemovedKeys) are core/key_space.h's.
+#include "core/key_space.h"

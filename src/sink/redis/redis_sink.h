@@ -56,7 +56,12 @@ namespace sluice {
 
 class BatchArgs;
 
-class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget, public RowStore, public VerifyTarget {
+class RedisSink final : public Sink,
+                        public SnapshotTarget,
+                        public RebuildTarget,
+                        public RowStore,
+                        public VerifyTarget,
+                        public KeySpaceTarget {
  public:
   // Parses the url and the key templates (Error::config naming the sink); does
   // not connect.
@@ -72,6 +77,7 @@ class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget
   // Upsert mode holds one document per row; invalidate and stream do not.
   RowStore* row_store() override { return config_.mode == SinkMode::kUpsert ? this : nullptr; }
   VerifyTarget* verify_target() override { return config_.mode == SinkMode::kUpsert ? this : nullptr; }
+  KeySpaceTarget* key_space_target() override { return config_.mode == SinkMode::kUpsert ? this : nullptr; }
   SinkCheckpoint load_checkpoint() override;
   void apply(const Batch& batch) override;
   void begin_snapshot(const std::string& slot, Lsn consistent_point, const std::vector<std::string>& tables) override;
@@ -100,7 +106,7 @@ class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget
 
   const std::string& state_prefix() const { return prefix_; }
   // The key template of `table` ("schema.table"): its override, else the sink's.
-  const KeyTemplate& key_template_for(const std::string& table) const;
+  const KeyTemplate& key_template_for(const std::string& table) const override;
 
   // ---- VerifyTarget (core/sink.h), upsert mode ----
   // canonical: json, the document text; hash, the fields sorted by name, as
@@ -122,24 +128,24 @@ class RedisSink final : public Sink, public SnapshotTarget, public RebuildTarget
     scan_rows(table, visit);
   }
 
-  // ---- Key-space scan (`sluice verify`; contract in key_space_scan.h) ----
+  // ---- KeySpaceTarget (core/key_space.h; the guard's contract in key_space_scan.h) ----
   // The index field of the row of `relation` with `values` (indexed like its
   // columns); nullopt when an identity column is not text in `values`.
-  std::optional<std::string> identity_from(const RelationPtr& relation, const std::vector<Value>& values);
+  std::optional<std::string> identity_from(const RelationPtr& relation, const std::vector<Value>& values) override;
   // Visits, in batches, every key matching `glob` (SCAN MATCH, cursor-based: a
   // key present for the whole scan is visited at least once, possibly twice;
   // memory stays flat), leaving out keys under state_prefix() + ":".
-  void scan_keys(const std::string& glob, const std::function<void(const std::vector<std::string>&)>& visit);
+  void scan_keys(const std::string& glob, const std::function<void(const std::vector<std::string>&)>& visit) override;
   // For each key, whether it exists and whether an owner's index entry names it,
   // in one pipelined round trip.
-  std::vector<KeyProbe> probe_keys(const std::vector<UnownedKey>& keys);
+  std::vector<KeyProbe> probe_keys(const std::vector<UnownedKey>& keys) override;
   // The checkpoint's stored position, as text ("" when there is none): the
   // token remove_unowned_keys() compares for keys that need a quiet sink.
-  std::string checkpoint_token();
+  std::string checkpoint_token() override;
   // Deletes each key unless it is owned by now, in one atomic script
   // (key_space_scan.h). `token`: checkpoint_token() read before the source was
   // asked about these keys.
-  RemovedKeys remove_unowned_keys(const std::vector<UnownedKey>& keys, const std::string& token);
+  RemovedKeys remove_unowned_keys(const std::vector<UnownedKey>& keys, const std::string& token) override;
 
  private:
   struct Route;
