@@ -16,7 +16,9 @@
 //
 // The cases, one file each: sluice_kill_test (1), redis_outage_test (2),
 // postgres_crash_test (3), connection_cut_test (4), sink_reset_under_load_test
-// (5), lost_slot_test (6), poison_under_load_test (7), standby_takeover_test (8).
+// (5), lost_slot_test (6), poison_under_load_test (7), standby_takeover_test (8),
+// schema_and_partition_fault_test (9, 10), search_faults_test (11: a search sink
+// beside the cache, its recoveries measured by overriding sink_checkpoint_lsn()).
 //
 // Helpers that poll the servers survive the servers going away: they reconnect
 // and report "not yet" instead of throwing, so they can be used across faults.

@@ -24,6 +24,10 @@ KIND = {
     "ActiveCutOffWhileTheStandbyTakesOverStepsDown": "8. active cut off, standby takes over",
     "PartitionedTableUnderLoadWithKill9LosesNothing": "9. partitioned table, kill -9",
     "SchemaChangesUnderLoadConverge": "10. schema changes (re-sync), kill -9",
+    "SluiceKilledAtRandomMomentsFeedingSearchLosesNothing": "11a. search: kill -9 of sluice",
+    "SearchdKilledStoppedAndDownFor20SecondsIsRiddenOut": "11b. search: searchd restarts, 21 s outage",
+    "EmptiedIndexAndSearchdWithoutItsDataAreRebuiltWhileStreaming": "11c. search: index emptied (rebuild)",
+    "CutConnectionsToSearchdAreReconnected": "11d. search: connections cut (proxy RST)",
 }
 
 

@@ -370,8 +370,15 @@ void ManticoreSink::write_plan(SphinxqlConnection& conn, const Batch& batch, Ind
   const std::string columns =
       toast && any_layout ? any_layout->stored_list()
                           : fmt::format("id, {}, {}", kVersionAttribute, kIdentityAttribute);
-  const std::map<int64_t, StoredDocument> stored =
-      plan.truncate || ids.empty() ? std::map<int64_t, StoredDocument>{} : read_documents(conn, index.name, columns, ids);
+  // The initial snapshot fills an index begin_snapshot() emptied, each row once
+  // and before any streamed change: with ids that are the key itself (no
+  // collision possible) there is nothing to read back. Hashed ids are read to
+  // find collisions.
+  const bool nothing_stored =
+      batch.kind == BatchKind::kSnapshot && any_layout != nullptr && document_id_is_key_value(*any_layout->relation());
+  const std::map<int64_t, StoredDocument> stored = plan.truncate || ids.empty() || nothing_stored
+                                                       ? std::map<int64_t, StoredDocument>{}
+                                                       : read_documents(conn, index.name, columns, ids);
   // After a truncate in this batch the index holds none of the documents read
   // before it; changes after the truncate are all that counts.
 

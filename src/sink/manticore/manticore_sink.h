@@ -18,7 +18,8 @@
 // batch moves the checkpoint of every index, touched or not.
 //
 // Versions: before writing, the batch's documents are read back (one SELECT per
-// index); a change not newer than its document's version is skipped (no key
+// index; not for the initial snapshot's rows when document ids are the key
+// itself: the index was just emptied and no id can collide); a change not newer than its document's version is skipped (no key
 // goes backwards), and a document whose stored identity is another row's is a
 // hash collision: Error::invalid_input naming both rows, never an overwrite.
 // Within a batch only each document's last change is written (SphinxQL applies a
