@@ -64,6 +64,7 @@ int run_cli(int argc, char** argv) {
   Config config;
   try {
     config = load_config(config_path, builtin_plugins());
+    use_source_position_format(config);
   } catch (const Error& e) {
     std::cerr << "sluice: " << e.what() << "\n";
     return 1;

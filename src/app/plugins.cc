@@ -4,6 +4,7 @@
 #include "sink/manticore/manticore_plugin.h"
 #include "sink/redis/redis_plugin.h"
 #include "sink/stdout/stdout_plugin.h"
+#include "source/postgres/pg_position.h"
 #include "source/postgres/postgres_source.h"
 
 namespace sluice {
@@ -18,6 +19,10 @@ const PluginRegistry& builtin_plugins() {
     return r;
   }();
   return registry;
+}
+
+void use_source_position_format(const Config& config) {
+  if (config.source.kind == "postgres") pg::use_position_format();
 }
 
 std::unique_ptr<Source> make_source(const Config& config, Telemetry& telemetry) {

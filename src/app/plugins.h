@@ -14,6 +14,11 @@ namespace sluice {
 // Filled on first use; lives for the whole program.
 const PluginRegistry& builtin_plugins();
 
+// Makes positions read as the configured source's (core/position.h:
+// set_position_format). Called once, after the config is loaded and before any
+// command runs.
+void use_source_position_format(const Config& config);
+
 // The source config.source describes (its kind). `config` and `telemetry` must
 // outlive it. Does not connect.
 std::unique_ptr<Source> make_source(const Config& config, Telemetry& telemetry);

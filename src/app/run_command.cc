@@ -66,14 +66,14 @@ void start_fresh(const Config& config, Source& source, const StartPlan& plan,
   // Read before the copy: a change of shape during it shows as a difference later.
   const auto shapes = source.table_shapes();
   if (!plan.snapshot) {
-    const Lsn point = source.create_retained(nullptr);
+    const Position point = source.create_retained(nullptr);
     for (auto& sink : sinks) {
       if (SnapshotTarget* target = sink->snapshot_target()) target->start_without_snapshot(source.stream_name(), point);
       store_shapes(*sink, shapes);
     }
     return;
   }
-  const SnapshotCopier copier = [&](Lsn point, const std::string& snapshot) {
+  const SnapshotCopier copier = [&](const Position& point, const std::string& snapshot) {
     for (auto& sink : sinks) {
       if (SnapshotTarget* target = sink->snapshot_target()) {
         target->begin_snapshot(source.stream_name(), point, config.source.tables);
@@ -142,7 +142,7 @@ int run_active(const Config& config, const RunOptions& options, Source& source, 
 
   // Each sink resumes after its own checkpoint; the source may be acknowledged
   // from where the retained stream resumes on.
-  const Lsn confirmed = source.resume_point();
+  const Position confirmed = source.resume_point();
   auto shapes = known_shapes(config, source, sinks);
   std::vector<std::unique_ptr<SinkRunner>> runners;
   std::vector<SinkRunner*> runner_pointers;

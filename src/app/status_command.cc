@@ -12,6 +12,7 @@
 #include "core/sink.h"
 #include "config/sink_plugin.h"
 #include "source/postgres/pg_connection.h"
+#include "source/postgres/pg_position.h"
 #include "source/postgres/slot.h"
 #include "source/postgres/table_resync.h"
 
@@ -33,12 +34,19 @@ std::string human_bytes(uint64_t bytes) {
   return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
 }
 
-uint64_t behind(Lsn ahead, Lsn at) { return ahead.value() > at.value() ? ahead.value() - at.value() : 0; }
+// Bytes of WAL from a checkpoint to `ahead`; nullopt when the checkpoint is not
+// a PostgreSQL position.
+uint64_t behind(pg::Lsn ahead, pg::Lsn at) { return ahead.value() > at.value() ? ahead.value() - at.value() : 0; }
+std::optional<uint64_t> behind(pg::Lsn ahead, const Position& checkpoint) {
+  const std::optional<pg::Lsn> at = pg::commit_lsn_in(checkpoint);
+  if (!at) return std::nullopt;
+  return behind(ahead, *at);
+}
 
 struct SourceStatus {
   std::optional<std::string> error;
   std::string server;  // "PostgreSQL 15.8 at 127.0.0.1:5432"
-  Lsn current_wal;
+  pg::Lsn current_wal;
   std::optional<pg::SlotInfo> slot;
   std::optional<int64_t> safe_wal_size;  // bytes left before the slot is invalidated (max_slot_wal_keep_size)
   std::map<std::string, std::string> shapes;  // each captured table's current shape (pg::table_shape)
@@ -49,7 +57,7 @@ SourceStatus read_source(const Config& config) {
   try {
     auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
     out.server = fmt::format("PostgreSQL {} at {}", connection.server_version_text(), connection.where());
-    out.current_wal = Lsn::parse(connection.exec("SELECT pg_current_wal_lsn()").value(0, 0));
+    out.current_wal = pg::Lsn::parse(connection.exec("SELECT pg_current_wal_lsn()").value(0, 0));
     out.slot = pg::query_slot(connection, config.source.slot);
     if (out.slot) {
       auto result = connection.exec_params(
@@ -149,8 +157,10 @@ json to_json(const Config& config, const SourceStatus& source, const std::vector
       s["slot"] = cp.slot.empty() ? json(nullptr) : json(cp.slot);
       s["snapshot"] = to_string(cp.snapshot);
       s["rebuilding_at"] = cp.rebuilding ? json(cp.rebuilding->str()) : json(nullptr);
-      if (cp.position && !source.error) {
-        s["lag_bytes"] = behind(source.current_wal, cp.position->commit_lsn);
+      const std::optional<uint64_t> lag =
+          cp.position && !source.error ? behind(source.current_wal, *cp.position) : std::nullopt;
+      if (lag) {
+        s["lag_bytes"] = *lag;
       } else {
         s["lag_bytes"] = nullptr;
       }
@@ -199,7 +209,11 @@ void print_text(const Config& config, const SourceStatus& source, const std::vec
       continue;
     }
     fmt::print("checkpoint {}", cp.position->str());
-    if (!source.error) fmt::print(", {} behind the WAL", human_bytes(behind(source.current_wal, cp.position->commit_lsn)));
+    if (!source.error) {
+      if (const std::optional<uint64_t> lag = behind(source.current_wal, *cp.position)) {
+        fmt::print(", {} behind the WAL", human_bytes(*lag));
+      }
+    }
     fmt::print(", snapshot {}", to_string(cp.snapshot));
     if (!cp.slot.empty() && cp.slot != config.source.slot) fmt::print(", follows slot '{}' (not this config's)", cp.slot);
     if (cp.rebuilding) fmt::print(", rebuilding from a copy at {}", cp.rebuilding->str());

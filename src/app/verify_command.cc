@@ -17,6 +17,7 @@
 #include "core/identity.h"
 #include "source/postgres/catalog.h"
 #include "source/postgres/pg_connection.h"
+#include "source/postgres/pg_position.h"
 #include "source/postgres/relation_catalog.h"
 #include "source/postgres/snapshot_reader.h"
 
@@ -205,7 +206,7 @@ class TableVerifier {
       std::vector<std::vector<std::string>> keys;
       for (const auto& suspect : suspects_) keys.push_back(suspect.primary_key);
       auto current = lookup_.fetch(keys);
-      const Lsn read_before = wait_.wal_insert_lsn();
+      const pg::Lsn read_before = wait_.wal_insert_lsn();
       wait_.until_applied(read_before);
       std::vector<VerifyTarget::RowRef> refs;
       std::vector<std::optional<std::string>> expected;
@@ -229,7 +230,7 @@ class TableVerifier {
         suspect.kind = !expected[i] ? Drift::kExtra : stored[i].canonical ? Drift::kDifferent : Drift::kMissing;
         // Newer than the read: a streamed change whose commit record starts at
         // or after L (index >= 1), or rows copied at a point after L (index 0).
-        if (stored[i].version && *stored[i].version > Position{read_before, 0}) {
+        if (stored[i].version && *stored[i].version > pg::position(read_before)) {
           suspect.settled_rounds = 0;
           still.push_back(std::move(suspect));
         } else if (++suspect.settled_rounds >= 2) {
@@ -260,7 +261,8 @@ class TableVerifier {
     suspects_kept_.clear();
     if (suspects_.empty()) return;
     for (auto& suspect : suspects_) suspect.settled_rounds = 0;
-    Position version{Lsn::parse(std::string(conn_.exec("SELECT pg_current_wal_lsn()::text").value(0, 0))), 0};
+    const Position version =
+        pg::position(pg::Lsn::parse(std::string(conn_.exec("SELECT pg_current_wal_lsn()::text").value(0, 0))));
     std::vector<std::vector<std::string>> keys;
     for (const auto& suspect : suspects_) keys.push_back(suspect.primary_key);
     auto current = lookup_.fetch(keys);
@@ -356,7 +358,7 @@ int verify_command(const Config& config, const VerifyOptions& options) {
       };
       std::vector<TableReport> reports(tables.size());
       for (size_t i = 0; i < tables.size(); ++i) {
-        if (!target->holds_table(tables[i])) continue;
+        if (!sink.holds_table(tables[i])) continue;
         RoutedTable* at = routed_table(tables[i]);
         if (at->table.primary_key.empty()) continue;
         TableVerifier verifier(config, sink, *target, conn, at->table, at->relation, wait);
@@ -368,7 +370,7 @@ int verify_command(const Config& config, const VerifyOptions& options) {
       // (scan_rows), so nothing lies outside them.
       if (auto* keys = sink.key_space_target()) verify_key_space(*keys, conn, wait, routed, options.repair);
       for (size_t i = 0; i < tables.size(); ++i) {
-        if (!target->holds_table(tables[i])) continue;  // not this sink's table
+        if (!sink.holds_table(tables[i])) continue;  // not this sink's table
         RoutedTable* at = routed_table(tables[i]);
         if (!at->report) {
           fmt::print("sink '{}' {}: not verified: the table has no primary key\n", sink_config.name, tables[i]);

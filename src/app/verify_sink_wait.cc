@@ -6,22 +6,26 @@
 
 #include <fmt/format.h>
 
+#include "source/postgres/pg_position.h"
+
 namespace sluice {
 
 namespace {
 constexpr auto kSinkWait = std::chrono::seconds(3);
 }  // namespace
 
-Lsn SinkWait::wal_insert_lsn() {
-  return Lsn::parse(std::string(conn_.exec("SELECT pg_current_wal_insert_lsn()::text").value(0, 0)));
+pg::Lsn SinkWait::wal_insert_lsn() {
+  return pg::Lsn::parse(std::string(conn_.exec("SELECT pg_current_wal_insert_lsn()::text").value(0, 0)));
 }
 
-void SinkWait::until_applied(Lsn lsn) {
+void SinkWait::until_applied(pg::Lsn lsn) {
   if (behind_) return;
   auto deadline = std::chrono::steady_clock::now() + kSinkWait;
   for (;;) {
     auto applied = target_.read_applied_position();
-    if (applied && applied->commit_lsn >= lsn) return;
+    if (applied) {
+      if (const std::optional<pg::Lsn> at = pg::commit_lsn_in(*applied); at && *at >= lsn) return;
+    }
     auto slot = conn_.exec_params(
         "SELECT coalesce(bool_or(confirmed_flush_lsn >= $2::pg_lsn), false), coalesce(bool_or(active), false) "
         "FROM pg_replication_slots WHERE slot_name = $1",

@@ -6,8 +6,8 @@
 #pragma once
 
 #include "config/config.h"
-#include "core/lsn.h"
 #include "core/sink.h"
+#include "source/postgres/lsn.h"
 #include "source/postgres/pg_connection.h"
 
 namespace sluice {
@@ -19,13 +19,13 @@ class SinkWait {
 
   // The source's WAL insert position now: every change a read made before this
   // call shows committed before it.
-  Lsn wal_insert_lsn();
+  pg::Lsn wal_insert_lsn();
   // Waits (up to 3 s) until the sink has applied every change committed before
   // `lsn`: its checkpoint is at or past it, or the slot is acknowledged past it
   // (an idle stream acknowledges the WAL end without writing). If the slot is
   // not being streamed or the sink does not get there in time, says so once on
   // stderr and returns: what the sink holds is then compared as it is.
-  void until_applied(Lsn lsn);
+  void until_applied(pg::Lsn lsn);
 
  private:
   const Config& config_;

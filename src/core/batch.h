@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "core/change.h"
-#include "core/lsn.h"
 
 namespace sluice {
 
@@ -33,7 +32,7 @@ struct Batch {
   BatchKind kind = BatchKind::kStream;
   std::vector<ChangePtr> changes;
   std::optional<Position> checkpoint;  // kStream only
-  std::optional<Lsn> copy_point;       // kRebuild only
+  std::optional<Position> copy_point;  // kRebuild only: the rows' position
 
   static Batch stream(std::vector<ChangePtr> changes) {
     Batch b{BatchKind::kStream, std::move(changes), {}, {}};

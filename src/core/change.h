@@ -43,16 +43,27 @@ struct Column {
   std::string name;
   uint32_t type_oid = 0;
   int32_t type_modifier = -1;
-  bool in_replica_identity = false;  // pgoutput's column flag 1
+  // Sent in the old row of every update and delete (PostgreSQL: part of the
+  // replica identity); these columns identify the row the change is about.
+  bool in_identity = false;
   bool in_primary_key = false;       // from the catalog; the document identity
   TypeInfoPtr type;                  // resolved by the source before changes flow
 };
 
+// What the old row of an update or a delete carries (PostgreSQL: the table's
+// REPLICA IDENTITY; MariaDB: binlog_row_image).
+enum class OldRow : uint8_t {
+  kIdentity,  // the identity columns (Column::in_identity); the others are null
+  kComplete,  // every column
+  kNone,      // nothing: an update or delete of the table cannot be placed
+};
+
 struct Relation {
-  uint32_t oid = 0;
+  // The source's own id of the table (PostgreSQL: its OID), for the source's use.
+  uint64_t source_id = 0;
   std::string schema;
   std::string name;
-  char replica_identity = 'd';  // 'd' default (pk), 'n' nothing, 'f' full, 'i' index
+  OldRow old_row = OldRow::kIdentity;
   std::vector<Column> columns;
   // Indexes into `columns` of the primary-key columns in the key's own order
   // (pg_index.indkey), which may differ from column order: PRIMARY KEY
@@ -67,7 +78,7 @@ struct Relation {
   std::vector<std::vector<std::string>> unique_keys;
 
   // Whether a delete or an update carries the whole old row (not only its key).
-  bool old_row_complete() const { return replica_identity == 'f'; }
+  bool old_row_complete() const { return old_row == OldRow::kComplete; }
 
   std::string qualified_name() const { return schema + "." + name; }
   // Index of the column with this name, or -1.

@@ -12,21 +12,21 @@
 #include <variant>
 
 #include "core/change.h"
-#include "core/lsn.h"
 
 namespace sluice {
 
 // The end of a source transaction: everything before it is one committed
-// transaction; once applied, the source may be acknowledged up to end_lsn.
+// transaction; once applied, the source may be acknowledged up to `end` (a
+// position the source made, not older than the transaction's changes).
 struct TransactionEnd {
-  Lsn end_lsn;
+  Position end;
   std::chrono::system_clock::time_point commit_time{};  // for the replication lag
 };
-// The source has nothing pending up to `lsn` (a keepalive while no transaction is
-// open): once everything queued before it is applied, `lsn` may be acknowledged,
+// The source has nothing pending up to `at` (a keepalive while no transaction is
+// open): once everything queued before it is applied, `at` may be acknowledged,
 // so an idle slot never pins WAL.
 struct SourceIdle {
-  Lsn lsn;
+  Position at;
 };
 
 // A table re-sync (a watermark backfill, see source/postgres/table_resync.h)

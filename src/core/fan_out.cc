@@ -9,10 +9,15 @@ namespace sluice {
 
 FanOut::FanOut(std::vector<SinkRunner*> runners, StopSignal& stop) : runners_(std::move(runners)), stop_(stop) {
   if (runners_.empty()) throw Error::internal("a pipeline without sinks");
+  routers_.reserve(runners_.size());
+  for (auto* runner : runners_) routers_.emplace_back(runner->sink());
 }
 
 void FanOut::push(const QueueItem& item, const std::function<void()>& keep_alive) {
-  for (auto* runner : runners_) {
+  const ChangePtr* change = std::get_if<ChangePtr>(&item);
+  for (size_t i = 0; i < runners_.size(); ++i) {
+    SinkRunner* runner = runners_[i];
+    if (change != nullptr && !routers_[i].routes((*change)->relation)) continue;
     while (!runner->queue().push(item, kPushSlice)) {
       if (stop_.requested()) throw StopRequested{};
       keep_alive();
@@ -20,9 +25,9 @@ void FanOut::push(const QueueItem& item, const std::function<void()>& keep_alive
   }
 }
 
-Lsn FanOut::durable() const {
-  Lsn ack = runners_.front()->durable_lsn();
-  for (auto* runner : runners_) ack = std::min(ack, runner->durable_lsn());
+Position FanOut::durable() const {
+  Position ack = runners_.front()->durable();
+  for (auto* runner : runners_) ack = std::min(ack, runner->durable());
   return ack;
 }
 

@@ -1,6 +1,6 @@
 #include "core/position.h"
 
-#include <charconv>
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -8,26 +8,32 @@
 
 namespace sluice {
 
-std::string Position::encode() const {
-  return fmt::format("{:016X}:{:08X}", commit_lsn.value(), index);
+namespace {
+PositionFormat& format_slot() {
+  static PositionFormat format;
+  return format;
 }
+}  // namespace
 
-Position Position::decode(std::string_view text) {
-  auto bad = [&] {
-    return Error::invalid_input(fmt::format("'{}' is not an encoded position (expected 16 hex digits, ':', 8 hex digits)", text));
-  };
-  if (text.size() != 25 || text[16] != ':') throw bad();
-  uint64_t lsn = 0;
-  uint32_t index = 0;
-  auto r1 = std::from_chars(text.data(), text.data() + 16, lsn, 16);
-  auto r2 = std::from_chars(text.data() + 17, text.data() + 25, index, 16);
-  if (r1.ec != std::errc() || r1.ptr != text.data() + 16 || r2.ec != std::errc() ||
-      r2.ptr != text.data() + 25) {
-    throw bad();
+Position Position::decode(std::string_view encoded) {
+  const bool printable = std::all_of(encoded.begin(), encoded.end(), [](char c) { return c > ' ' && c < 0x7f; });
+  if (encoded.empty() || encoded.size() > kMaxBytes || !printable) {
+    throw Error::invalid_input(fmt::format("'{}' is not an encoded position (1 to {} bytes of printable ASCII, no space)",
+                                           encoded, kMaxBytes));
   }
-  return Position{Lsn(lsn), index};
+  Position position;
+  std::copy(encoded.begin(), encoded.end(), position.bytes_);
+  position.size_ = static_cast<uint8_t>(encoded.size());
+  return position;
 }
 
-std::string Position::str() const { return fmt::format("{}#{}", commit_lsn.str(), index); }
+std::string Position::str() const {
+  if (empty()) return "none";
+  const PositionFormat& format = position_format();
+  return format.describe ? format.describe(*this) : encode();
+}
+
+void set_position_format(PositionFormat format) { format_slot() = std::move(format); }
+const PositionFormat& position_format() { return format_slot(); }
 
 }  // namespace sluice

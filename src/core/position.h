@@ -1,33 +1,74 @@
-// The position of one change in the source's commit order:
-//   (commit LSN of its transaction, index of the change inside that transaction).
-// Stream changes have index >= 1. A row copied by the initial snapshot has the
-// slot's consistent point as commit_lsn and index 0, so it is older than every
-// change streamed after it. Positions are deterministic across replays of the same
-// WAL, which is what lets a sink recognise a change it has already applied.
+// The position of one change in its source's commit order. Opaque to everything
+// but the source that made it: a short string of printable ASCII bytes (no
+// space) whose byte order is the commit order, so that a store can compare
+// positions as strings (Redis Lua does, a search index compares its version
+// attribute) and a sink never needs to know which source it follows. The
+// PostgreSQL source's positions are source/postgres/pg_position.h.
+//
+// A source numbers every change, so positions are deterministic across replays
+// of the same log, which is what lets a sink recognise a change it has already
+// applied. The rows of a consistent snapshot share one position, older than every
+// change streamed after it. The empty position is older than every other.
+//
+// How positions read in logs, in events and as a number for gauges is the
+// source's to say (set_position_format, once at startup); by default a position
+// reads as its encoding.
 #pragma once
 
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
-
-#include "core/lsn.h"
+#include <utility>
+#include <vector>
 
 namespace sluice {
 
-struct Position {
-  Lsn commit_lsn;
-  uint32_t index = 0;
+class Position {
+ public:
+  // At most this many bytes (held inline: a Position never allocates).
+  static constexpr size_t kMaxBytes = 48;
 
-  constexpr auto operator<=>(const Position&) const = default;
+  Position() = default;  // the empty position
 
-  // Fixed-width text ("00000016B374D848:0000002A") whose byte order is the
-  // position order, so a store can compare positions as strings (Redis Lua does).
-  std::string encode() const;
-  // Inverse of encode(); throws Error::invalid_input naming the text.
-  static Position decode(std::string_view text);
-  // Human form for logs: "16/B374D848#42".
+  // The encoding a source made or a sink stored: 1 to kMaxBytes bytes of
+  // printable ASCII other than space. Throws Error::invalid_input naming the text.
+  static Position decode(std::string_view encoded);
+  std::string encode() const { return std::string(view()); }
+  std::string_view view() const { return {bytes_, size_}; }
+  bool empty() const { return size_ == 0; }
+
+  // For logs and messages: the source's form ("16/B374D848#42"), see
+  // set_position_format; "none" for the empty position.
   std::string str() const;
+
+  // Byte order (every byte is ASCII, so char order is byte order).
+  friend bool operator==(const Position& a, const Position& b) { return a.view() == b.view(); }
+  friend std::strong_ordering operator<=>(const Position& a, const Position& b) {
+    const int c = a.view().compare(b.view());
+    return c < 0 ? std::strong_ordering::less : c > 0 ? std::strong_ordering::greater : std::strong_ordering::equal;
+  }
+
+ private:
+  char bytes_[kMaxBytes] = {};
+  uint8_t size_ = 0;
 };
+
+// The source's reading of its positions.
+struct PositionFormat {
+  // The human form for logs and messages; unset: the encoding.
+  std::function<std::string(const Position&)> describe;
+  // A number that grows with the position (PostgreSQL: the commit LSN), for the
+  // gauges; unset: 0.
+  std::function<double(const Position&)> as_number;
+  // Fields an event (stdout, a Redis stream entry) carries besides "pos", named
+  // by the source (PostgreSQL: "lsn").
+  std::vector<std::pair<std::string, std::function<std::string(const Position&)>>> event_fields;
+};
+
+// Called once, before any thread that reads positions starts.
+void set_position_format(PositionFormat format);
+const PositionFormat& position_format();
 
 }  // namespace sluice

@@ -40,7 +40,6 @@
 
 #include "core/batch.h"
 #include "core/error.h"
-#include "core/lsn.h"
 
 namespace sluice {
 
@@ -68,7 +67,7 @@ struct SinkCheckpoint {
   SnapshotState snapshot = SnapshotState::kNone;
   std::string slot;                   // the source stream the checkpoint belongs to
   // A rebuild after a reset is copying rows at this point (RebuildTarget::begin_rebuild).
-  std::optional<Lsn> rebuilding;
+  std::optional<Position> rebuilding;
 };
 
 // The store came back empty: its stored checkpoint is gone (see file comment).
@@ -88,21 +87,21 @@ struct SinkTotals {
 class SnapshotTarget {
  public:
   virtual ~SnapshotTarget() = default;
-  // Records "in progress" for `slot` at `consistent_point` and removes every key
-  // the sink holds for `tables` (an interrupted earlier snapshot leaves nothing
-  // behind). Snapshot rows then arrive through Sink::apply() in batches of kind
-  // kSnapshot, every row at Position{consistent_point, 0}; rows at any other
+  // Records "in progress" for `slot` at `snapshot_at` (the position of every
+  // snapshot row) and removes every key the sink holds for `tables` (an
+  // interrupted earlier snapshot leaves nothing behind). Snapshot rows then
+  // arrive through Sink::apply() in batches of kind kSnapshot, every row at
+  // `snapshot_at`; rows at any other
   // position are refused (Error::state: they belong to another snapshot, e.g. of
   // a process that lost its lock), so a row is written once, at the snapshot's
   // version, into a table nothing else writes to yet.
-  virtual void begin_snapshot(const std::string& slot, Lsn consistent_point,
+  virtual void begin_snapshot(const std::string& slot, const Position& snapshot_at,
                               const std::vector<std::string>& tables) = 0;
-  // Stores `consistent_point` (as Position{lsn, 0}) as the checkpoint and marks
-  // the snapshot done.
-  virtual void finish_snapshot(const std::string& slot, Lsn consistent_point) = 0;
-  // Marks the sink as following `slot` from `consistent_point` without a
-  // snapshot (snapshot = "never").
-  virtual void start_without_snapshot(const std::string& slot, Lsn consistent_point) = 0;
+  // Stores `snapshot_at` as the checkpoint and marks the snapshot done.
+  virtual void finish_snapshot(const std::string& slot, const Position& snapshot_at) = 0;
+  // Marks the sink as following `slot` from `start` (a consistent point's
+  // position) without a snapshot (snapshot = "never").
+  virtual void start_without_snapshot(const std::string& slot, const Position& start) = 0;
 };
 
 // Rebuild after a reset, while streaming goes on (pipeline/sink_rebuild.h).
@@ -111,14 +110,14 @@ class RebuildTarget {
   virtual ~RebuildTarget() = default;
   // Stores a checkpoint again: the position this sink last applied (none when it
   // never applied any), `slot`, and, when `copy_point` is given, that rows copied
-  // at that point are being written (batches of kind kRebuild). While that is so,
+  // at that position are being written (batches of kind kRebuild). While that is so,
   // a streamed delete or truncate newer than the copy point leaves a tombstone so
   // that a copied row never brings a deleted row back. A sink without a RowStore
   // is given no copy point: storing the checkpoint is its whole rebuild.
-  virtual void begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) = 0;
+  virtual void begin_rebuild(const std::string& slot, const std::optional<Position>& copy_point) = 0;
   // Ends the rebuild (fenced on `copy_point`) and drops the tombstones;
   // Error::state when another rebuild has replaced this one.
-  virtual void finish_rebuild(Lsn copy_point, const std::vector<std::string>& tables) = 0;
+  virtual void finish_rebuild(const Position& copy_point, const std::vector<std::string>& tables) = 0;
 };
 
 // A sink that holds one document per row, each with the position of the last
@@ -159,12 +158,6 @@ class VerifyTarget {
     std::optional<std::string> canonical;  // nullopt: no document
     std::optional<Position> version;       // of the last change applied to the row
   };
-  // Whether the sink holds documents of `table` ("schema.table") at all (a
-  // search sink indexes only the tables it lists); verify skips the others.
-  virtual bool holds_table(const std::string& table) const {
-    (void)table;
-    return true;
-  }
   // What the sink would store for the full row `row` of `relation` (throws like
   // apply() would for that row).
   virtual Expected expected_for(const RelationPtr& relation, const std::vector<Value>& row) = 0;
@@ -189,6 +182,15 @@ class Sink {
 
   virtual const std::string& name() const = 0;
   virtual Durability durability() const = 0;
+
+  // Whether the sink takes the changes of `table` ("schema.table") at all (a
+  // search sink indexes only the tables it lists). The router (core/table_router.h)
+  // hands the sink only those tables' changes and snapshot rows, and verify skips
+  // the others. Depends on the configuration only: asked from any thread.
+  virtual bool holds_table(const std::string& table) const {
+    (void)table;
+    return true;
+  }
 
   // Connects if needed and reads the stored checkpoint.
   virtual SinkCheckpoint load_checkpoint() = 0;

@@ -6,8 +6,16 @@
 
 namespace sluice {
 
+namespace {
+// The gauge of a position (the source's number for it; 0 when it has none).
+double position_number(const Position& position) {
+  const PositionFormat& format = position_format();
+  return format.as_number && !position.empty() ? format.as_number(position) : 0.0;
+}
+}  // namespace
+
 SinkRunner::SinkRunner(std::unique_ptr<Sink> sink, const SinkBounds& bounds, const RetryConfig& retry,
-                       StopSignal& stop, std::optional<Position> applied, Lsn durable,
+                       StopSignal& stop, std::optional<Position> applied, Position durable,
                        RebuildStarter rebuild, bool rebuild_first, Telemetry* telemetry)
     : sink_(std::move(sink)),
       name_(sink_->name()),
@@ -31,8 +39,8 @@ SinkRunner::SinkRunner(std::unique_ptr<Sink> sink, const SinkBounds& bounds, con
               &telemetry_.metrics.changes_skipped.series({name_}),
               &telemetry_.metrics.dead_letters.series({name_})},
       applied_counts_(telemetry_.metrics.changes_applied, {name_}),
-      durable_(durable.value()) {
-  set(*series_.last_lsn, static_cast<double>(durable.value()));
+      durable_(std::move(durable)) {
+  set(*series_.last_lsn, position_number(durable_));
   for (const char* kind : {"transient", "fatal"}) telemetry_.metrics.sink_errors.series({name_, kind});
 }
 
@@ -53,6 +61,11 @@ void SinkRunner::start() {
 void SinkRunner::finish() { finishing_.store(true); }
 void SinkRunner::join() {
   if (thread_.joinable()) thread_.join();
+}
+
+Position SinkRunner::durable() const {
+  std::lock_guard lock(durable_mutex_);
+  return durable_;
 }
 
 std::optional<std::string> SinkRunner::failure() const {
@@ -99,12 +112,12 @@ void SinkRunner::run() {
           if (batch_.changes.size() >= batch_max_changes_ || batch_bytes_ >= batch_max_bytes_) flush_full();
         } else if (auto* end = std::get_if<TransactionEnd>(&item)) {
           at_boundary = true;
-          batch_durable_ = end->end_lsn;
+          batch_durable_ = end->end;
           batch_commit_time_ = end->commit_time;
           whole_changes_ = batch_.changes.size();
         } else if (auto* idle = std::get_if<SourceIdle>(&item)) {
           at_boundary = true;
-          batch_durable_ = idle->lsn;
+          batch_durable_ = idle->at;
           whole_changes_ = batch_.changes.size();
         } else if (auto* resync = std::get_if<TableResync>(&item)) {
           apply_resync_mark(*resync);
@@ -135,7 +148,10 @@ void SinkRunner::flush() {
     applied_ = batch_.checkpoint;
     changes_applied_.fetch_add(batch_.changes.size());
   }
-  if (batch_durable_ && batch_durable_->value() > durable_.load()) durable_.store(batch_durable_->value());
+  if (batch_durable_) {
+    std::lock_guard lock(durable_mutex_);
+    if (*batch_durable_ > durable_) durable_ = *batch_durable_;
+  }
   report_flush(wrote);
   batch_.changes.clear();
   batch_.checkpoint.reset();
@@ -161,7 +177,7 @@ void SinkRunner::report_flush(bool wrote) {
     set(*series_.skipped, static_cast<double>(totals.skipped));
     set(*series_.dead_letters, static_cast<double>(totals.dead_lettered));
   }
-  if (batch_durable_) set(*series_.last_lsn, static_cast<double>(durable_.load()));
+  if (batch_durable_) set(*series_.last_lsn, position_number(durable()));
   if (batch_commit_time_ && batch_commit_time_->time_since_epoch().count() != 0) {
     set(*series_.lag, std::max(0.0, std::chrono::duration<double>(now - *batch_commit_time_).count()));
     set(*series_.last_commit_time, unix_seconds(*batch_commit_time_));

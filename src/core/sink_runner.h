@@ -1,7 +1,7 @@
 // Drives one sink on its own thread: takes items from its ChangeQueue, groups
 // them into batches (whole transactions, unless one is larger than the batch
 // bounds), applies each batch through the sink with the retry policy, and
-// publishes the LSN up to which the sink is durable (for the ack coordinator).
+// publishes the position up to which the sink is durable (for the ack coordinator).
 //
 // Changes whose position is not newer than the sink's checkpoint are dropped
 // (replays after a restart or a reconnect of the source). A non-transient error
@@ -39,18 +39,20 @@ namespace sluice {
 class SinkRunner {
  public:
   // `applied`: the sink's stored checkpoint (changes at or before it are dropped).
-  // `durable`: the LSN the source may already be acknowledged to for this sink.
+  // `durable`: the position the source may already be acknowledged to for this sink.
   // `rebuild`: empty for on_reset = "stop". `rebuild_first`: start a rebuild
   // before anything else (the sink came back empty while sluice was down, or a
   // rebuild was interrupted).
   SinkRunner(std::unique_ptr<Sink> sink, const SinkBounds& bounds, const RetryConfig& retry,
-             StopSignal& stop, std::optional<Position> applied, Lsn durable,
+             StopSignal& stop, std::optional<Position> applied, Position durable,
              RebuildStarter rebuild = {}, bool rebuild_first = false, Telemetry* telemetry = nullptr);
   ~SinkRunner();
   SinkRunner(const SinkRunner&) = delete;
   SinkRunner& operator=(const SinkRunner&) = delete;
 
   const std::string& name() const { return name_; }
+  // For its configuration (Sink::holds_table), from any thread.
+  const Sink& sink() const { return *sink_; }
   ChangeQueue& queue() { return queue_; }
 
   void start();
@@ -60,13 +62,14 @@ class SinkRunner {
 
   // True once the thread has exited (finished, stopped or failed).
   bool done() const { return done_.load(); }
-  Lsn durable_lsn() const { return Lsn(durable_.load()); }
+  // What the source may be acknowledged to for this sink. Thread-safe.
+  Position durable() const;
   std::optional<std::string> failure() const;
   uint64_t changes_applied() const { return changes_applied_.load(); }
 
  private:
   void run();
-  // Applies the batch (if any) and publishes its durable LSN.
+  // Applies the batch (if any) and publishes its durable position.
   void flush();
   // The batch reached its bounds: applies its whole transactions and keeps the
   // one still open for the next batch; splits a transaction only when it alone
@@ -109,7 +112,7 @@ class SinkRunner {
   Batch batch_;
   size_t batch_bytes_ = 0;
   size_t whole_changes_ = 0;  // changes of batch_ up to its last transaction boundary
-  std::optional<Lsn> batch_durable_;
+  std::optional<Position> batch_durable_;
   std::optional<std::chrono::system_clock::time_point> batch_commit_time_;  // of its last transaction
 
   std::unique_ptr<Telemetry> own_telemetry_;  // when the caller gave none
@@ -127,7 +130,8 @@ class SinkRunner {
   } series_;
   ChangeCounts applied_counts_;
 
-  std::atomic<uint64_t> durable_;
+  mutable std::mutex durable_mutex_;
+  Position durable_;  // guarded by durable_mutex_
   std::atomic<uint64_t> changes_applied_{0};
   mutable std::mutex failure_mutex_;
   std::optional<std::string> failure_;

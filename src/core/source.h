@@ -15,9 +15,10 @@
 //                       (core/fan_out.h), acknowledge what every sink made
 //                       durable, reconnect on transient errors
 //
-// Positions: the source stamps every change with a Position (commit order is
-// Position order, and Position::encode() sorts the same way), and acknowledges by
-// commit LSN. Used from the thread that runs the pipeline, one call at a time.
+// Positions: the source stamps every change with a Position (core/position.h:
+// commit order is Position order, and it alone knows what a position means); it
+// marks the end of each transaction with a position it may be acknowledged to,
+// and sets the position format (logs, events, gauges) before streaming. Used from the thread that runs the pipeline, one call at a time.
 #pragma once
 
 #include <atomic>
@@ -29,7 +30,6 @@
 #include <vector>
 
 #include "core/health.h"
-#include "core/lsn.h"
 #include "core/sink_runner.h"
 #include "core/stop_signal.h"
 
@@ -54,9 +54,10 @@ class ActiveInstance {
   virtual std::optional<std::string> lost() const = 0;
 };
 
-// Copies every captured table into the sinks at `consistent_point`, while the
-// source holds the consistent snapshot named `snapshot` open.
-using SnapshotCopier = std::function<void(Lsn consistent_point, const std::string& snapshot)>;
+// Copies every captured table into the sinks, every row at `snapshot_at` (the
+// consistent point's position: older than every change streamed after it),
+// while the source holds the consistent snapshot named `snapshot` open.
+using SnapshotCopier = std::function<void(const Position& snapshot_at, const std::string& snapshot)>;
 
 class Source {
  public:
@@ -73,11 +74,11 @@ class Source {
   virtual void prepare() = 0;
   virtual std::optional<RetainedStream> retained() = 0;  // nullopt: there is none
   virtual void drop_retained() = 0;
-  // Creates the retained stream at a consistent point and returns it; with a
-  // `copy`, calls it while the point's snapshot is held.
-  virtual Lsn create_retained(const SnapshotCopier* copy) = 0;
+  // Creates the retained stream at a consistent point and returns the point's
+  // position; with a `copy`, calls it while the point's snapshot is held.
+  virtual Position create_retained(const SnapshotCopier* copy) = 0;
   // Where the retained stream resumes (what the source has acknowledged).
-  virtual Lsn resume_point() = 0;
+  virtual Position resume_point() = 0;
   // Each captured table's shape now (a fingerprint: columns, key, partitions).
   virtual std::map<std::string, std::string> table_shapes() = 0;
 

@@ -26,7 +26,7 @@ std::vector<size_t> key_column_indexes(const Relation& relation) {
   }
   if (!indexes.empty()) return indexes;
   for (size_t i = 0; i < relation.columns.size(); ++i) {
-    if (relation.columns[i].in_replica_identity) indexes.push_back(i);
+    if (relation.columns[i].in_identity) indexes.push_back(i);
   }
   return indexes;
 }

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/retry.h"
+#include "source/postgres/pg_position.h"
 #include "source/postgres/slot.h"
 
 namespace sluice {
@@ -37,7 +38,7 @@ SinkRebuild::SinkRebuild(const Config& config, const SinkConfig& sink_config, Si
   replication_ = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kReplication);
   const auto created = pg::create_logical_slot(replication_, temporary_slot_name(config.source.slot), true);
   snapshot_name_ = created.snapshot_name;
-  copy_point_ = created.consistent_point;
+  copy_point_ = pg::position(created.consistent_point);
   target->begin_rebuild(config.source.slot, copy_point_);
   spdlog::info("{}: copying every table at {} while streaming goes on", label_, copy_point_.str());
   thread_ = std::thread([this] { copy(); });

@@ -60,7 +60,7 @@ class SinkRebuild final : public BackgroundTask {
   std::string label_;  // "rebuild of sink 'NAME'"
   pg::PgConnection replication_;  // holds the exported snapshot and the temporary slot
   std::string snapshot_name_;
-  Lsn copy_point_;
+  Position copy_point_;
 
   StopSignal cancel_;
   std::atomic<bool> finish_{false};

@@ -44,7 +44,7 @@ class SnapshotWorker {
                  std::atomic<bool>& finish, StopSignal& stop, Progress& progress)
       : config_(config),
         copy_(copy),
-        position_{copy.consistent_point, 0},
+        position_(copy.snapshot_at),
         finish_(finish),
         stop_(stop),
         progress_(progress),
@@ -60,6 +60,8 @@ class SnapshotWorker {
 
   void copy(const pg::TableInfo& table, const CopyTask& task) {
     RelationPtr relation = catalog_.describe(table);
+    std::vector<bool> holds;
+    for (const auto& sink : sinks_) holds.push_back(sink->holds_table(relation->qualified_name()));
     reader_.begin_table(table, config_.source.snapshot_chunk_rows, {}, task.range);
     // The next chunk is read while this one is written, so that the source and
     // the sinks work at the same time. (The reader is used by one thread at a
@@ -72,7 +74,7 @@ class SnapshotWorker {
       if (finish_.load() || stop_.requested()) throw StopRequested{};
       auto fetch = std::async(std::launch::async, [&] { return reader_.next_chunk(next); });
       Batch batch = Batch::of(copy_.rebuild ? BatchKind::kRebuild : BatchKind::kSnapshot);
-      if (copy_.rebuild) batch.copy_point = copy_.consistent_point;
+      if (copy_.rebuild) batch.copy_point = copy_.snapshot_at;
       batch.changes.reserve(rows.size());
       for (auto& values : rows) {
         auto change = std::make_shared<Change>();
@@ -83,6 +85,7 @@ class SnapshotWorker {
         batch.changes.push_back(std::move(change));
       }
       for (size_t i = 0; i < sinks_.size(); ++i) {
+        if (!holds[i]) continue;  // the router's rule (core/table_router.h)
         retry_transient(fmt::format("sink '{}' ({} of {})", copy_.sinks[i].name, copy_.label, table.schema + "." + table.name),
                         config_.retry, stop_, [&] { sinks_[i]->apply(batch); });
       }
@@ -148,7 +151,7 @@ SnapshotResult copy_snapshot(const Config& config, const SnapshotCopy& copy, con
     }
   }
   spdlog::info("{}: copying {} tables (~{} rows, in {} parts) at {} with {} workers", copy.label, tables.size(),
-               progress.estimated_total, tasks.size(), copy.consistent_point.str(), std::min(max_workers, tasks.size()));
+               progress.estimated_total, tasks.size(), copy.snapshot_at.str(), std::min(max_workers, tasks.size()));
   progress.table_rows.assign(tables.size(), nullptr);
   if (copy.telemetry) {
     Metrics& metrics = copy.telemetry->metrics;

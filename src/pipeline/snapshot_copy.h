@@ -4,8 +4,8 @@
 // sink after a reset (pipeline/sink_rebuild.h). Tables are spread over
 // source.snapshot_workers threads; each reads its table in primary-key chunks
 // (source/postgres/snapshot_reader.h) with its own connection and its own sink
-// instances. Rows carry Position{consistent_point, 0}, older than any streamed
-// change after that point. Progress (rows done of the estimated total, rate,
+// instances. Rows carry the consistent point's position, older than any
+// streamed change after that point. Progress (rows done of the estimated total, rate,
 // time left) is logged every 10 seconds, or drawn as a live line every half
 // second on a terminal (live_progress), and reported into the telemetry.
 //
@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "core/lsn.h"
+#include "core/position.h"
 #include "core/sink.h"
 #include "core/stop_signal.h"
 #include "core/telemetry.h"
@@ -39,7 +39,7 @@ struct SnapshotResult {
 
 struct SnapshotCopy {
   std::string snapshot_name;      // exported by the slot's creation
-  Lsn consistent_point;           // the data as of this LSN
+  Position snapshot_at;           // the data as of this position (every row's)
   std::vector<SinkConfig> sinks;  // copy into these
   bool rebuild = false;           // rows are Batch::rebuild rows, not initial snapshot rows
   std::string label = "snapshot"; // log prefix

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "harness/metrics_scrape.h"
 #include "harness/process_util.h"
 #include "harness/tcp_proxy.h"
 #include "integration/pipeline_fixture.h"
@@ -24,29 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-struct Http {
-  int status = 0;
-  std::string body;
-};
-Http http_get(int port, const std::string& path) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(2);
-  client.set_read_timeout(5);
-  auto response = client.Get(path.c_str());
-  if (!response) return {};
-  return {response->status, response->body};
-}
-
-// The value of one series in an exposition ("name{labels}" exactly as printed),
-// or -1 when it is not there.
-double metric(const std::string& exposition, const std::string& series) {
-  std::istringstream lines(exposition);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return -1;
-}
 
 class OperationsTest : public PipelineTest {
  protected:
@@ -125,7 +103,7 @@ TEST_F(OperationsTest, MetricsMoveWithRealChanges) {
   EXPECT_GT(metric(scrape(), "sluice_source_wal_end_lsn{slot=\"sluice_cache\"}"), 0) << scrape();
   EXPECT_GE(metric(scrape(), "sluice_slot_lag_bytes{slot=\"sluice_cache\"}"), 0) << scrape();
 
-  const Http health = http_get(metrics_port, "/healthz");
+  const HttpReply health = http_get(metrics_port, "/healthz");
   EXPECT_EQ(health.status, 200) << health.body;
   EXPECT_EQ(health.body, "ok: streaming\n");
   EXPECT_EQ(http_get(metrics_port, "/nothing").status, 404);
@@ -137,7 +115,7 @@ TEST_F(OperationsTest, HealthTurnsUnhealthyWhileRedisIsDownAndRecoversByItself) 
   ASSERT_EQ(http_get(metrics_port, "/healthz").status, 200);
 
   redis->stop();
-  Http down;
+  HttpReply down;
   ASSERT_TRUE(eventually([&] { return (down = http_get(metrics_port, "/healthz")).status == 503; }, 15s))
       << down.status << " " << down.body;
   EXPECT_TRUE(contains(down.body, "unhealthy: sink 'cache' has failed for")) << down.body;
@@ -147,7 +125,7 @@ TEST_F(OperationsTest, HealthTurnsUnhealthyWhileRedisIsDownAndRecoversByItself) 
   db->exec("UPDATE channel SET name = 'while down' WHERE channel_id = 1");
 
   redis->start();
-  Http up;
+  HttpReply up;
   ASSERT_TRUE(eventually([&] { return (up = http_get(metrics_port, "/healthz")).status == 200; }, 30s))
       << up.status << " " << up.body;
   cache = std::make_unique<RedisClient>(redis->port());
@@ -163,7 +141,7 @@ TEST_F(OperationsTest, HealthTurnsUnhealthyWhileChangesWaitAndNothingIsApplied) 
   RedisClient admin(redis->port());
   admin.command({"CLIENT", "PAUSE", "6000", "WRITE"});
   db->exec("UPDATE channel SET name = 'stuck' WHERE channel_id = 1");
-  Http stalled;
+  HttpReply stalled;
   ASSERT_TRUE(eventually([&] { return (stalled = http_get(metrics_port, "/healthz")).status == 503; }, 5s))
       << stalled.status << " " << stalled.body;
   EXPECT_TRUE(contains(stalled.body, "sink 'cache'")) << stalled.body;
@@ -179,7 +157,7 @@ TEST_F(OperationsTest, HealthTurnsUnhealthyWhileTheStreamIsConnectedButSilent) {
   ASSERT_TRUE(wait_streaming(*sluice));
   const int walsender = std::stoi(db->scalar("SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'sluice_cache'"));
   ASSERT_EQ(::kill(walsender, SIGSTOP), 0);
-  Http silent;
+  HttpReply silent;
   const bool turned = eventually([&] { return (silent = http_get(metrics_port, "/healthz")).status == 503; }, 15s);
   ::kill(walsender, SIGCONT);
   ASSERT_TRUE(turned) << silent.status << " " << silent.body;

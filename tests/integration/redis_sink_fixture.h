@@ -15,6 +15,7 @@
 #include "harness/servers.h"
 #include "kit/changes.h"
 #include "sink/redis/redis_sink.h"
+#include "source/postgres/pg_position.h"
 
 namespace sluice::redis_test {
 
@@ -44,7 +45,7 @@ class RedisSinkTest : public ::testing::Test {
   // A sink that follows "slot1" from 0/100, like a fresh start without snapshot.
   std::unique_ptr<RedisSink> started(const RedisSinkConfig& c) {
     auto sink = std::make_unique<RedisSink>(c);
-    sink->start_without_snapshot("slot1", Lsn(0x100));
+    sink->start_without_snapshot("slot1", pg::position(pg::Lsn(0x100)));
     return sink;
   }
 

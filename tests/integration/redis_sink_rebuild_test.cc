@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/redis_sink_fixture.h"
+#include "source/postgres/pg_position.h"
 
 namespace sluice {
 namespace {
@@ -13,12 +14,12 @@ namespace {
 using namespace redis_test;
 
 // Rows copied by the rebuild at `at`.
-Batch rebuilt(Lsn at, std::vector<ChangePtr> changes) {
+Batch rebuilt(Position at, std::vector<ChangePtr> changes) {
   Batch b = Batch::of(BatchKind::kRebuild, std::move(changes));
   b.copy_point = at;
   return b;
 }
-Position copied(Lsn at) { return Position{at, 0}; }
+Position copied(Position at) { return at; }
 
 constexpr uint64_t kCopyPoint = 0x250;
 
@@ -28,7 +29,7 @@ class RedisSinkRebuildTest : public RedisSinkTest {
   std::unique_ptr<RedisSink> copier() {
     auto sink = std::make_unique<RedisSink>(config());
     auto checkpoint = sink->load_checkpoint();
-    EXPECT_EQ(checkpoint.rebuilding, Lsn(kCopyPoint));
+    EXPECT_EQ(checkpoint.rebuilding, pg::position(pg::Lsn(kCopyPoint)));
     return sink;
   }
   std::optional<std::string> tomb(const std::string& identity) { return hget("sluice:cache:tomb:public.users", identity); }
@@ -43,27 +44,27 @@ TEST_F(RedisSinkRebuildTest, FlushIsAResetThenTheSameBatchAppliesAfterBeginRebui
   EXPECT_THROW(sink->apply(next), SinkWasReset);
   EXPECT_EQ(client_.keys("*"), std::vector<std::string>{});
 
-  sink->begin_rebuild("slot1", Lsn(kCopyPoint));
+  sink->begin_rebuild("slot1", pg::position(pg::Lsn(kCopyPoint)));
   EXPECT_EQ(hgetall("sluice:cache:checkpoint"),
             (std::map<std::string, std::string>{{"position", pos(0x200).encode()},
                                                 {"slot", "slot1"},
                                                 {"snapshot", "done"},
-                                                {"rebuild", copied(Lsn(kCopyPoint)).encode()}}));
+                                                {"rebuild", copied(pg::position(pg::Lsn(kCopyPoint))).encode()}}));
   sink->apply(next);
   EXPECT_EQ(client_.get("users:2"), R"({"id":2,"name":"b","payload":null,"note":null})");
   EXPECT_EQ(checkpoint(), pos(0x300).encode());
 
   // Copied rows: user 1 comes back; user 2's streamed change is newer than the copy.
   auto copy = copier();
-  copy->apply(rebuilt(Lsn(kCopyPoint), {ins(rel, copied(Lsn(kCopyPoint)), {T("1"), T("a"), N, N}),
-                                        ins(rel, copied(Lsn(kCopyPoint)), {T("2"), T("b-before"), N, N})}));
+  copy->apply(rebuilt(pg::position(pg::Lsn(kCopyPoint)), {ins(rel, copied(pg::position(pg::Lsn(kCopyPoint))), {T("1"), T("a"), N, N}),
+                                        ins(rel, copied(pg::position(pg::Lsn(kCopyPoint))), {T("2"), T("b-before"), N, N})}));
   EXPECT_EQ(copy->last_apply().applied, 1u);
   EXPECT_EQ(copy->last_apply().skipped, 1u);
   EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"a","payload":null,"note":null})");
   EXPECT_EQ(client_.get("users:2"), R"({"id":2,"name":"b","payload":null,"note":null})");
   EXPECT_EQ(checkpoint(), pos(0x300).encode()) << "copied rows leave the checkpoint alone";
 
-  copy->finish_rebuild(Lsn(kCopyPoint), {"public.users"});
+  copy->finish_rebuild(pg::position(pg::Lsn(kCopyPoint)), {"public.users"});
   EXPECT_EQ(hget("sluice:cache:checkpoint", "rebuild"), std::nullopt);
   EXPECT_FALSE(sink->load_checkpoint().rebuilding);
 }
@@ -71,26 +72,26 @@ TEST_F(RedisSinkRebuildTest, FlushIsAResetThenTheSameBatchAppliesAfterBeginRebui
 TEST_F(RedisSinkRebuildTest, CopiedRowsNeverBringBackARowDeletedAfterTheCopyPoint) {
   auto sink = started(config());
   auto rel = users();
-  sink->begin_rebuild("slot1", Lsn(kCopyPoint));
+  sink->begin_rebuild("slot1", pg::position(pg::Lsn(kCopyPoint)));
   sink->apply(batch({del(rel, pos(0x200), {T("3"), N, N, N})}));  // before the copy point: in the copy
   sink->apply(batch({del(rel, pos(0x300), {T("1"), N, N, N})}));  // after it: the copy still has the row
   EXPECT_EQ(tomb("1:3"), std::nullopt);
   EXPECT_EQ(tomb("1:1"), pos(0x300).encode());
 
   auto copy = copier();
-  copy->apply(rebuilt(Lsn(kCopyPoint), {ins(rel, copied(Lsn(kCopyPoint)), {T("1"), T("deleted later"), N, N}),
-                                        ins(rel, copied(Lsn(kCopyPoint)), {T("3"), T("inserted again"), N, N})}));
+  copy->apply(rebuilt(pg::position(pg::Lsn(kCopyPoint)), {ins(rel, copied(pg::position(pg::Lsn(kCopyPoint))), {T("1"), T("deleted later"), N, N}),
+                                        ins(rel, copied(pg::position(pg::Lsn(kCopyPoint))), {T("3"), T("inserted again"), N, N})}));
   EXPECT_EQ(client_.get("users:1"), std::nullopt);
   EXPECT_EQ(client_.get("users:3"), R"({"id":3,"name":"inserted again","payload":null,"note":null})");
 
   // A truncate after the copy point keeps every copied row of the table out.
   sink->apply(batch({trunc(rel, pos(0x400))}));
   EXPECT_EQ(client_.get("users:3"), std::nullopt);
-  copy->apply(rebuilt(Lsn(kCopyPoint), {ins(rel, copied(Lsn(kCopyPoint)), {T("5"), T("truncated later"), N, N})}));
+  copy->apply(rebuilt(pg::position(pg::Lsn(kCopyPoint)), {ins(rel, copied(pg::position(pg::Lsn(kCopyPoint))), {T("5"), T("truncated later"), N, N})}));
   EXPECT_EQ(client_.get("users:5"), std::nullopt);
   EXPECT_EQ(copy->last_apply().skipped, 1u);
 
-  copy->finish_rebuild(Lsn(kCopyPoint), {"public.users"});
+  copy->finish_rebuild(pg::position(pg::Lsn(kCopyPoint)), {"public.users"});
   EXPECT_EQ(client_.keys("sluice:cache:tomb:*"), std::vector<std::string>{});
   // Tombstones are only kept while a rebuild runs.
   sink->apply(batch({del(rel, pos(0x500), {T("7"), N, N, N})}));
@@ -100,7 +101,7 @@ TEST_F(RedisSinkRebuildTest, CopiedRowsNeverBringBackARowDeletedAfterTheCopyPoin
 TEST_F(RedisSinkRebuildTest, UnchangedToastOfARowNotCopiedYetWaitsForTheCopy) {
   auto sink = started(config());
   auto rel = users();
-  sink->begin_rebuild("slot1", Lsn(kCopyPoint));
+  sink->begin_rebuild("slot1", pg::position(pg::Lsn(kCopyPoint)));
   // Older than the copy point: the copied row has it; nothing to write.
   sink->apply(batch({upd(rel, pos(0x200), {T("1"), T("older"), U, N})}));
   EXPECT_EQ(sink->last_apply().skipped, 1u);
@@ -119,7 +120,7 @@ TEST_F(RedisSinkRebuildTest, UnchangedToastOfARowNotCopiedYetWaitsForTheCopy) {
   EXPECT_EQ(client_.get("users:1"), std::nullopt);
   EXPECT_EQ(checkpoint(), pos(0x200).encode());
 
-  copier()->apply(rebuilt(Lsn(kCopyPoint), {ins(rel, copied(Lsn(kCopyPoint)), {T("1"), T("copied"), T(R"({"big": [1, 2]})"), N})}));
+  copier()->apply(rebuilt(pg::position(pg::Lsn(kCopyPoint)), {ins(rel, copied(pg::position(pg::Lsn(kCopyPoint))), {T("1"), T("copied"), T(R"({"big": [1, 2]})"), N})}));
   sink->apply(newer);
   EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"newer","payload":{"big": [1, 2]},"note":null})");
 }
@@ -127,19 +128,19 @@ TEST_F(RedisSinkRebuildTest, UnchangedToastOfARowNotCopiedYetWaitsForTheCopy) {
 TEST_F(RedisSinkRebuildTest, RowsOfAReplacedRebuildAreRefused) {
   auto sink = started(config());
   auto rel = users();
-  sink->begin_rebuild("slot1", Lsn(kCopyPoint));
+  sink->begin_rebuild("slot1", pg::position(pg::Lsn(kCopyPoint)));
   auto stale = copier();
-  sink->begin_rebuild("slot1", Lsn(0x260));  // the copy started over
+  sink->begin_rebuild("slot1", pg::position(pg::Lsn(0x260)));  // the copy started over
   try {
-    stale->apply(rebuilt(Lsn(kCopyPoint), {ins(rel, copied(Lsn(kCopyPoint)), {T("1"), T("a"), N, N})}));
+    stale->apply(rebuilt(pg::position(pg::Lsn(kCopyPoint)), {ins(rel, copied(pg::position(pg::Lsn(kCopyPoint))), {T("1"), T("a"), N, N})}));
     FAIL() << "expected Error::state";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kState) << e.what();
     EXPECT_TRUE(contains(e.what(), "no longer in progress")) << e.what();
   }
   EXPECT_EQ(client_.get("users:1"), std::nullopt);
-  EXPECT_THROW(stale->finish_rebuild(Lsn(kCopyPoint), {"public.users"}), Error);
-  EXPECT_EQ(hget("sluice:cache:checkpoint", "rebuild"), copied(Lsn(0x260)).encode());
+  EXPECT_THROW(stale->finish_rebuild(pg::position(pg::Lsn(kCopyPoint)), {"public.users"}), Error);
+  EXPECT_EQ(hget("sluice:cache:checkpoint", "rebuild"), copied(pg::position(pg::Lsn(0x260))).encode());
 }
 
 TEST_F(RedisSinkRebuildTest, SinkWithoutRowsOnlyGetsItsCheckpointBack) {

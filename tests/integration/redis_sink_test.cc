@@ -19,6 +19,7 @@
 #include "sink/redis/redis_url.h"
 #include "core/identity.h"
 #include "integration/redis_sink_fixture.h"
+#include "source/postgres/pg_position.h"
 
 namespace sluice {
 namespace {
@@ -155,13 +156,13 @@ TEST_F(RedisSinkTest, StreamingUpsertsAndDeletesRunNoScriptOtherBatchesDo) {
   EXPECT_EQ(calls_of(client_, "evalsha"), 1);
   EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{});
 
-  sink->begin_rebuild("slot1", Lsn(0x300));
+  sink->begin_rebuild("slot1", pg::position(pg::Lsn(0x300)));
   sink->apply(batch({ins(u, pos(0x400, 1), {T("3"), T("d"), N, N})}));
   EXPECT_EQ(calls_of(client_, "evalsha"), 2);
   EXPECT_EQ(calls_of(client_, "exec"), 1);
   EXPECT_EQ(client_.get("users:3"), R"({"id":3,"name":"d","payload":null,"note":null})");
   EXPECT_EQ(checkpoint(), pos(0x400, 1).encode());
-  sink->finish_rebuild(Lsn(0x300), {"public.users"});
+  sink->finish_rebuild(pg::position(pg::Lsn(0x300)), {"public.users"});
 
   // script_max_ops: a batch of at most that many ops takes the script (one round trip).
   RedisSinkConfig c = config();
@@ -336,7 +337,7 @@ TEST_F(RedisSinkTest, OlderChangeAfterNewerOneIsSkippedPerRow) {
 // refused whole, and `verify --repair` cannot write while the snapshot runs.
 TEST_F(RedisSinkTest, SnapshotRowsOfAnotherSnapshotAndRepairsDuringOneAreRefused) {
   auto sink = std::make_unique<RedisSink>(config());
-  sink->begin_snapshot("slot1", Lsn(0x300), {"public.users"});
+  sink->begin_snapshot("slot1", pg::position(pg::Lsn(0x300)), {"public.users"});
   auto rel = users();
   sink->apply(rows({ins(rel, pos(0x300, 0), {T("1"), T("this one"), N, N})}));
   try {
@@ -366,7 +367,7 @@ TEST_F(RedisSinkTest, SnapshotRowsAreCheckedBeforeAnyWriteAndRepeatSafely) {
   auto rel = users();
   {
     auto sink = std::make_unique<RedisSink>(config());
-    sink->begin_snapshot("slot1", Lsn(0x100), {"public.users"});
+    sink->begin_snapshot("slot1", pg::position(pg::Lsn(0x100)), {"public.users"});
     client_.command({"LPUSH", "users:600", "someone else's list"});
     std::vector<ChangePtr> chunk;
     for (int i = 1; i <= 1200; ++i) chunk.push_back(ins(rel, pos(0x100, 0), {T(std::to_string(i)), T("a"), N, N}));
@@ -391,7 +392,7 @@ TEST_F(RedisSinkTest, SnapshotRowsAreCheckedBeforeAnyWriteAndRepeatSafely) {
     client_.command({"FLUSHDB"});
   }
   auto sink = std::make_unique<RedisSink>(config(SinkMode::kUpsert, DocumentFormat::kHash));
-  sink->begin_snapshot("slot1", Lsn(0x100), {"public.users"});
+  sink->begin_snapshot("slot1", pg::position(pg::Lsn(0x100)), {"public.users"});
   std::vector<ChangePtr> chunk;
   for (int i = 1; i <= 1200; ++i) chunk.push_back(ins(rel, pos(0x100, 0), {T(std::to_string(i)), T("n" + std::to_string(i)), N, T("x")}));
   chunk.push_back(ins(rel, pos(0x100, 0), {T("0"), N, N, N}));
@@ -590,9 +591,9 @@ TEST_F(RedisSinkTest, StreamEntriesCarryEveryField) {
   c.stream_maxlen = 1000;
   auto sink = std::make_unique<RedisSink>(c);
   auto rel = users();
-  sink->begin_snapshot("slot1", Lsn(0x100), {"public.users"});
+  sink->begin_snapshot("slot1", pg::position(pg::Lsn(0x100)), {"public.users"});
   sink->apply(rows({ins(rel, pos(0x100, 0), {T("1"), T("a"), N, N})}));
-  sink->finish_snapshot("slot1", Lsn(0x100));
+  sink->finish_snapshot("slot1", pg::position(pg::Lsn(0x100)));
   Batch b = batch({upd(rel, pos(0x16B374D848, 1), {T("1"), T("b"), N, N}),
                    del(rel, pos(0x16B374D848, 2), {T("1"), N, N, N}), trunc(rel, pos(0x16B374D848, 3))});
   sink->apply(b);
@@ -649,7 +650,7 @@ TEST_F(RedisSinkTest, BeginSnapshotClearsWhatTheSinkHeldForThoseTables) {
                      ins(m, pos(0x200, 3), {T("1"), T("5"), T("t")})}));
 
   RedisSink fresh(config());
-  fresh.begin_snapshot("slot2", Lsn(0x900), {"public.users"});
+  fresh.begin_snapshot("slot2", pg::position(pg::Lsn(0x900)), {"public.users"});
   EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{});
   EXPECT_EQ(client_.command({"EXISTS", "sluice:cache:index:public.users"}).at(0), "0");
   EXPECT_EQ(client_.keys("media:*"), std::vector<std::string>{"media:5"});
@@ -661,7 +662,7 @@ TEST_F(RedisSinkTest, BeginSnapshotClearsWhatTheSinkHeldForThoseTables) {
   EXPECT_FALSE(cp.position.has_value());
 
   fresh.apply(rows({ins(u, pos(0x900, 0), {T("3"), T("c"), N, N})}));
-  fresh.finish_snapshot("slot2", Lsn(0x900));
+  fresh.finish_snapshot("slot2", pg::position(pg::Lsn(0x900)));
   EXPECT_EQ(hgetall("sluice:cache:checkpoint"),
             (std::map<std::string, std::string>{{"snapshot", "done"}, {"slot", "slot2"}, {"position", pos(0x900, 0).encode()}}));
   // The snapshot row is older than every streamed change.
@@ -674,7 +675,7 @@ TEST_F(RedisSinkTest, BeginSnapshotInInvalidateModeClearsTheTablesKeys) {
   client_.command({"SET", "users:1", "x"});
   client_.command({"SET", "users:2:extra", "x"});
   client_.command({"SET", "media:1", "x"});
-  sink->begin_snapshot("slot1", Lsn(0x100), {"public.users"});
+  sink->begin_snapshot("slot1", pg::position(pg::Lsn(0x100)), {"public.users"});
   EXPECT_EQ(client_.keys("*"), (std::vector<std::string>{"media:1", "sluice:cache:checkpoint"}));
 }
 

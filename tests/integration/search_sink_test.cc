@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "harness/metrics_scrape.h"
+#include "harness/process_util.h"
 #include "harness/servers.h"
 #include "harness/sphinx_server.h"
 #include "sink/manticore/document_id.h"
@@ -156,6 +158,41 @@ TEST_F(SearchSinkTest, TheIndexFollowsTheTableAndFullTextSearchFindsIt) {
   EXPECT_TRUE(becomes([&] { return ids("id > 0").empty(); }, "TRUNCATE empties the index"));
   db->exec("INSERT INTO media (channel_id, title) VALUES (1, 'After the truncate')");
   EXPECT_TRUE(becomes([&] { return matching("truncate").size() == 1; }, "rows after the truncate are indexed"));
+  EXPECT_TRUE(sluice->running()) << sluice->output();
+}
+
+// The router hands the search sink only the table it indexes: it neither
+// receives nor counts the changes of public.channel (captured for no other
+// sink here), and is still acknowledged past them.
+TEST_F(SearchSinkTest, TheSinkGetsOnlyTheChangesOfTheTablesItIndexes) {
+  const int metrics_port = detail::pick_free_port();
+  const std::string config = write_config();
+  detail::write_file(config, "\n[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port) + "\"\n",
+                     /*append=*/true);
+  auto sluice = start_sluice(config);
+  db->exec("INSERT INTO channel (user_account_id, name) VALUES (1, 'router')");
+  db->exec("UPDATE channel SET name = 'router 2' WHERE name = 'router'");
+  db->exec("INSERT INTO media (channel_id, title) VALUES (1, 'Routed')");
+  const std::string applied = "sluice_changes_applied_total{sink=\"search\",table=\"public.media\",op=\"insert\"}";
+  std::string exposition;
+  EXPECT_TRUE(becomes(
+      [&] {
+        exposition = http_get(metrics_port, "/metrics").body;
+        return metric(exposition, applied) == 1;
+      },
+      "the media insert is counted"))
+      << exposition;
+  EXPECT_EQ(exposition.find("sink=\"search\",table=\"public.channel\""), std::string::npos) << exposition;
+  // The slot is acknowledged past the channel changes: the WAL they are in is
+  // not held for the sink that does not take them.
+  db->exec("UPDATE channel SET name = 'router 3' WHERE name = 'router 2'");
+  const std::string last = db->scalar("SELECT pg_current_wal_lsn()::text");
+  EXPECT_TRUE(becomes(
+      [&] {
+        return db->scalar("SELECT confirmed_flush_lsn >= '" + last +
+                               "'::pg_lsn FROM pg_replication_slots WHERE slot_name = 'sluice_search'") == "t";
+      },
+      "the slot is acknowledged past the last channel change"));
   EXPECT_TRUE(sluice->running()) << sluice->output();
 }
 

@@ -14,6 +14,7 @@
 #include "sink/manticore/sphinxql_connection.h"
 #include "sink/redis/redis_config.h"
 #include "sink/redis/redis_sink.h"
+#include "source/postgres/pg_position.h"
 
 namespace sluice::conformance {
 namespace {
@@ -116,7 +117,7 @@ class SinkConformanceTest : public ::testing::TestWithParam<BackendFactory> {
     auto sink = backend_->make_sink();
     SnapshotTarget* target = sink->snapshot_target();
     EXPECT_NE(target, nullptr);
-    target->start_without_snapshot("slot1", Lsn(0x100));
+    target->start_without_snapshot("slot1", pg::position(pg::Lsn(0x100)));
     return sink;
   }
   // A new instance that has read the stored checkpoint (a restart).

@@ -16,6 +16,7 @@
 #include "sink/manticore/index_definition.h"
 #include "sink/manticore/sphinxql_connection.h"
 #include "sink/manticore/sphinxql_literal.h"
+#include "source/postgres/pg_position.h"
 
 namespace sluice::test {
 namespace {
@@ -133,7 +134,7 @@ TEST_F(SphinxqlConnectionTest, EveryAttributeTypeRoundTrips) {
       lit(kBool, "t") + ", " + lit(kFloat8, "1.5") + ", " + lit(kTimestampTz, "2024-05-01 12:34:56.5+00") + ", " +
       lit(kDate, "2024-05-01") + ", " + lit(kJsonb, R"({"a": [1, 2], "q": "it's \"x\"", "p": "C:\\dir"})") + ", " +
       lit(kInt4Array, "{1,2,NULL}") + ", " + lit(kText, text) + ", " +
-      quote_literal(Position{Lsn(0x16B374D848), 42}.encode()) + ")";
+      quote_literal(pg::position(pg::Lsn(0x16B374D848), 42).encode()) + ")";
   EXPECT_EQ(c.execute(sql), 1u);
   auto row = one_row(c.query("SELECT * FROM docs WHERE id = 7"));
   EXPECT_EQ(row["id"], "7");
@@ -270,7 +271,7 @@ TEST_F(SphinxqlConnectionTest, TheCheckpointDocumentLivesAboveEveryRowId) {
   SphinxqlConnection c = connect();
   const std::string id = std::to_string(kCheckpointDocumentId);
   c.execute("REPLACE INTO docs (id, title, _sluice_checkpoint) VALUES (" + id + ", '', " +
-            quote_literal(Position{Lsn(0x1234), 0}.encode()) + "), (9223372036854775807, 'last row', '')");
+            quote_literal(pg::position(pg::Lsn(0x1234), 0).encode()) + "), (9223372036854775807, 'last row', '')");
   auto row = one_row(c.query("SELECT id, _sluice_checkpoint FROM docs WHERE id = " + id));
   EXPECT_EQ(row["id"], "9223372036854775808");
   EXPECT_EQ(row["_sluice_checkpoint"], "0000000000001234:00000000");
@@ -279,7 +280,7 @@ TEST_F(SphinxqlConnectionTest, TheCheckpointDocumentLivesAboveEveryRowId) {
 
 TEST_F(SphinxqlConnectionTest, VersionStringsCompareInPositionOrder) {
   SphinxqlConnection c = connect();
-  const Position older{Lsn(0x9FFFFFFF), 7}, newer{Lsn(0xA0000000), 1};
+  const Position older = pg::position(pg::Lsn(0x9FFFFFFF), 7), newer = pg::position(pg::Lsn(0xA0000000), 1);
   c.execute("REPLACE INTO docs (id, title, _sluice_version) VALUES (1, 'a', " + quote_literal(older.encode()) + "), (2, 'b', " +
             quote_literal(newer.encode()) + ")");
   EXPECT_EQ(ids_of(c.query("SELECT id FROM docs ORDER BY _sluice_version DESC")), (std::vector<std::string>{"2", "1"}));

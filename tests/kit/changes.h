@@ -12,6 +12,7 @@
 #include "core/batch.h"
 #include "core/change.h"
 #include "format/builtin_types.h"
+#include "source/postgres/pg_position.h"
 
 namespace sluice::kit {
 
@@ -27,7 +28,7 @@ inline Column column(const std::string& name, uint32_t oid, bool key = false) {
   c.name = name;
   c.type_oid = oid;
   c.in_primary_key = key;
-  c.in_replica_identity = key;
+  c.in_identity = key;
   c.type = builtin_type(oid);
   return c;
 }
@@ -35,7 +36,7 @@ inline Column column(const std::string& name, uint32_t oid, bool key = false) {
 // public.users (id int4 pk, name text, payload jsonb, note text)
 inline RelationPtr users() {
   auto r = std::make_shared<Relation>();
-  r->oid = 16384;
+  r->source_id = 16384;
   r->schema = "public";
   r->name = "users";
   r->columns = {column("id", kInt4, true), column("name", kText), column("payload", kJsonb), column("note", kText)};
@@ -45,7 +46,7 @@ inline RelationPtr users() {
 // public.media (channel_id int4, media_id int4 pk, title text)
 inline RelationPtr media() {
   auto r = std::make_shared<Relation>();
-  r->oid = 16390;
+  r->source_id = 16390;
   r->schema = "public";
   r->name = "media";
   r->columns = {column("channel_id", kInt4), column("media_id", kInt4, true), column("title", kText)};
@@ -56,7 +57,9 @@ inline Value T(const std::string& text) { return Value::of(text); }
 inline const Value N = Value::null();
 inline const Value U = Value::unchanged_toast();
 
-inline Position pos(uint64_t lsn, uint32_t index = 1) { return Position{Lsn(lsn), index}; }
+// A PostgreSQL position (source/postgres/pg_position.h): the positions sinks see
+// from the one source built, and what they store.
+inline Position pos(uint64_t lsn, uint32_t index = 1) { return pg::position(pg::Lsn(lsn), index); }
 
 inline std::chrono::system_clock::time_point commit_time() {
   using namespace std::chrono;

@@ -11,7 +11,7 @@ Relation table() {
   Relation r;
   r.schema = "public";
   r.name = "account";
-  for (const char* name : {"id", "email", "password_hash", "name"}) r.columns.push_back(Column{name});
+  for (const char* name : {"id", "email", "password_hash", "name"}) r.columns.emplace_back().name = name;
   return r;
 }
 

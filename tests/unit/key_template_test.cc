@@ -20,7 +20,7 @@ Column make_column(std::string name, uint32_t oid, bool pk = false) {
   c.type_oid = oid;
   c.type = builtin_type(oid);
   c.in_primary_key = pk;
-  c.in_replica_identity = pk;
+  c.in_identity = pk;
   return c;
 }
 
@@ -28,7 +28,7 @@ Column make_column(std::string name, uint32_t oid, bool pk = false) {
 // score float8), primary key (id, org).
 Relation users() {
   Relation r;
-  r.oid = 16390;
+  r.source_id = 16390;
   r.schema = "public";
   r.name = "users";
   r.columns = {make_column("id", kInt4, true),    make_column("org", kInt8, true),
@@ -114,7 +114,7 @@ TEST(KeyTemplateTest, PkFallsBackToReplicaIdentityThenFails) {
   EXPECT_NO_THROW(t.check(r));
   EXPECT_EQ(t.render(r, user_row()), "users:7:42");
 
-  for (Column& c : r.columns) c.in_replica_identity = false;
+  for (Column& c : r.columns) c.in_identity = false;
   std::string message = error_of([&] { t.check(r); }, ErrorKind::kConfig);
   EXPECT_TRUE(contains(message, "public.users")) << message;
   EXPECT_TRUE(contains(message, "{table}:{pk}")) << message;
@@ -125,7 +125,7 @@ TEST(KeyTemplateTest, PkFallsBackToReplicaIdentityThenFails) {
 TEST(KeyTemplateTest, PrimaryKeyWinsOverReplicaIdentity) {
   Relation r = users();
   r.columns[1].in_primary_key = false;     // pk = (id)
-  r.columns[2].in_replica_identity = true;  // identity also has email
+  r.columns[2].in_identity = true;  // identity also has email
   EXPECT_EQ(KeyTemplate::parse("{pk}").render(r, user_row()), "7");
 }
 
@@ -142,7 +142,7 @@ TEST(KeyTemplateTest, ColumnsExpandPkOnceInFirstUseOrder) {
 // PRIMARY KEY (payment_date, payment_id): key order differs from column order.
 Relation payment() {
   Relation r;
-  r.oid = 16500;
+  r.source_id = 16500;
   r.schema = "public";
   r.name = "payment";
   r.columns = {make_column("payment_id", kInt4, true), make_column("customer_id", kInt4),
@@ -173,7 +173,7 @@ TEST(KeyTemplateTest, PkFollowsKeyOrderNotColumnOrder) {
 TEST(KeyTemplateTest, PrimaryKeyOrderWinsOverReplicaIdentity) {
   Relation r = users();
   r.primary_key = {1, 0};  // PRIMARY KEY (org, id)
-  r.columns[2].in_replica_identity = true;
+  r.columns[2].in_identity = true;
   EXPECT_EQ(KeyTemplate::parse("{pk}").render(r, user_row()), "42:7");
 }
 
@@ -258,7 +258,7 @@ TEST(KeyTemplateTest, BadValuesAndShapesAreErrors) {
 // public.kk (a text, b text, c text), primary key (a, b).
 Relation kk() {
   Relation r;
-  r.oid = 16600;
+  r.source_id = 16600;
   r.schema = "public";
   r.name = "kk";
   r.columns = {make_column("a", kText, true), make_column("b", kText, true), make_column("c", kText)};

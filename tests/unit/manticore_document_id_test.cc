@@ -20,7 +20,7 @@ Column column(std::string name, uint32_t oid, bool pk = false) {
   c.type_oid = oid;
   c.type = builtin_type(oid);
   c.in_primary_key = pk;
-  c.in_replica_identity = pk;
+  c.in_identity = pk;
   return c;
 }
 
@@ -130,7 +130,7 @@ TEST(DocumentIdTest, TwoIntegerColumnsAreHashed) {
 
 TEST(DocumentIdTest, ReplicaIdentityWhenThereIsNoPrimaryKey) {
   Relation r = table({column("a", kText), column("b", kText)});
-  r.columns[1].in_replica_identity = true;
+  r.columns[1].in_identity = true;
   EXPECT_EQ(document_id(r, {Value::of("x"), Value::of("y")}).identity, "1:y");
 }
 

@@ -203,17 +203,17 @@ TEST(PgOutputDecoderTest, DecodesRelationAndRemembersIt) {
   EXPECT_FALSE(m.xid.has_value());
   ASSERT_NE(m.relation, nullptr);
   const Relation& r = *m.relation;
-  EXPECT_EQ(r.oid, kUsers);
+  EXPECT_EQ(r.source_id, kUsers);
   EXPECT_EQ(r.schema, "public");
   EXPECT_EQ(r.name, "users");
-  EXPECT_EQ(r.replica_identity, 'd');
+  EXPECT_EQ(r.old_row, OldRow::kIdentity);
   ASSERT_EQ(r.columns.size(), 3u);
   EXPECT_EQ(r.columns[0].name, "id");
-  EXPECT_TRUE(r.columns[0].in_replica_identity);
+  EXPECT_TRUE(r.columns[0].in_identity);
   EXPECT_EQ(r.columns[0].type_oid, kInt4);
   EXPECT_EQ(r.columns[0].type_modifier, -1);
   EXPECT_EQ(r.columns[1].name, "name");
-  EXPECT_FALSE(r.columns[1].in_replica_identity);
+  EXPECT_FALSE(r.columns[1].in_identity);
   EXPECT_EQ(r.columns[1].type_oid, kVarchar);
   EXPECT_EQ(r.columns[1].type_modifier, 68);  // varchar(64): typmod is length + 4
   EXPECT_FALSE(r.columns[1].in_primary_key);  // the catalog's business, not the wire's
@@ -222,10 +222,12 @@ TEST(PgOutputDecoderTest, DecodesRelationAndRemembersIt) {
 }
 
 TEST(PgOutputDecoderTest, DecodesEveryReplicaIdentitySetting) {
-  for (char identity : {'d', 'n', 'f', 'i'}) {
+  const std::pair<char, OldRow> settings[] = {
+      {'d', OldRow::kIdentity}, {'n', OldRow::kNone}, {'f', OldRow::kComplete}, {'i', OldRow::kIdentity}};
+  for (auto [identity, old_row] : settings) {
     PgOutputDecoder d;
     auto m = decodeAs<RelationMessage>(d, relationMessage(1, "s", "t", identity, {}));
-    EXPECT_EQ(m.relation->replica_identity, identity);
+    EXPECT_EQ(m.relation->old_row, old_row) << identity;
     EXPECT_TRUE(m.relation->columns.empty());
   }
 }
@@ -287,7 +289,7 @@ TEST(PgOutputDecoderTest, ReplaceRelationStoresEnrichedCopy) {
 TEST(PgOutputDecoderTest, ReplaceRelationRejectsUnknownNullOrReshapedRelations) {
   PgOutputDecoder d = withUsersAndOrders();
   auto unknown = std::make_shared<Relation>();
-  unknown->oid = 99;
+  unknown->source_id = 99;
   EXPECT_THROW(d.replace_relation(unknown), Error);
   EXPECT_THROW(d.replace_relation(nullptr), Error);
   auto reshaped = std::make_shared<Relation>(*d.relation(kUsers));
@@ -837,15 +839,15 @@ TEST(PgOutputDecoderTest, DecodesTransactionBytesLaidOutAsDocumented) {
 
   auto r = std::get<RelationMessage>(d.decode(relation));
   EXPECT_EQ(r.relation->qualified_name(), "public.users");
-  EXPECT_EQ(r.relation->replica_identity, 'd');
+  EXPECT_EQ(r.relation->old_row, OldRow::kIdentity);
   ASSERT_EQ(r.relation->columns.size(), 2u);
   EXPECT_EQ(r.relation->columns[0].name, "id");
   EXPECT_EQ(r.relation->columns[0].type_oid, 23u);
-  EXPECT_TRUE(r.relation->columns[0].in_replica_identity);
+  EXPECT_TRUE(r.relation->columns[0].in_identity);
   EXPECT_EQ(r.relation->columns[1].name, "name");
   EXPECT_EQ(r.relation->columns[1].type_oid, 25u);
   EXPECT_EQ(r.relation->columns[1].type_modifier, -1);
-  EXPECT_FALSE(r.relation->columns[1].in_replica_identity);
+  EXPECT_FALSE(r.relation->columns[1].in_identity);
 
   auto i = std::get<InsertMessage>(d.decode(insert));
   EXPECT_EQ(i.relation, r.relation);

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/sink_runner.h"
+#include "source/postgres/pg_position.h"
 
 namespace sluice {
 namespace {
@@ -38,11 +39,11 @@ class RecordingSink : public Sink, public RebuildTarget {
     }
     batches.push_back(batch);
   }
-  void begin_rebuild(const std::string&, std::optional<Lsn>) override {
+  void begin_rebuild(const std::string&, const std::optional<Position>&) override {
     std::lock_guard lock(mutex);
     ++rebuilds_begun;
   }
-  void finish_rebuild(Lsn, const std::vector<std::string>&) override {}
+  void finish_rebuild(const Position&, const std::vector<std::string>&) override {}
 };
 
 // A rebuild whose outcome the test sets.
@@ -75,7 +76,7 @@ bool eventually_true(const std::function<bool()>& condition) {
 ChangePtr change(uint64_t lsn, uint32_t index) {
   auto c = std::make_shared<Change>();
   c->op = Op::kInsert;
-  c->position = Position{Lsn(lsn), index};
+  c->position = pg::position(pg::Lsn(lsn), index);
   return c;
 }
 
@@ -89,7 +90,7 @@ class SinkRunnerTest : public ::testing::Test {
   std::unique_ptr<SinkRunner> make(std::optional<Position> applied = std::nullopt) {
     auto owned = std::make_unique<RecordingSink>();
     sink = owned.get();
-    return std::make_unique<SinkRunner>(std::move(owned), config, retry, stop, applied, Lsn(0x10));
+    return std::make_unique<SinkRunner>(std::move(owned), config, retry, stop, applied, pg::position(pg::Lsn(0x10)));
   }
   void push(SinkRunner& runner, QueueItem item) { ASSERT_TRUE(runner.queue().push(std::move(item), std::chrono::seconds(5))); }
   void drain(SinkRunner& runner) {
@@ -102,38 +103,38 @@ TEST_F(SinkRunnerTest, WholeTransactionIsOneBatchWithItsCheckpoint) {
   auto runner = make();
   push(*runner, change(0x100, 1));
   push(*runner, change(0x100, 2));
-  push(*runner, TransactionEnd{Lsn(0x120)});
+  push(*runner, TransactionEnd{pg::position(pg::Lsn(0x120))});
   runner->start();
   drain(*runner);
   ASSERT_EQ(sink->batches.size(), 1u);
   EXPECT_EQ(sink->batches[0].changes.size(), 2u);
-  EXPECT_EQ(sink->batches[0].checkpoint, (Position{Lsn(0x100), 2}));
-  EXPECT_EQ(runner->durable_lsn(), Lsn(0x120));
+  EXPECT_EQ(sink->batches[0].checkpoint, (pg::position(pg::Lsn(0x100), 2)));
+  EXPECT_EQ(runner->durable(), pg::position(pg::Lsn(0x120)));
 }
 
 TEST_F(SinkRunnerTest, ChangesAtOrBeforeTheCheckpointAreDropped) {
-  auto runner = make(Position{Lsn(0x100), 2});
+  auto runner = make(pg::position(pg::Lsn(0x100), 2));
   push(*runner, change(0x100, 1));
   push(*runner, change(0x100, 2));
   push(*runner, change(0x100, 3));
-  push(*runner, TransactionEnd{Lsn(0x120)});
+  push(*runner, TransactionEnd{pg::position(pg::Lsn(0x120))});
   runner->start();
   drain(*runner);
   ASSERT_EQ(sink->batches.size(), 1u);
   ASSERT_EQ(sink->batches[0].changes.size(), 1u);
-  EXPECT_EQ(sink->batches[0].changes[0]->position.index, 3u);
+  EXPECT_EQ(sink->batches[0].changes[0]->position, pg::position(pg::Lsn(0x100), 3));
 }
 
 TEST_F(SinkRunnerTest, LargeTransactionIsSplitAtTheBatchBound) {
   config.batch_max_changes = 2;
   auto runner = make();
   for (uint32_t i = 1; i <= 5; ++i) push(*runner, change(0x100, i));
-  push(*runner, TransactionEnd{Lsn(0x120)});
+  push(*runner, TransactionEnd{pg::position(pg::Lsn(0x120))});
   runner->start();
   drain(*runner);
   ASSERT_EQ(sink->batches.size(), 3u);
-  EXPECT_EQ(sink->batches[0].checkpoint, (Position{Lsn(0x100), 2}));
-  EXPECT_EQ(sink->batches[2].checkpoint, (Position{Lsn(0x100), 5}));
+  EXPECT_EQ(sink->batches[0].checkpoint, (pg::position(pg::Lsn(0x100), 2)));
+  EXPECT_EQ(sink->batches[2].checkpoint, (pg::position(pg::Lsn(0x100), 5)));
 }
 
 TEST_F(SinkRunnerTest, FullBatchAppliesWholeTransactionsAndCarriesTheOpenOneOver) {
@@ -141,7 +142,7 @@ TEST_F(SinkRunnerTest, FullBatchAppliesWholeTransactionsAndCarriesTheOpenOneOver
   auto runner = make();
   for (uint64_t lsn : {0x100, 0x200, 0x300}) {
     for (uint32_t i = 1; i <= 3; ++i) push(*runner, change(lsn, i));
-    push(*runner, TransactionEnd{Lsn(lsn + 0x20)});
+    push(*runner, TransactionEnd{pg::position(pg::Lsn(lsn + 0x20))});
   }
   runner->start();
   drain(*runner);
@@ -149,35 +150,35 @@ TEST_F(SinkRunnerTest, FullBatchAppliesWholeTransactionsAndCarriesTheOpenOneOver
   ASSERT_EQ(sink->batches.size(), 3u);
   for (size_t b = 0; b < 3; ++b) {
     EXPECT_EQ(sink->batches[b].changes.size(), 3u) << "batch " << b;
-    EXPECT_EQ(sink->batches[b].checkpoint, (Position{Lsn(0x100 * (b + 1)), 3})) << "batch " << b;
+    EXPECT_EQ(sink->batches[b].checkpoint, (pg::position(pg::Lsn(0x100 * (b + 1)), 3))) << "batch " << b;
   }
-  EXPECT_EQ(runner->durable_lsn(), Lsn(0x320));
+  EXPECT_EQ(runner->durable(), pg::position(pg::Lsn(0x320)));
 }
 
 TEST_F(SinkRunnerTest, IdleSourceAdvancesDurableWithoutWriting) {
   auto runner = make();
-  push(*runner, SourceIdle{Lsn(0x900)});
+  push(*runner, SourceIdle{pg::position(pg::Lsn(0x900))});
   runner->start();
   drain(*runner);
   EXPECT_TRUE(sink->batches.empty());
-  EXPECT_EQ(runner->durable_lsn(), Lsn(0x900));
+  EXPECT_EQ(runner->durable(), pg::position(pg::Lsn(0x900)));
 }
 
 TEST_F(SinkRunnerTest, DurableDoesNotPassAnUnfinishedTransaction) {
   auto runner = make();
   push(*runner, change(0x100, 1));
-  push(*runner, TransactionEnd{Lsn(0x120)});
+  push(*runner, TransactionEnd{pg::position(pg::Lsn(0x120))});
   push(*runner, change(0x200, 1));  // its commit has not been taken yet
   runner->start();
   drain(*runner);
-  EXPECT_EQ(runner->durable_lsn(), Lsn(0x120));
+  EXPECT_EQ(runner->durable(), pg::position(pg::Lsn(0x120)));
 }
 
 TEST_F(SinkRunnerTest, TransientErrorsAreRetriedUntilApplied) {
   auto runner = make();
   sink->transient_failures_left = 3;
   push(*runner, change(0x100, 1));
-  push(*runner, TransactionEnd{Lsn(0x120)});
+  push(*runner, TransactionEnd{pg::position(pg::Lsn(0x120))});
   runner->start();
   drain(*runner);
   ASSERT_EQ(sink->batches.size(), 1u);
@@ -188,28 +189,28 @@ TEST_F(SinkRunnerTest, FatalErrorIsStickyAndStopsTheProcess) {
   class FailingSink : public RecordingSink {
     void apply(const Batch&) override { throw Error::invalid_input("WRONGTYPE"); }
   };
-  SinkRunner runner(std::make_unique<FailingSink>(), config, retry, stop, std::nullopt, Lsn(0));
+  SinkRunner runner(std::make_unique<FailingSink>(), config, retry, stop, std::nullopt, pg::position(pg::Lsn(0)));
   push(runner, change(0x100, 1));
-  push(runner, TransactionEnd{Lsn(0x120)});
+  push(runner, TransactionEnd{pg::position(pg::Lsn(0x120))});
   runner.start();
   runner.join();
   ASSERT_TRUE(runner.failure());
   EXPECT_NE(runner.failure()->find("WRONGTYPE"), std::string::npos);
   EXPECT_TRUE(stop.requested());
-  EXPECT_EQ(runner.durable_lsn(), Lsn(0));
+  EXPECT_EQ(runner.durable(), pg::position(pg::Lsn(0)));
 }
 
 TEST_F(SinkRunnerTest, ResetWithoutRebuildIsFatalAndSaysHowToRecover) {
   auto runner = make();
   sink->resets_left = 1;
   push(*runner, change(0x100, 1));
-  push(*runner, TransactionEnd{Lsn(0x120)});
+  push(*runner, TransactionEnd{pg::position(pg::Lsn(0x120))});
   runner->start();
   runner->join();
   ASSERT_TRUE(runner->failure());
   EXPECT_NE(runner->failure()->find("on_reset"), std::string::npos) << *runner->failure();
   EXPECT_NE(runner->failure()->find("--resnapshot"), std::string::npos) << *runner->failure();
-  EXPECT_EQ(runner->durable_lsn(), Lsn(0x10));
+  EXPECT_EQ(runner->durable(), pg::position(pg::Lsn(0x10)));
 }
 
 TEST_F(SinkRunnerTest, ResetStartsARebuildAndAppliesTheSameBatchAgain) {
@@ -217,21 +218,21 @@ TEST_F(SinkRunnerTest, ResetStartsARebuildAndAppliesTheSameBatchAgain) {
   sink = owned.get();
   sink->resets_left = 1;
   FakeRebuild::Shared shared;
-  SinkRunner runner(std::move(owned), config, retry, stop, std::nullopt, Lsn(0x10),
+  SinkRunner runner(std::move(owned), config, retry, stop, std::nullopt, pg::position(pg::Lsn(0x10)),
                     [&](Sink& s) {
-                      s.rebuild_target()->begin_rebuild("slot", Lsn(0x500));
+                      s.rebuild_target()->begin_rebuild("slot", pg::position(pg::Lsn(0x500)));
                       return std::make_unique<FakeRebuild>(shared);
                     });
   push(runner, change(0x100, 1));
-  push(runner, TransactionEnd{Lsn(0x120)});
+  push(runner, TransactionEnd{pg::position(pg::Lsn(0x120))});
   runner.start();
-  ASSERT_TRUE(eventually_true([&] { return runner.durable_lsn() == Lsn(0x120); }));
+  ASSERT_TRUE(eventually_true([&] { return runner.durable() == pg::position(pg::Lsn(0x120)); }));
   EXPECT_EQ(shared.started.load(), 1);
   EXPECT_EQ(sink->rebuilds_begun, 1);
   // Streaming goes on while the rebuild runs.
   push(runner, change(0x200, 1));
-  push(runner, TransactionEnd{Lsn(0x220)});
-  ASSERT_TRUE(eventually_true([&] { return runner.durable_lsn() == Lsn(0x220); }));
+  push(runner, TransactionEnd{pg::position(pg::Lsn(0x220))});
+  ASSERT_TRUE(eventually_true([&] { return runner.durable() == pg::position(pg::Lsn(0x220)); }));
   EXPECT_EQ(shared.destroyed.load(), 0);
   // A transient failure starts it again; done, it is forgotten.
   shared.status = BackgroundTask::Status::kFailed;
@@ -242,14 +243,14 @@ TEST_F(SinkRunnerTest, ResetStartsARebuildAndAppliesTheSameBatchAgain) {
   EXPECT_FALSE(runner.failure());
   std::lock_guard lock(sink->mutex);
   ASSERT_EQ(sink->batches.size(), 2u);
-  EXPECT_EQ(sink->batches[0].checkpoint, (Position{Lsn(0x100), 1}));
+  EXPECT_EQ(sink->batches[0].checkpoint, (pg::position(pg::Lsn(0x100), 1)));
 }
 
 TEST_F(SinkRunnerTest, RebuildThatCannotSucceedIsFatal) {
   FakeRebuild::Shared shared;
   shared.status = BackgroundTask::Status::kFailed;
   shared.transient = false;
-  SinkRunner runner(std::make_unique<RecordingSink>(), config, retry, stop, std::nullopt, Lsn(0x10),
+  SinkRunner runner(std::make_unique<RecordingSink>(), config, retry, stop, std::nullopt, pg::position(pg::Lsn(0x10)),
                     [&](Sink&) { return std::make_unique<FakeRebuild>(shared); }, /*rebuild_first=*/true);
   runner.start();
   runner.join();
@@ -262,20 +263,20 @@ TEST_F(SinkRunnerTest, ReportsAppliedChangesLagPositionAndRetriedErrors) {
   Telemetry telemetry;
   auto owned = std::make_unique<RecordingSink>();
   owned->transient_failures_left = 2;
-  SinkRunner runner(std::move(owned), config, retry, stop, std::nullopt, Lsn(0x10), {}, false, &telemetry);
+  SinkRunner runner(std::move(owned), config, retry, stop, std::nullopt, pg::position(pg::Lsn(0x10)), {}, false, &telemetry);
   auto relation = std::make_shared<Relation>();
   relation->schema = "public";
   relation->name = "users";
   auto insert = std::make_shared<Change>();
   insert->relation = relation;
-  insert->position = Position{Lsn(0x100), 1};
+  insert->position = pg::position(pg::Lsn(0x100), 1);
   auto remove = std::make_shared<Change>(*insert);
   remove->op = Op::kDelete;
-  remove->position.index = 2;
+  remove->position = pg::position(pg::Lsn(0x100), 2);
   const auto committed = std::chrono::system_clock::now() - std::chrono::seconds(2);
   push(runner, ChangePtr(insert));
   push(runner, ChangePtr(remove));
-  push(runner, TransactionEnd{Lsn(0x120), committed});
+  push(runner, TransactionEnd{pg::position(pg::Lsn(0x120)), committed});
   runner.start();
   drain(runner);
   Metrics& m = telemetry.metrics;

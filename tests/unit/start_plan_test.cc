@@ -3,13 +3,14 @@
 #include "core/error.h"
 #include "pipeline/start_plan.h"
 #include "source/postgres/postgres_source.h"
+#include "source/postgres/pg_position.h"
 
 namespace sluice {
 namespace {
 
 NamedCheckpoint applied(const std::string& sink, const std::string& slot = "s") {
   NamedCheckpoint c{sink, {}};
-  c.checkpoint.position = Position{Lsn(0x100), 3};
+  c.checkpoint.position = pg::position(pg::Lsn(0x100), 3);
   c.checkpoint.snapshot = SnapshotState::kDone;
   c.checkpoint.slot = slot;
   return c;
@@ -94,7 +95,7 @@ TEST(StartPlanTest, EmptySinkThatMayRebuildIsRebuiltWhileTheOthersResume) {
 
 TEST(StartPlanTest, InterruptedRebuildResumesAndRebuildsAgain) {
   auto rebuilding = applied("a");
-  rebuilding.checkpoint.rebuilding = Lsn(0x200);
+  rebuilding.checkpoint.rebuilding = pg::position(pg::Lsn(0x200));
   auto plan = plan_start("s", healthy(), {rebuilding}, SnapshotMode::kInitial, false);
   EXPECT_FALSE(plan.create_slot);
   EXPECT_EQ(plan.rebuild, std::vector<std::string>{"a"});

@@ -1,4 +1,5 @@
 #include "sink/stdout/stdout_sink.h"
+#include "source/postgres/pg_position.h"
 
 #include <gtest/gtest.h>
 
@@ -25,7 +26,7 @@ ChangePtr change(Op op, std::vector<Value> old_values, std::vector<Value> new_va
   auto c = std::make_shared<Change>();
   c->op = op;
   c->relation = users();
-  c->position = Position{Lsn(0x16B3748), 2};
+  c->position = pg::position(pg::Lsn(0x16B3748), 2);
   c->xid = 731;
   c->commit_time = std::chrono::system_clock::time_point(std::chrono::microseconds(1796205600123456));
   c->old_values = std::move(old_values);

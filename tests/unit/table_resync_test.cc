@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "source/postgres/pg_position.h"
+
 namespace sluice::pg {
 namespace {
 
@@ -13,7 +15,7 @@ constexpr uint64_t kAttempt = (7ULL << 32) | 2;
 
 RelationPtr users() {
   auto relation = std::make_shared<Relation>();
-  relation->oid = 42;
+  relation->source_id = 42;
   relation->schema = "public";
   relation->name = "users";
   relation->columns = {Column{"name", 25, -1, false, false, nullptr}, Column{"id", 23, -1, true, true, nullptr}};
@@ -98,7 +100,7 @@ TEST_F(ResyncTrackerTest, RowsChangedBetweenLowAndHighAreLeftToTheStream) {
   EXPECT_EQ(marks[1].phase, TableResync::Phase::kFinish);
   EXPECT_EQ(marks[1].table, "public.users");
   EXPECT_EQ(marks[1].shape, "v1-shape");
-  EXPECT_EQ(marks[1].since, (Position{Lsn(100), 0}));
+  EXPECT_EQ(marks[1].since, (position(Lsn(100), 0)));
 }
 
 TEST_F(ResyncTrackerTest, ACommitBeforeLowThatTheReadDidNotSeeThrowsTheChunkAway) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "source/postgres/pg_position.h"
 #include "source/postgres/transaction_assembler.h"
 
 namespace sluice::pg {
@@ -8,7 +9,7 @@ namespace {
 
 RelationPtr relation() {
   auto r = std::make_shared<Relation>();
-  r->oid = 1;
+  r->source_id = 1;
   r->schema = "public";
   r->name = "t";
   r->columns = {Column{"id", 23, -1, true, true, nullptr}, Column{"body", 25, -1, false, false, nullptr}};
@@ -33,10 +34,10 @@ TEST_F(AssemblerTest, ChangesGetCommitLsnAndIndexFromOne) {
   insert("2");
   commit(0x500, 0x520);
   ASSERT_EQ(items.size(), 3u);
-  EXPECT_EQ(change(0).position, (Position{Lsn(0x500), 1}));
-  EXPECT_EQ(change(1).position, (Position{Lsn(0x500), 2}));
+  EXPECT_EQ(change(0).position, (position(Lsn(0x500), 1)));
+  EXPECT_EQ(change(1).position, (position(Lsn(0x500), 2)));
   EXPECT_EQ(change(0).xid, 7u);
-  EXPECT_EQ(std::get<TransactionEnd>(items[2]).end_lsn, Lsn(0x520));
+  EXPECT_EQ(std::get<TransactionEnd>(items[2]).end, position(Lsn(0x520)));
 }
 
 TEST_F(AssemblerTest, ReplayAfterReconnectIsDropped) {
@@ -50,7 +51,7 @@ TEST_F(AssemblerTest, ReplayAfterReconnectIsDropped) {
   insert("3");
   commit(0x500, 0x520);
   ASSERT_EQ(items.size(), 4u);
-  EXPECT_EQ(change(2).position, (Position{Lsn(0x500), 3}));
+  EXPECT_EQ(change(2).position, (position(Lsn(0x500), 3)));
 }
 
 TEST_F(AssemblerTest, ChangeOutsideTransactionIsAProtocolError) {
@@ -78,7 +79,7 @@ TEST_F(AssemblerTest, TruncateOfSeveralTablesGivesOneChangeEach) {
   commit(0x500, 0x520);
   ASSERT_EQ(items.size(), 3u);
   EXPECT_EQ(change(0).op, Op::kTruncate);
-  EXPECT_EQ(change(1).position.index, 2u);
+  EXPECT_EQ(index_of(change(1).position), 2u);
 }
 
 TEST_F(AssemblerTest, UnchangedToastIsFilledFromFullOldRow) {

@@ -629,7 +629,7 @@ TEST(ValueToFieldTest, InvalidValuesThrow) {
 
 Relation test_relation() {
   Relation r;
-  r.oid = 16385;
+  r.source_id = 16385;
   r.schema = "public";
   r.name = "items";
   auto column = [](std::string name, uint32_t oid, TypeInfoPtr type) {

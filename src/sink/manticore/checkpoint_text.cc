@@ -10,7 +10,9 @@ namespace sluice {
 
 namespace {
 
-constexpr std::string_view kMagic = "sluice-checkpoint 1";
+// Version 2: snapshot_at and rebuilding are encoded positions (version 1, of
+// development builds before positions became opaque, held PostgreSQL LSNs).
+constexpr std::string_view kMagic = "sluice-checkpoint 2";
 
 std::string_view snapshot_word(SnapshotState s) {
   switch (s) {
@@ -32,9 +34,9 @@ std::string format_checkpoint(const CheckpointState& state) {
   out += "\nsnapshot ";
   out += snapshot_word(state.snapshot);
   out += "\nsnapshot_at ";
-  out += state.snapshot_at ? state.snapshot_at->str() : "-";
+  out += state.snapshot_at ? state.snapshot_at->encode() : "-";
   out += "\nrebuilding ";
-  out += state.rebuilding ? state.rebuilding->str() : "-";
+  out += state.rebuilding ? state.rebuilding->encode() : "-";
   out += "\nshapes ";
   for (const auto& [table, shape] : state.shapes) {
     append_identity_part(out, table);
@@ -68,6 +70,10 @@ CheckpointState parse_checkpoint(std::string_view text, std::string_view where) 
   try {
     ++line_number;
     const size_t first = text.find('\n');
+    if (text.substr(0, first) == "sluice-checkpoint 1") {
+      throw fail("it was written by a development build of sluice before positions were opaque; start once with "
+                 "`sluice run --resnapshot` to fill the index again");
+    }
     if (text.substr(0, first) != kMagic) throw fail("the first line is not '" + std::string(kMagic) + "'");
     at = first + 1;
     if (auto p = line("position"); p != "-") s.position = Position::decode(p);
@@ -96,8 +102,8 @@ CheckpointState parse_checkpoint(std::string_view text, std::string_view where) 
     } else {
       throw fail("snapshot is '" + std::string(snap.substr(0, 40)) + "'");
     }
-    if (auto a = line("snapshot_at"); a != "-") s.snapshot_at = Lsn::parse(a);
-    if (auto r = line("rebuilding"); r != "-") s.rebuilding = Lsn::parse(r);
+    if (auto a = line("snapshot_at"); a != "-") s.snapshot_at = Position::decode(a);
+    if (auto r = line("rebuilding"); r != "-") s.rebuilding = Position::decode(r);
     if (text.substr(at, 7) != "shapes ") throw fail("line 7 is not 'shapes ...'");
     const std::vector<std::string> shapes = decode_identity(text.substr(at + 7));
     if (shapes.size() % 2 != 0) throw fail("shapes is not pairs of table and shape");

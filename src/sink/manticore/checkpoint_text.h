@@ -1,12 +1,12 @@
 // The text a search sink keeps in `_sluice_checkpoint` of each index's checkpoint
 // document (document_id.h: kCheckpointDocumentId). One line per item, in this
 // order, each "<name> <value>":
-//   sluice-checkpoint 1
+//   sluice-checkpoint 2
 //   position <Position::encode()> | -          last applied change (- : none yet)
 //   slot <len>:<bytes>                         core/identity.h encoding
 //   snapshot none | in_progress | done
-//   snapshot_at <Lsn::str()> | -               the snapshot rows' consistent point
-//   rebuilding <Lsn::str()> | -                a rebuild's copy point
+//   snapshot_at <Position::encode()> | -       the snapshot rows' position
+//   rebuilding <Position::encode()> | -        a rebuild's copy point
 //   shapes <identity-encoded table, shape, table, shape, ...>
 // The slot and the shapes are length-prefixed, so they may hold any byte (the
 // shapes run to the end of the text). parse() is strict: anything else (a
@@ -19,7 +19,6 @@
 #include <string>
 #include <string_view>
 
-#include "core/lsn.h"
 #include "core/position.h"
 #include "core/sink.h"
 
@@ -29,8 +28,8 @@ struct CheckpointState {
   std::optional<Position> position;
   std::string slot;
   SnapshotState snapshot = SnapshotState::kNone;
-  std::optional<Lsn> snapshot_at;
-  std::optional<Lsn> rebuilding;
+  std::optional<Position> snapshot_at;
+  std::optional<Position> rebuilding;
   std::map<std::string, std::string> shapes;  // table -> shape (RowStore)
   bool operator==(const CheckpointState&) const = default;
 };

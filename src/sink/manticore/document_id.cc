@@ -46,7 +46,7 @@ std::vector<int> document_key_columns(const Relation& relation) {
   }
   if (!key.empty()) return key;
   for (size_t i = 0; i < relation.columns.size(); ++i) {
-    if (relation.columns[i].in_replica_identity) key.push_back(static_cast<int>(i));
+    if (relation.columns[i].in_identity) key.push_back(static_cast<int>(i));
   }
   if (key.empty()) {
     throw Error::invalid_input("table " + relation.qualified_name() +

@@ -38,7 +38,7 @@ class IndexGate {
   // Held from reading documents' versions to the COMMIT that writes them.
   std::mutex& writes() { return writes_; }
 
-  // A rebuild copies rows at `copy_point` (Position{C, 0}); clears older tombstones.
+  // A rebuild copies rows at `copy_point` (their position); clears older tombstones.
   void begin_rebuild(const Position& copy_point);
   void end_rebuild();
   std::optional<Position> rebuilding() const;

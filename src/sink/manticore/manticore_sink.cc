@@ -571,7 +571,7 @@ void ManticoreSink::apply(const Batch& batch) {
         ++last_apply_.replayed;
         continue;
       }
-      if (batch.kind == BatchKind::kSnapshot && change->position != Position{*index.stored->snapshot_at, 0}) {
+      if (batch.kind == BatchKind::kSnapshot && change->position != *index.stored->snapshot_at) {
         throw Error::state(fmt::format("{}: index '{}': a snapshot row at {} belongs to another snapshot than {}",
                                        context_, index.name, change->position.str(),
                                        index.stored->snapshot_at->str()));
@@ -592,14 +592,14 @@ void ManticoreSink::probe() {
 
 // ---- snapshot and rebuild ------------------------------------------------------
 
-void ManticoreSink::begin_snapshot(const std::string& slot, Lsn consistent_point, const std::vector<std::string>&) {
+void ManticoreSink::begin_snapshot(const std::string& slot, const Position& snapshot_at, const std::vector<std::string>&) {
   with_connection([&](SphinxqlConnection& conn) {
     for (auto& [name, index] : indexes_) {
       std::lock_guard lock(index->gate->writes());
       CheckpointState next;
       next.slot = slot;
       next.snapshot = SnapshotState::kInProgress;
-      next.snapshot_at = consistent_point;
+      next.snapshot_at = snapshot_at;
       if (index->stored) next.shapes = index->stored->shapes;
       conn.execute("BEGIN");
       conn.execute(fmt::format("DELETE FROM {} WHERE id < {}", quote_identifier(name), kCheckpointId));
@@ -612,10 +612,10 @@ void ManticoreSink::begin_snapshot(const std::string& slot, Lsn consistent_point
   });
 }
 
-void ManticoreSink::finish_snapshot(const std::string& slot, Lsn consistent_point) {
+void ManticoreSink::finish_snapshot(const std::string& slot, const Position& snapshot_at) {
   rewrite_checkpoints([&](const std::optional<CheckpointState>& stored) {
     CheckpointState next = stored.value_or(CheckpointState{});
-    next.position = Position{consistent_point, 0};
+    next.position = snapshot_at;
     next.slot = slot;
     next.snapshot = SnapshotState::kDone;
     next.snapshot_at.reset();
@@ -623,10 +623,10 @@ void ManticoreSink::finish_snapshot(const std::string& slot, Lsn consistent_poin
   });
 }
 
-void ManticoreSink::start_without_snapshot(const std::string& slot, Lsn consistent_point) {
+void ManticoreSink::start_without_snapshot(const std::string& slot, const Position& start) {
   rewrite_checkpoints([&](const std::optional<CheckpointState>& stored) {
     CheckpointState next = stored.value_or(CheckpointState{});
-    next.position = Position{consistent_point, 0};
+    next.position = start;
     next.slot = slot;
     next.snapshot = SnapshotState::kDone;
     next.snapshot_at.reset();
@@ -635,7 +635,7 @@ void ManticoreSink::start_without_snapshot(const std::string& slot, Lsn consiste
   }, /*mark_whole=*/true);  // from here on the index is this sink's, as it is
 }
 
-void ManticoreSink::begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) {
+void ManticoreSink::begin_rebuild(const std::string& slot, const std::optional<Position>& copy_point) {
   // Indexes that kept their checkpoint keep their position; one that lost it
   // starts from the oldest position any index has.
   std::optional<Position> oldest;
@@ -655,14 +655,14 @@ void ManticoreSink::begin_rebuild(const std::string& slot, std::optional<Lsn> co
   }, /*mark_whole=*/copy_point.has_value());  // a rebuild fills every index from its copy point
   for (auto& [name, index] : indexes_) {
     if (copy_point) {
-      index->gate->begin_rebuild(Position{*copy_point, 0});
+      index->gate->begin_rebuild(*copy_point);
     } else {
       index->gate->end_rebuild();
     }
   }
 }
 
-void ManticoreSink::finish_rebuild(Lsn copy_point, const std::vector<std::string>&) {
+void ManticoreSink::finish_rebuild(const Position& copy_point, const std::vector<std::string>&) {
   with_connection([&](SphinxqlConnection& conn) {
     for (auto& [name, index] : indexes_) {
       std::lock_guard lock(index->gate->writes());

@@ -77,6 +77,8 @@ class ManticoreSink final : public Sink, public SnapshotTarget, public RebuildTa
 
   const std::string& name() const override { return config_.name; }
   Durability durability() const override { return Durability::kCheckpointAtomic; }
+  // Only the tables listed in [[sinks.tables]] have an index.
+  bool holds_table(const std::string& table) const override { return config_.table_config(table) != nullptr; }
   SnapshotTarget* snapshot_target() override { return this; }
   RebuildTarget* rebuild_target() override { return this; }
   RowStore* row_store() override { return this; }
@@ -87,11 +89,11 @@ class ManticoreSink final : public Sink, public SnapshotTarget, public RebuildTa
   void probe() override;
   SinkTotals totals() const override { return totals_; }
 
-  void begin_snapshot(const std::string& slot, Lsn consistent_point, const std::vector<std::string>& tables) override;
-  void finish_snapshot(const std::string& slot, Lsn consistent_point) override;
-  void start_without_snapshot(const std::string& slot, Lsn consistent_point) override;
-  void begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) override;
-  void finish_rebuild(Lsn copy_point, const std::vector<std::string>& tables) override;
+  void begin_snapshot(const std::string& slot, const Position& snapshot_at, const std::vector<std::string>& tables) override;
+  void finish_snapshot(const std::string& slot, const Position& snapshot_at) override;
+  void start_without_snapshot(const std::string& slot, const Position& start) override;
+  void begin_rebuild(const std::string& slot, const std::optional<Position>& copy_point) override;
+  void finish_rebuild(const Position& copy_point, const std::vector<std::string>& tables) override;
 
   // RowStore: the shapes live in every index's checkpoint document.
   std::map<std::string, std::string> load_table_shapes() override;
@@ -99,7 +101,6 @@ class ManticoreSink final : public Sink, public SnapshotTarget, public RebuildTa
   uint64_t remove_rows_older_than(const std::string& table, const Position& since) override;
 
   // VerifyTarget: key = "index:id"; canonical = document_layout.h's.
-  bool holds_table(const std::string& table) const override { return config_.table_config(table) != nullptr; }
   Expected expected_for(const RelationPtr& relation, const std::vector<Value>& row) override;
   std::vector<std::optional<std::string>> read_canonical(const std::string& table,
                                                          const std::vector<Expected>& expected) override;

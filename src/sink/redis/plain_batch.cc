@@ -16,7 +16,8 @@ namespace {
 
 constexpr size_t kChunk = 500;       // keys or fields per command
 constexpr int kAttempts = 5;         // EXECs aborted by other writers before the script takes over
-constexpr size_t kVersionSize = 25;        // Position::encode(); an index entry is "<version> <key>"
+// An index entry is "<version> <key>": a version (Position::encode()) has no space.
+size_t version_end(std::string_view entry) { return entry.find(' '); }
 constexpr size_t kMgetMaxDocument = 1024;  // average bytes, for the type probe (read())
 
 struct PlainOp {
@@ -239,7 +240,8 @@ class PlainApply {
           const RedisReply value = values.at(k);
           if (value.is_nil()) continue;
           const std::string_view v = value.str();
-          if (v.size() < kVersionSize + 2 || v[kVersionSize] != ' ') {
+          const size_t space = version_end(v);
+          if (space == 0 || space == std::string_view::npos || space + 1 >= v.size()) {
             throw Error::state(who_ + ": malformed entry in " + index.key + ": " + std::string(v));
           }
           index.id_entries[at + k]->value = std::string(v);
@@ -354,10 +356,10 @@ class PlainApply {
   }
 
   // ---- step 2 -------------------------------------------------------------------
-  static std::string key_of(const std::string& entry) { return entry.substr(kVersionSize + 1); }
+  static std::string key_of(const std::string& entry) { return entry.substr(version_end(entry) + 1); }
   // The per-row version guard: the row's stored version is not older than `version`.
   static bool stale(const std::optional<std::string>& entry, std::string_view version) {
-    return entry && std::string_view(*entry).substr(0, kVersionSize).compare(version) >= 0;
+    return entry && std::string_view(*entry).substr(0, version_end(*entry)).compare(version) >= 0;
   }
 
   // WRONGTYPE unless the op's key holds (or will hold) a string or nothing.
@@ -497,7 +499,7 @@ class PlainApply {
 std::optional<BatchOutcome> apply_plain(RedisConnection& conn, const BatchArgs& args) {
   const BatchArgs::Header& h = args.header();
   // Not repair or rebuild rows ("repair", "rebuild:<position>").
-  const bool moves = h.checkpoint.size() == kVersionSize && h.checkpoint[16] == ':';
+  const bool moves = !h.checkpoint.empty() && h.checkpoint != "repair" && h.checkpoint.rfind("rebuild:", 0) != 0;
   const bool snapshot_rows = h.checkpoint.empty();
   if (h.mode != "upsert" || h.format != "json" || !(moves || snapshot_rows)) return std::nullopt;
   std::optional<std::vector<PlainOp>> ops = plain_ops(args, snapshot_rows);

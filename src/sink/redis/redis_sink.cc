@@ -170,7 +170,7 @@ SinkCheckpoint RedisSink::load_checkpoint() {
         checkpoint.slot = value;
       } else if (field == "rebuild") {
         try {
-          checkpoint.rebuilding = Position::decode(value).commit_lsn;
+          checkpoint.rebuilding = Position::decode(value);
         } catch (const Error& e) {
           throw Error::state(context_ + ": " + checkpoint_key_ + " rebuild: " + e.what());
         }
@@ -183,10 +183,10 @@ SinkCheckpoint RedisSink::load_checkpoint() {
   });
 }
 
-void RedisSink::begin_snapshot(const std::string& slot, Lsn consistent_point, const std::vector<std::string>& tables) {
+void RedisSink::begin_snapshot(const std::string& slot, const Position& snapshot_at, const std::vector<std::string>& tables) {
   with_connection([&](RedisConnection& conn) {
     run_script(conn, kBeginSnapshotScript, {checkpoint_key_},
-               {slot, config_.name, Position{consistent_point, 0}.encode()}, "beginning the snapshot");
+               {slot, config_.name, snapshot_at.encode()}, "beginning the snapshot");
     expected_.reset();
     checkpoint_exists_ = true;
     state_known_ = true;
@@ -209,8 +209,8 @@ void RedisSink::begin_snapshot(const std::string& slot, Lsn consistent_point, co
   });
 }
 
-void RedisSink::finish_snapshot(const std::string& slot, Lsn consistent_point) {
-  const Position position{consistent_point, 0};
+void RedisSink::finish_snapshot(const std::string& slot, const Position& snapshot_at) {
+  const Position& position = snapshot_at;
   with_connection([&](RedisConnection& conn) {
     run_script(conn, kFinishSnapshotScript, {checkpoint_key_}, {position.encode(), slot, config_.name},
                "finishing the snapshot");
@@ -221,8 +221,8 @@ void RedisSink::finish_snapshot(const std::string& slot, Lsn consistent_point) {
   state_known_ = true;
 }
 
-void RedisSink::start_without_snapshot(const std::string& slot, Lsn consistent_point) {
-  const Position position{consistent_point, 0};
+void RedisSink::start_without_snapshot(const std::string& slot, const Position& start) {
+  const Position& position = start;
   with_connection([&](RedisConnection& conn) {
     run_script(conn, kStartWithoutSnapshotScript, {checkpoint_key_}, {position.encode(), slot},
                "recording the start position");
@@ -233,8 +233,8 @@ void RedisSink::start_without_snapshot(const std::string& slot, Lsn consistent_p
   state_known_ = true;
 }
 
-void RedisSink::begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) {
-  const std::string at = copy_point ? Position{*copy_point, 0}.encode() : std::string();
+void RedisSink::begin_rebuild(const std::string& slot, const std::optional<Position>& copy_point) {
+  const std::string at = copy_point ? copy_point->encode() : std::string();
   with_connection([&](RedisConnection& conn) {
     run_script(conn, kBeginRebuildScript, {checkpoint_key_}, {expected_ ? expected_->encode() : "", slot, at, config_.name},
                "recording the rebuild");
@@ -244,8 +244,8 @@ void RedisSink::begin_rebuild(const std::string& slot, std::optional<Lsn> copy_p
   state_known_ = true;
 }
 
-void RedisSink::finish_rebuild(Lsn copy_point, const std::vector<std::string>& tables) {
-  std::vector<std::string> args = {Position{copy_point, 0}.encode(), config_.name, prefix_};
+void RedisSink::finish_rebuild(const Position& copy_point, const std::vector<std::string>& tables) {
+  std::vector<std::string> args = {copy_point.encode(), config_.name, prefix_};
   args.insert(args.end(), tables.begin(), tables.end());
   with_connection([&](RedisConnection& conn) {
     run_script(conn, kFinishRebuildScript, {checkpoint_key_}, args, "finishing the rebuild");
@@ -334,7 +334,7 @@ const RedisSink::Route& RedisSink::route_for(const RelationPtr& relation) {
   }
   if (route->identity.empty()) {
     for (size_t i = 0; i < rel.columns.size(); ++i) {
-      if (rel.columns[i].in_replica_identity) route->identity.push_back(static_cast<int>(i));
+      if (rel.columns[i].in_identity) route->identity.push_back(static_cast<int>(i));
     }
   }
   if (config_.mode == SinkMode::kUpsert && route->identity.empty()) {
@@ -348,7 +348,7 @@ const RedisSink::Route& RedisSink::route_for(const RelationPtr& relation) {
     route->json_keys.push_back(std::move(token));
   }
   for (int i : route->columns) {
-    if (rel.replica_identity == 'f' || rel.columns[i].in_replica_identity) route->old_columns.push_back(i);
+    if (rel.old_row_complete() || rel.columns[i].in_identity) route->old_columns.push_back(i);
   }
   if (route->old_columns.empty()) route->old_columns = route->identity;
 
@@ -527,7 +527,7 @@ void RedisSink::encode_invalidate(const Change& change, const Route& route, Batc
   }
   if (keys.empty()) {
     const std::vector<Value>& values = change.op == Op::kDelete ? change.old_values : change.new_values;
-    if (change.op == Op::kDelete && !values.empty() && rel.replica_identity != 'f') {
+    if (change.op == Op::kDelete && !values.empty() && !rel.old_row_complete()) {
       throw Error::invalid_input("table " + route.table + ": a DELETE carries only the replica-identity columns, but key template '" +
                                  route.key->text() + "' needs " + column_list(rel, route.key_columns) +
                                  ": use REPLICA IDENTITY FULL or mode = \"upsert\"");
@@ -559,7 +559,7 @@ void RedisSink::encode_stream(const Change& change, const Route& route, bool sna
   fields.emplace_back("table", route.table);
   fields.emplace_back("key", std::move(key));
   fields.emplace_back("pos", change.position.str());
-  fields.emplace_back("lsn", change.position.commit_lsn.str());
+  for (const auto& [name, field] : position_format().event_fields) fields.emplace_back(name, field(change.position));
   fields.emplace_back("xid", std::to_string(change.xid));
   fields.emplace_back("commit_time", iso8601_utc(change.commit_time));
   if (!change.old_values.empty()) fields.emplace_back("old", row_to_json(rel, change.old_values, &route.old_columns));
@@ -633,7 +633,7 @@ void RedisSink::apply_once(const Batch& batch) {
     case BatchKind::kSnapshot: header.checkpoint = ""; break;
     case BatchKind::kRebuild:
       if (!batch.copy_point) throw Error::internal(context_ + ": a rebuild batch without its copy point");
-      header.checkpoint = "rebuild:" + Position{*batch.copy_point, 0}.encode();
+      header.checkpoint = "rebuild:" + batch.copy_point->encode();
       break;
     case BatchKind::kRepair: header.checkpoint = "repair"; break;
   }

@@ -80,11 +80,11 @@ class RedisSink final : public Sink,
   KeySpaceTarget* key_space_target() override { return config_.mode == SinkMode::kUpsert ? this : nullptr; }
   SinkCheckpoint load_checkpoint() override;
   void apply(const Batch& batch) override;
-  void begin_snapshot(const std::string& slot, Lsn consistent_point, const std::vector<std::string>& tables) override;
-  void finish_snapshot(const std::string& slot, Lsn consistent_point) override;
-  void start_without_snapshot(const std::string& slot, Lsn consistent_point) override;
-  void begin_rebuild(const std::string& slot, std::optional<Lsn> copy_point) override;
-  void finish_rebuild(Lsn copy_point, const std::vector<std::string>& tables) override;
+  void begin_snapshot(const std::string& slot, const Position& snapshot_at, const std::vector<std::string>& tables) override;
+  void finish_snapshot(const std::string& slot, const Position& snapshot_at) override;
+  void start_without_snapshot(const std::string& slot, const Position& start) override;
+  void begin_rebuild(const std::string& slot, const std::optional<Position>& copy_point) override;
+  void finish_rebuild(const Position& copy_point, const std::vector<std::string>& tables) override;
 
   // What the last successful apply() did (for logs and tests).
   struct ApplyStats {

@@ -42,8 +42,12 @@ std::string StdoutSink::line_of(const Change& change, bool snapshot_row) {
   if (!snapshot_row) {
     line += ",\"pos\":";
     append_json_string(line, change.position.str());
-    line += ",\"lsn\":";
-    append_json_string(line, change.position.commit_lsn.str());
+    for (const auto& [field, value_of] : position_format().event_fields) {
+      line += ",";
+      append_json_string(line, field);
+      line += ":";
+      append_json_string(line, value_of(change.position));
+    }
     line += ",\"xid\":" + std::to_string(change.xid);
     line += ",\"commit_time\":";
     append_json_string(line, iso8601_utc(change.commit_time));

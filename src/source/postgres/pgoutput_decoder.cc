@@ -3,6 +3,7 @@
 // the contract (what is an error, what the messages say) is in pgoutput_decoder.h.
 #include "source/postgres/pgoutput_decoder.h"
 
+
 #include <algorithm>
 #include <ratio>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "source/postgres/replica_identity.h"
 
 namespace sluice::pg {
 namespace {
@@ -198,7 +200,7 @@ std::vector<Value> tuple(Reader& r, const Relation& relation) {
   if (count < 0) r.fail(count_at, fmt::format("negative tuple column count {}", count));
   if (static_cast<size_t>(count) != relation.columns.size()) {
     r.fail(count_at, fmt::format("tuple has {} columns but relation {} (OID {}) has {}", count,
-                                 relation.qualified_name(), relation.oid, relation.columns.size()));
+                                 relation.qualified_name(), relation.source_id, relation.columns.size()));
   }
   std::vector<Value> values;
   values.reserve(static_cast<size_t>(count));
@@ -272,7 +274,7 @@ std::pair<std::optional<uint32_t>, std::shared_ptr<Relation>> decode_relation(Re
                                                                               bool in_stream) {
   auto xid = stream_xid(r, in_stream);
   auto rel = std::make_shared<Relation>();
-  rel->oid = r.u32("relation OID");
+  rel->source_id = r.u32("relation OID");
   rel->schema = namespace_name(r);
   const size_t name_at = r.offset();
   rel->name = r.cstring("relation name");
@@ -284,7 +286,7 @@ std::pair<std::optional<uint32_t>, std::shared_ptr<Relation>> decode_relation(Re
     r.fail(identity_at, fmt::format("expected replica identity 'd', 'n', 'f' or 'i', got {}",
                                     describe_byte(identity)));
   }
-  rel->replica_identity = static_cast<char>(identity);
+  rel->old_row = old_row_of(static_cast<char>(identity));
 
   const size_t count_at = r.offset();
   const int16_t count = r.i16("column count");
@@ -298,7 +300,7 @@ std::pair<std::optional<uint32_t>, std::shared_ptr<Relation>> decode_relation(Re
       r.fail(flags_at,
              fmt::format("expected column flags 0 or 1 (part of the key), got {}", flags));
     }
-    column.in_replica_identity = (flags & 1u) != 0;
+    column.in_identity = (flags & 1u) != 0;
     const size_t column_name_at = r.offset();
     column.name = r.cstring("column name");
     if (column.name.empty()) r.fail(column_name_at, "empty column name");
@@ -478,7 +480,7 @@ Message PgOutputDecoder::decode(std::span<const uint8_t> data) {
       RelationPtr stored = std::move(rel);
       // A new Relation message for a known OID (e.g. after ALTER TABLE) replaces the
       // old shape; changes already decoded keep the RelationPtr they were built with.
-      relations_[stored->oid] = stored;
+      relations_[static_cast<uint32_t>(stored->source_id)] = stored;
       return RelationMessage{xid, std::move(stored)};
     }
     case 'Y': return decode_type(r, in_stream_);
@@ -528,10 +530,10 @@ RelationPtr PgOutputDecoder::relation(uint32_t oid) const {
 
 void PgOutputDecoder::replace_relation(RelationPtr relation) {
   if (!relation) throw Error::internal("replace_relation: null relation");
-  auto it = relations_.find(relation->oid);
+  auto it = relations_.find(static_cast<uint32_t>(relation->source_id));
   if (it == relations_.end()) {
     throw Error::internal(fmt::format("replace_relation: no relation with OID {} ({}) was decoded",
-                                      relation->oid, relation->qualified_name()));
+                                      relation->source_id, relation->qualified_name()));
   }
   // Tuples are decoded against the stored column list, so an enriched copy must keep
   // the shape the server announced.
@@ -543,7 +545,7 @@ void PgOutputDecoder::replace_relation(RelationPtr relation) {
   if (!same_shape) {
     throw Error::internal(fmt::format(
         "replace_relation: relation {} (OID {}) does not have the columns the server announced",
-        relation->qualified_name(), relation->oid));
+        relation->qualified_name(), relation->source_id));
   }
   it->second = std::move(relation);
 }

@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "core/change.h"
-#include "core/lsn.h"
+#include "source/postgres/lsn.h"
 
 namespace sluice::pg {
 

@@ -9,6 +9,7 @@
 #include "source/postgres/heartbeat.h"
 #include "source/postgres/instance_lock.h"
 #include "source/postgres/pg_connection.h"
+#include "source/postgres/pg_position.h"
 #include "source/postgres/slot.h"
 #include "source/postgres/stream_loop.h"
 #include "source/postgres/table_resync.h"
@@ -62,20 +63,21 @@ void PostgresSource::drop_retained() {
   spdlog::info("dropped replication slot '{}'", config_.source.slot);
 }
 
-Lsn PostgresSource::create_retained(const SnapshotCopier* copy) {
+Position PostgresSource::create_retained(const SnapshotCopier* copy) {
   auto replication = PgConnection::connect(config_.source.dsn, PgConnection::Mode::kReplication);
   auto created = create_logical_slot(replication, config_.source.slot);
   spdlog::info("created replication slot '{}' at {}", config_.source.slot, created.consistent_point.str());
   // `replication` stays open and idle: the exported snapshot lives as long as it does.
-  if (copy != nullptr) (*copy)(created.consistent_point, created.snapshot_name);
-  return created.consistent_point;
+  const Position snapshot_at = pg::position(created.consistent_point);
+  if (copy != nullptr) (*copy)(snapshot_at, created.snapshot_name);
+  return snapshot_at;
 }
 
-Lsn PostgresSource::resume_point() {
+Position PostgresSource::resume_point() {
   auto connection = PgConnection::connect(config_.source.dsn, PgConnection::Mode::kNormal);
   auto slot = query_slot(connection, config_.source.slot);
   if (!slot) throw Error::state(fmt::format("replication slot '{}' disappeared while starting", config_.source.slot));
-  return slot->confirmed_flush_lsn;
+  return pg::position(slot->confirmed_flush_lsn);
 }
 
 std::map<std::string, std::string> PostgresSource::table_shapes() {

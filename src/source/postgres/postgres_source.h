@@ -32,8 +32,8 @@ class PostgresSource final : public Source {
   void drop_retained() override;
   // Creates the slot with an exported snapshot; calls `copy` while the
   // replication connection that holds the snapshot stays open.
-  Lsn create_retained(const SnapshotCopier* copy) override;
-  Lsn resume_point() override;
+  Position create_retained(const SnapshotCopier* copy) override;
+  Position resume_point() override;
   std::map<std::string, std::string> table_shapes() override;
   void stream(std::vector<SinkRunner*> runners, std::atomic<bool>& finish, StopSignal& stop,
               std::map<std::string, std::string> known_shapes) override;

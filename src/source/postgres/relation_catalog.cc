@@ -1,10 +1,12 @@
 #include "source/postgres/relation_catalog.h"
 
+
 #include <algorithm>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "source/postgres/replica_identity.h"
 
 namespace sluice::pg {
 
@@ -50,17 +52,17 @@ RelationPtr RelationCatalog::complete(const Relation& decoded) {
 
 RelationPtr RelationCatalog::describe(const TableInfo& table) {
   auto relation = std::make_shared<Relation>();
-  relation->oid = table.oid;
+  relation->source_id = table.oid;
   relation->schema = table.schema;
   relation->name = table.name;
-  relation->replica_identity = table.replica_identity;
+  relation->old_row = old_row_of(table.replica_identity);
   for (const auto& info : table.columns) {
     Column column;
     column.name = info.name;
     column.type_oid = info.type_oid;
     column.type_modifier = info.type_modifier;
     column.in_primary_key = contains(table.primary_key, info.name);
-    column.in_replica_identity = table.replica_identity == 'f' || column.in_primary_key;
+    column.in_identity = table.replica_identity == 'f' || column.in_primary_key;
     column.type = types_.resolve(info.type_oid);
     relation->columns.push_back(std::move(column));
   }

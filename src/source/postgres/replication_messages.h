@@ -15,7 +15,7 @@
 #include <string>
 #include <variant>
 
-#include "core/lsn.h"
+#include "source/postgres/lsn.h"
 #include "source/postgres/pgoutput_decoder.h"  // Timestamp, from/to_pg_timestamp
 
 namespace sluice::pg {

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "core/lsn.h"
+#include "source/postgres/lsn.h"
 #include "source/postgres/pg_connection.h"
 
 namespace sluice::pg {

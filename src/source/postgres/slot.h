@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/lsn.h"
+#include "source/postgres/lsn.h"
 #include "source/postgres/pg_connection.h"
 
 namespace sluice::pg {

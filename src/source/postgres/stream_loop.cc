@@ -12,6 +12,7 @@
 #include "core/change_counts.h"
 #include "core/fan_out.h"
 #include "core/retry.h"
+#include "source/postgres/pg_position.h"
 #include "source/postgres/pgoutput_decoder.h"
 #include "source/postgres/relation_catalog.h"
 #include "source/postgres/replication_messages.h"
@@ -130,7 +131,8 @@ class Session {
   }
 
   void send_status(bool reply_requested) {
-    Lsn ack = fan_out_.durable();
+    const Position durable = fan_out_.durable();
+    const Lsn ack = durable.empty() ? Lsn() : commit_lsn_of(durable);
     stream_->send_status(std::max(received_, ack), ack, ack, reply_requested);
     last_status_ = std::chrono::steady_clock::now();
     confirmed_lsn_ = ack;
@@ -168,7 +170,7 @@ class Session {
         report_lag();
         if (!assembler_.in_transaction() && keepalive->wal_end > last_idle_) {
           last_idle_ = keepalive->wal_end;
-          push(SourceIdle{keepalive->wal_end});
+          push(SourceIdle{pg::position(keepalive->wal_end)});
         }
         if (keepalive->reply_requested) send_status(false);
         continue;
@@ -207,30 +209,31 @@ class Session {
   enum class Placement { kCaptured, kForeign };
   Placement place(const Relation& relation) {
     const std::string name = relation.qualified_name();
-    auto by_oid = captured_oids_.find(relation.oid);
+    const auto oid = static_cast<uint32_t>(relation.source_id);
+    auto by_oid = captured_oids_.find(oid);
     if (by_oid != captured_oids_.end() && by_oid->second != name) {
-      placement_errors_[relation.oid] = fmt::format(
+      placement_errors_[oid] = fmt::format(
           "captured table {} (OID {}) is now called {}: PostgreSQL sends its changes under the new name; put {} in "
           "source.tables (and in the publication, if a DBA manages it), then start sluice again",
-          by_oid->second, relation.oid, name, name);
+          by_oid->second, oid, name, name);
       return Placement::kForeign;
     }
     if (captured_tables_.count(name)) {
-      captured_oids_[relation.oid] = name;
-      placement_errors_.erase(relation.oid);
+      captured_oids_[oid] = name;
+      placement_errors_.erase(oid);
       return Placement::kCaptured;
     }
     // With publish_via_partition_root PostgreSQL describes the partition too,
     // then sends its changes under the root; without it, under the partition.
-    if (auto root = partition_root(catalog_.connection(), relation.oid); root && captured_tables_.count(root->qualified())) {
-      placement_errors_[relation.oid] = fmt::format(
+    if (auto root = partition_root(catalog_.connection(), oid); root && captured_tables_.count(root->qualified())) {
+      placement_errors_[oid] = fmt::format(
           "PostgreSQL sent a change of {} (OID {}), a partition of captured table {}, under the partition's own "
           "name: publication '{}' does not publish via the partition root. Nothing was acknowledged past it. Run "
           "ALTER PUBLICATION {} SET (publish_via_partition_root = true); changes already logged keep the "
           "partition's name, so then start with `sluice run --resnapshot` (a new slot and a fresh copy)",
-          name, relation.oid, root->qualified(), config_.source.publication, config_.source.publication);
+          name, oid, root->qualified(), config_.source.publication, config_.source.publication);
     } else {
-      placement_errors_.erase(relation.oid);
+      placement_errors_.erase(oid);
     }
     return Placement::kForeign;
   }
@@ -249,8 +252,9 @@ class Session {
   // PostgreSQL sent under a name sluice cannot place (invariant 1: never skipped).
   bool captured(const Change& change) {
     const Relation& relation = *change.relation;
-    if (captured_tables_.count(relation.qualified_name()) && !placement_errors_.count(relation.oid)) return true;
-    if (auto error = placement_errors_.find(relation.oid); error != placement_errors_.end()) {
+    const auto oid = static_cast<uint32_t>(relation.source_id);
+    if (captured_tables_.count(relation.qualified_name()) && !placement_errors_.count(oid)) return true;
+    if (auto error = placement_errors_.find(oid); error != placement_errors_.end()) {
       throw Error::state(error->second);
     }
     add(ignored_.series({relation.qualified_name()}), 1);
@@ -261,7 +265,7 @@ class Session {
   // source keeps acknowledging on time (and notices a stop).
   void push(QueueItem item) {
     if (auto* end = std::get_if<TransactionEnd>(&item)) {
-      last_idle_ = std::max(last_idle_, end->end_lsn);
+      last_idle_ = std::max(last_idle_, commit_lsn_of(end->end));
       add(transactions_, 1);
     }
     if (auto* change = std::get_if<ChangePtr>(&item)) {

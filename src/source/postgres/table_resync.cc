@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/retry.h"
+#include "source/postgres/pg_position.h"
 #include "source/postgres/relation_catalog.h"
 #include "source/postgres/snapshot_reader.h"
 
@@ -257,7 +258,7 @@ bool ResyncTracker::on_message(const LogicalMessage& message, Lsn final_lsn, con
   switch (watermark->kind) {
     case Watermark::Kind::kBegin:
       if (!passes_.count(watermark->pass)) {
-        passes_[watermark->pass] = Pass{watermark->table, Position{final_lsn, 0}, std::chrono::steady_clock::now(), 0};
+        passes_[watermark->pass] = Pass{watermark->table, pg::position(final_lsn), std::chrono::steady_clock::now(), 0};
         mark(TableResync{TableResync::Phase::kStart, watermark->table, {}, {}});
         set(telemetry_.metrics.resync_running.series({watermark->table}), 1);
       }

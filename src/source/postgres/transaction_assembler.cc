@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "source/postgres/pg_position.h"
 
 namespace sluice::pg {
 
@@ -12,7 +13,7 @@ void TransactionAssembler::emit_change(Op op, const RelationPtr& relation, std::
     throw Error::protocol(fmt::format("pgoutput {} message for {} arrived outside a transaction (no Begin)",
                                       what, relation ? relation->qualified_name() : "?"));
   }
-  Position position{open_->final_lsn, open_->next_index++};
+  const Position position = pg::position(open_->final_lsn, open_->next_index++);
   if (last_emitted_ && position <= *last_emitted_) return;  // replayed after a reconnect
   auto change = std::make_shared<Change>();
   change->op = op;
@@ -50,7 +51,7 @@ void TransactionAssembler::consume(const Message& message) {
           }
           const Timestamp commit_time = open_->commit_time;
           open_.reset();
-          emit_(TransactionEnd{m.end_lsn, commit_time});
+          emit_(TransactionEnd{pg::position(m.end_lsn), commit_time});
         } else if constexpr (std::is_same_v<T, InsertMessage>) {
           emit_change(Op::kInsert, m.relation, {}, m.new_values, "Insert");
         } else if constexpr (std::is_same_v<T, UpdateMessage>) {

@@ -192,7 +192,8 @@ local function index_get(idx, f)
   local pf = PF[idx]
   if pf and pf[f] ~= nil then v = pf[f] else v = redis.call('HGET', idx, f) end
   if not v then return nil end
-  if #v < 27 or string.byte(v, 26) ~= 32 then
+  local space = string.find(v, ' ', 1, true)
+  if not space or space == 1 or space == #v then
     fail('SLUICE_STATE', who .. ': malformed entry in ' .. idx .. ': ' .. v)
   end
   return v
@@ -225,8 +226,9 @@ local function index_entries(idx)  -- every entry in effect
   end
   return out
 end
-local function version_of(e) return string.sub(e, 1, 25) end
-local function key_of(e) return string.sub(e, 27) end
+-- An index entry is "<version> <key>"; a version (an encoded position) has no space.
+local function version_of(e) return string.sub(e, 1, string.find(e, ' ', 1, true) - 1) end
+local function key_of(e) return string.sub(e, string.find(e, ' ', 1, true) + 1) end
 
 -- ---- ops -----------------------------------------------------------------------
 local argi = 11

@@ -11,17 +11,20 @@ local who = "sink '" .. sink .. "'"
 local function fail(code, msg) error({err = code .. ' ' .. msg}) end
 local function show(pos) if pos == '' then return 'none' end return pos end
 
--- Positions are fixed-width strings whose byte order is their order. Compare the
--- bytes: Lua's '<' on strings uses strcoll (locale-dependent), and they must never
--- become numbers.
+-- Positions are strings of printable ASCII whose byte order is their order
+-- (core/position.h). Compare the bytes: Lua's '<' on strings uses strcoll
+-- (locale-dependent), and they must never become numbers.
 local function pos_cmp(a, b)
   if a == b then return 0 end
-  if #a == 25 and #b == 25 then
-    -- Most compares end in the 16 hex digits of the LSN: compared as numbers
-    -- (tonumber reads them exactly; rounding to a double keeps their order, so
-    -- only a tie, which may be a rounding, falls through to the bytes).
-    local x, y = tonumber(string.sub(a, 1, 16), 16), tonumber(string.sub(b, 1, 16), 16)
-    if x and y and x ~= y then
+  -- Most compares are decided within a leading run of upper-case hex digits
+  -- (PostgreSQL's positions start with 16 of them): compared as numbers they
+  -- order like their bytes ('0'-'9' < 'A'-'F'). tonumber reads 16 digits
+  -- exactly; rounding to a double keeps their order, so only a tie, which may
+  -- be a rounding, falls through to the bytes.
+  local ha, hb = string.sub(a, 1, 16), string.sub(b, 1, 16)
+  if #ha == 16 and #hb == 16 and not string.find(ha, '[^0-9A-F]') and not string.find(hb, '[^0-9A-F]') then
+    local x, y = tonumber(ha, 16), tonumber(hb, 16)
+    if x ~= y then
       if x < y then return -1 end
       return 1
     end

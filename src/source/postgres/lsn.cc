@@ -1,4 +1,4 @@
-#include "core/lsn.h"
+#include "source/postgres/lsn.h"
 
 #include <charconv>
 
@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-namespace sluice {
+namespace sluice::pg {
 
 namespace {
 bool parse_hex32(std::string_view part, uint32_t& out) {
@@ -30,4 +30,4 @@ std::string Lsn::str() const {
   return fmt::format("{:X}/{:X}", static_cast<uint32_t>(value_ >> 32), static_cast<uint32_t>(value_));
 }
 
-}  // namespace sluice
+}  // namespace sluice::pg

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace sluice {
+namespace sluice::pg {
 
 class Lsn {
  public:
@@ -27,4 +27,4 @@ class Lsn {
   uint64_t value_ = 0;
 };
 
-}  // namespace sluice
+}  // namespace sluice::pg
