@@ -73,13 +73,14 @@ void start_fresh(const Config& config, Source& source, const StartPlan& plan,
     }
     return;
   }
-  const SnapshotCopier copier = [&](const Position& point, const std::string& snapshot) {
+  const SnapshotCopier copier = [&](ConsistentSnapshot& snapshot) {
+    const Position& point = snapshot.at();
     for (auto& sink : sinks) {
       if (SnapshotTarget* target = sink->snapshot_target()) {
         target->begin_snapshot(source.stream_name(), point, config.source.tables);
       }
     }
-    SnapshotCopy copy{snapshot, point, config.sinks};
+    SnapshotCopy copy{&snapshot, config.sinks};
     copy.telemetry = &telemetry;
     copy.live_progress = live_progress_enabled();
     copy_snapshot(config, copy, make_sink, g_finish, g_stop);
@@ -151,8 +152,8 @@ int run_active(const Config& config, const RunOptions& options, Source& source, 
     const SinkConfig& sink_config = config.sinks[i];
     RebuildStarter rebuild;
     if (sink_config.on_reset == OnReset::kRebuild && sinks[i]->rebuild_target() != nullptr) {
-      rebuild = [&config, &sink_config](Sink& sink) {
-        return std::make_unique<SinkRebuild>(config, sink_config, sink, make_sink);
+      rebuild = [&config, &sink_config, &source](Sink& sink) {
+        return std::make_unique<SinkRebuild>(config, sink_config, source, sink, make_sink);
       };
     }
     const bool rebuild_first =

@@ -9,7 +9,9 @@
 //   retained()          the retained stream the sinks' checkpoints belong to, if any
 //                       (PostgreSQL: the replication slot), for start planning
 //   drop_retained() /   a fresh start: the stream is (re)created at a consistent
-//   create_retained()   point, and the initial snapshot is copied under it
+//   create_retained()   point, and the initial snapshot is copied from it
+//                       (core/consistent_snapshot.h)
+//   open_copy_point()   a consistent snapshot while streaming (a sink rebuild)
 //   resume_point()      where the retained stream resumes (acknowledged so far)
 //   stream()            decode, hand every item to the sinks in commit order
 //                       (core/fan_out.h), acknowledge what every sink made
@@ -29,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "core/consistent_snapshot.h"
 #include "core/health.h"
 #include "core/sink_runner.h"
 #include "core/stop_signal.h"
@@ -54,10 +57,10 @@ class ActiveInstance {
   virtual std::optional<std::string> lost() const = 0;
 };
 
-// Copies every captured table into the sinks, every row at `snapshot_at` (the
-// consistent point's position: older than every change streamed after it),
-// while the source holds the consistent snapshot named `snapshot` open.
-using SnapshotCopier = std::function<void(const Position& snapshot_at, const std::string& snapshot)>;
+// Copies every captured table into the sinks from `snapshot` (its rows at its
+// position, older than every change streamed after it), which the source keeps
+// readable until this returns.
+using SnapshotCopier = std::function<void(ConsistentSnapshot& snapshot)>;
 
 class Source {
  public:
@@ -79,6 +82,11 @@ class Source {
   virtual Position create_retained(const SnapshotCopier* copy) = 0;
   // Where the retained stream resumes (what the source has acknowledged).
   virtual Position resume_point() = 0;
+  // A consistent snapshot at a new point, readable while the result lives, for a
+  // copy made while streaming goes on (a sink rebuild): every change after its
+  // position reaches the sinks through the stream. Thread-safe (a sink runner
+  // calls it).
+  virtual std::unique_ptr<ConsistentSnapshot> open_copy_point() = 0;
   // Each captured table's shape now (a fingerprint: columns, key, partitions).
   virtual std::map<std::string, std::string> table_shapes() = 0;
 

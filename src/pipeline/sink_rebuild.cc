@@ -4,23 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include "core/retry.h"
-#include "source/postgres/pg_position.h"
-#include "source/postgres/slot.h"
 
 namespace sluice {
 
-namespace {
-
-// Temporary slots of one process never share a name, even while PostgreSQL is
-// still dropping the previous one.
-std::string temporary_slot_name(const std::string& slot) {
-  static std::atomic<uint64_t> counter{0};
-  return fmt::format("{}_rebuild_{}", slot.substr(0, 40), ++counter);
-}
-
-}  // namespace
-
-SinkRebuild::SinkRebuild(const Config& config, const SinkConfig& sink_config, Sink& sink, SinkFactory make_sink)
+SinkRebuild::SinkRebuild(const Config& config, const SinkConfig& sink_config, Source& source, Sink& sink,
+                         SinkFactory make_sink)
     : config_(config),
       sink_config_(sink_config),
       make_sink_(std::move(make_sink)),
@@ -30,16 +18,14 @@ SinkRebuild::SinkRebuild(const Config& config, const SinkConfig& sink_config, Si
     throw Error::internal(fmt::format("{}: the sink cannot be rebuilt (it has no RebuildTarget)", label_));
   }
   if (sink.row_store() == nullptr) {
-    target->begin_rebuild(config.source.slot, std::nullopt);
+    target->begin_rebuild(source.stream_name(), std::nullopt);
     spdlog::info("{}: its checkpoint is stored again; it holds no rows to copy, so it simply goes on", label_);
     status_.store(Status::kDone);
     return;
   }
-  replication_ = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kReplication);
-  const auto created = pg::create_logical_slot(replication_, temporary_slot_name(config.source.slot), true);
-  snapshot_name_ = created.snapshot_name;
-  copy_point_ = pg::position(created.consistent_point);
-  target->begin_rebuild(config.source.slot, copy_point_);
+  snapshot_ = source.open_copy_point();
+  copy_point_ = snapshot_->at();
+  target->begin_rebuild(source.stream_name(), copy_point_);
   spdlog::info("{}: copying every table at {} while streaming goes on", label_, copy_point_.str());
   thread_ = std::thread([this] { copy(); });
 }
@@ -61,9 +47,9 @@ bool SinkRebuild::failure_is_transient() const {
 
 void SinkRebuild::copy() {
   try {
-    SnapshotCopy copy{snapshot_name_, copy_point_, {sink_config_}, true, label_};
+    SnapshotCopy copy{snapshot_.get(), {sink_config_}, true, label_};
     const SnapshotResult result = copy_snapshot(config_, copy, make_sink_, finish_, cancel_);
-    replication_ = pg::PgConnection();  // the snapshot is no longer needed: drop the temporary slot
+    snapshot_.reset();  // no longer needed (PostgreSQL: drops the temporary slot)
     auto sink = make_sink_(sink_config_);
     retry_transient(label_, config_.retry, cancel_, [&] {
       sink->load_checkpoint();

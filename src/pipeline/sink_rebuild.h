@@ -3,9 +3,10 @@
 // fresh consistent snapshot.
 //
 // How it stays exact (docs/architecture.md, "Sink reset"):
-//   1. A temporary logical slot, on a replication connection of its own, exports
-//      a snapshot and gives its exact LSN C (the copy point): the snapshot holds
-//      every transaction committed before C and none after.
+//   1. The source opens a consistent snapshot at a new point C, the copy point
+//      (Source::open_copy_point; PostgreSQL: a temporary logical slot on a
+//      replication connection of its own): the snapshot holds every transaction
+//      committed before C and none after.
 //   2. sink.begin_rebuild(slot, C) stores the checkpoint again with rebuild=C.
 //      Streaming goes on at once, from where the sink was.
 //   3. A background thread copies every table at C into new instances of the sink
@@ -13,8 +14,8 @@
 //      streamed change made newer; tombstones of deletes and truncates newer than C
 //      keep a copied row from bringing a deleted row back; a streamed update whose
 //      unchanged TOAST value is in a row not copied yet waits for that row.
-//   4. finish_rebuild(C) ends it and drops the tombstones; the temporary slot goes
-//      with its connection.
+//   4. finish_rebuild(C) ends it and drops the tombstones; the snapshot is closed
+//      (PostgreSQL: the temporary slot goes with its connection).
 // A sink that holds no rows (invalidate, stream) only gets its checkpoint back
 // (begin_rebuild(slot, nullopt)): an empty cache is already invalidated, and a
 // stream cannot take back what it lost.
@@ -31,18 +32,19 @@
 #include "config/config.h"
 #include "core/background_task.h"
 #include "core/sink.h"
+#include "core/source.h"
 #include "core/stop_signal.h"
 #include "pipeline/snapshot_copy.h"
-#include "source/postgres/pg_connection.h"
 
 namespace sluice {
 
 class SinkRebuild final : public BackgroundTask {
  public:
   // Steps 1 and 2 on the caller's thread (the sink's own: `sink` is used only
-  // here), then starts step 3. Throws Error::transient when PostgreSQL or the
+  // here), then starts step 3. Throws Error::transient when the source or the
   // store cannot be reached (the caller retries), other Errors as they come.
-  SinkRebuild(const Config& config, const SinkConfig& sink_config, Sink& sink, SinkFactory make_sink);
+  // `source` must outlive the rebuild.
+  SinkRebuild(const Config& config, const SinkConfig& sink_config, Source& source, Sink& sink, SinkFactory make_sink);
   ~SinkRebuild() override;  // cancels the copy and joins
   SinkRebuild(const SinkRebuild&) = delete;
   SinkRebuild& operator=(const SinkRebuild&) = delete;
@@ -58,8 +60,7 @@ class SinkRebuild final : public BackgroundTask {
   SinkConfig sink_config_;
   SinkFactory make_sink_;
   std::string label_;  // "rebuild of sink 'NAME'"
-  pg::PgConnection replication_;  // holds the exported snapshot and the temporary slot
-  std::string snapshot_name_;
+  std::unique_ptr<ConsistentSnapshot> snapshot_;  // the copy point's; closed once copied
   Position copy_point_;
 
   StopSignal cancel_;

@@ -1,16 +1,16 @@
-// Copying the tables into sinks under an exported snapshot: the initial snapshot
-// (every sink, under the snapshot exported when the slot was created, so copied
-// rows and streamed changes neither overlap nor leave a gap) and the rebuild of one
-// sink after a reset (pipeline/sink_rebuild.h). Tables are spread over
-// source.snapshot_workers threads; each reads its table in primary-key chunks
-// (source/postgres/snapshot_reader.h) with its own connection and its own sink
-// instances. Rows carry the consistent point's position, older than any
-// streamed change after that point. Progress (rows done of the estimated total, rate,
+// Copying the tables into sinks from a source's consistent snapshot
+// (core/consistent_snapshot.h): the initial snapshot (every sink, under the
+// snapshot taken when the retained stream was created, so copied rows and
+// streamed changes neither overlap nor leave a gap) and the rebuild of one sink
+// after a reset (pipeline/sink_rebuild.h). The source cuts the tables into parts;
+// source.snapshot_workers threads copy them, each with its own reader and its own
+// sink instances, and each sink gets only the tables it holds
+// (Sink::holds_table). Rows carry the snapshot's position, older than any
+// streamed change after it. Progress (rows done of the estimated total, rate,
 // time left) is logged every 10 seconds, or drawn as a live line every half
 // second on a terminal (live_progress), and reported into the telemetry.
 //
-// The exported snapshot stays importable only while the replication connection
-// that created the slot is open and idle: the caller keeps it so until this returns.
+// The snapshot must stay readable until this returns (the caller keeps it).
 // Errors: sink outages are retried; anything else (or a stop) aborts the copy and
 // is rethrown; the sinks stay marked "snapshot (or rebuild) in progress", so the
 // next run restarts it cleanly.
@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "core/position.h"
+#include "core/consistent_snapshot.h"
 #include "core/sink.h"
 #include "core/stop_signal.h"
 #include "core/telemetry.h"
@@ -38,8 +38,7 @@ struct SnapshotResult {
 };
 
 struct SnapshotCopy {
-  std::string snapshot_name;      // exported by the slot's creation
-  Position snapshot_at;           // the data as of this position (every row's)
+  ConsistentSnapshot* snapshot = nullptr;  // read from this (outlives the copy)
   std::vector<SinkConfig> sinks;  // copy into these
   bool rebuild = false;           // rows are Batch::rebuild rows, not initial snapshot rows
   std::string label = "snapshot"; // log prefix

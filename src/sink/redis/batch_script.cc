@@ -9,10 +9,11 @@
 namespace sluice {
 
 // The scripts live in lua/*.lua, embedded at build time (cmake/embed_lua.cmake
-// writes sink/redis/lua_scripts.h). Both batch scripts start with the one
-// prelude, lua/batch_prelude.lua: the ARGV header (batch_script.h), the shared
-// helpers, and the fence every batch passes first (the checkpoint key is a hash,
-// and exists when the sink expects it to).
+// writes sink/redis/lua_scripts.h). Both batch scripts start with the position
+// order (lua/position_order.lua: pos_cmp, which every script that compares
+// positions starts with) and the one prelude, lua/batch_prelude.lua: the ARGV
+// header (batch_script.h), the shared helpers, and the fence every batch passes
+// first (the checkpoint key is a hash, and exists when the sink expects it to).
 
 // Phase 1 reads and validates every op through an overlay of the writes planned
 // so far (later ops of a batch see the effect of earlier ones) and raises before
@@ -22,7 +23,8 @@ namespace sluice {
 // index and chunk), then moves the checkpoint. Both phases make as few
 // redis.call()s as they can: a call costs several times the command behind it,
 // and this script is most of Redis' time (docs/benchmarks.md).
-const std::string kBatchScriptText = std::string(lua::kBatchPrelude) + std::string(lua::kBatch);
+const std::string kBatchScriptText =
+    std::string(lua::kPositionOrder) + std::string(lua::kBatchPrelude) + std::string(lua::kBatch);
 const std::string_view kBatchScript = kBatchScriptText;
 
 // Snapshot rows of an upsert sink, the bulk of an initial snapshot: the same
@@ -36,7 +38,8 @@ const std::string_view kBatchScript = kBatchScriptText;
 // DEL + HSET), then one HSET per index and chunk. A retried chunk writes the
 // same rows again. This is most of the snapshot's time in Redis
 // (docs/benchmarks.md), so it does as little as it can.
-const std::string kSnapshotRowsScriptText = std::string(lua::kBatchPrelude) + std::string(lua::kSnapshotRows);
+const std::string kSnapshotRowsScriptText =
+    std::string(lua::kPositionOrder) + std::string(lua::kBatchPrelude) + std::string(lua::kSnapshotRows);
 const std::string_view kSnapshotRowsScript = kSnapshotRowsScriptText;
 
 const std::string_view kBeginSnapshotScript = lua::kBeginSnapshot;

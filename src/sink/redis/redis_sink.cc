@@ -810,7 +810,8 @@ std::optional<Position> RedisSink::read_applied_position() {
 namespace {
 // KEYS[1] the table's index; ARGV[1] the re-sync's first position; ARGV[2..]
 // index fields. Removes each entry (and its document) still older than ARGV[1].
-constexpr std::string_view kRemoveOlderScript = lua::kRemoveOlder;  // lua/remove_older.lua
+const std::string kRemoveOlderScript =
+    std::string(lua::kPositionOrder) + std::string(lua::kRemoveOlder);  // lua/position_order.lua, lua/remove_older.lua
 }  // namespace
 
 std::map<std::string, std::string> RedisSink::load_table_shapes() {

@@ -9,6 +9,7 @@
 #include "source/postgres/heartbeat.h"
 #include "source/postgres/instance_lock.h"
 #include "source/postgres/pg_connection.h"
+#include "source/postgres/pg_consistent_snapshot.h"
 #include "source/postgres/pg_position.h"
 #include "source/postgres/slot.h"
 #include "source/postgres/stream_loop.h"
@@ -68,9 +69,13 @@ Position PostgresSource::create_retained(const SnapshotCopier* copy) {
   auto created = create_logical_slot(replication, config_.source.slot);
   spdlog::info("created replication slot '{}' at {}", config_.source.slot, created.consistent_point.str());
   // `replication` stays open and idle: the exported snapshot lives as long as it does.
-  const Position snapshot_at = pg::position(created.consistent_point);
-  if (copy != nullptr) (*copy)(snapshot_at, created.snapshot_name);
-  return snapshot_at;
+  PgConsistentSnapshot snapshot(config_.source.dsn, created.snapshot_name, created.consistent_point);
+  if (copy != nullptr) (*copy)(snapshot);
+  return snapshot.at();
+}
+
+std::unique_ptr<ConsistentSnapshot> PostgresSource::open_copy_point() {
+  return PgConsistentSnapshot::open_copy_point(config_.source.dsn, config_.source.slot);
 }
 
 Position PostgresSource::resume_point() {

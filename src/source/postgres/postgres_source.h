@@ -34,6 +34,7 @@ class PostgresSource final : public Source {
   // replication connection that holds the snapshot stays open.
   Position create_retained(const SnapshotCopier* copy) override;
   Position resume_point() override;
+  std::unique_ptr<ConsistentSnapshot> open_copy_point() override;
   std::map<std::string, std::string> table_shapes() override;
   void stream(std::vector<SinkRunner*> runners, std::atomic<bool>& finish, StopSignal& stop,
               std::map<std::string, std::string> known_shapes) override;
