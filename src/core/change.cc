@@ -20,9 +20,11 @@ const char* to_string(Op op) {
 }
 
 size_t Change::byte_size() const {
+  if (const size_t known = size_cache.bytes.load(std::memory_order_relaxed); known != 0) return known;
   size_t size = sizeof(Change);
   for (const auto& v : old_values) size += sizeof(Value) + v.text.capacity();
   for (const auto& v : new_values) size += sizeof(Value) + v.text.capacity();
+  size_cache.bytes.store(size, std::memory_order_relaxed);
   return size;
 }
 
