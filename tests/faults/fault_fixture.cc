@@ -235,6 +235,40 @@ std::optional<double> FaultTest::time_until_sink_reaches(uint64_t target, Clock:
   return std::nullopt;
 }
 
+void FaultTest::measure_recovery(SluiceProcess& sluice, std::chrono::seconds timeout) {
+  auto back = Clock::now();
+  forget_connections();
+  auto target = wal_lsn();
+  ASSERT_TRUE(target);
+  auto recovered = time_until_sink_reaches(*target, back, &sluice, timeout);
+  ASSERT_TRUE(recovered) << sluice.output();
+  report.recovery_s.push_back(*recovered);
+}
+
+void FaultTest::stay_down(SluiceProcess& sluice, std::chrono::seconds down, const std::string& store) {
+  auto until = Clock::now() + down;
+  while (Clock::now() < until) {
+    ASSERT_TRUE(sluice.running()) << "sluice exited while " << store << " was away:\n" << sluice.output();
+    std::this_thread::sleep_for(200ms);
+  }
+}
+
+void FaultTest::ride_out_long_outage(SluiceProcess& sluice, const std::function<void()>& stop,
+                                     const std::function<void()>& start, std::chrono::seconds down,
+                                     const std::string& store) {
+  stop();
+  ++report.faults_injected;
+  auto backlog_from = wal_lsn();
+  stay_down(sluice, down, store);
+  start();
+  auto backlog_to = wal_lsn();
+  measure_recovery(sluice);
+  if (backlog_from && backlog_to) {
+    report.notes = "WAL written during the " + std::to_string(down.count()) +
+                   " s outage: " + std::to_string((*backlog_to - *backlog_from) / 1024) + " KiB";
+  }
+}
+
 ::testing::AssertionResult FaultTest::wait_caught_up(std::chrono::milliseconds timeout) {
   std::optional<uint64_t> target;
   if (!eventually([&] { return (target = wal_lsn()).has_value(); }, 30s)) {

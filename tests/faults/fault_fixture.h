@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,6 +106,18 @@ class FaultTest : public ::testing::Test {
                                                 std::chrono::milliseconds timeout = std::chrono::seconds(120));
   // The slot's confirmed_flush_lsn reaches the WAL position read now.
   ::testing::AssertionResult wait_caught_up(std::chrono::milliseconds timeout = std::chrono::seconds(120));
+
+  // ---- outages of the store under test ----
+  // Now (the store just came back) -> the sink's checkpoint reaches the WAL
+  // position read now; adds the seconds to report.recovery_s.
+  void measure_recovery(SluiceProcess& sluice, std::chrono::seconds timeout = std::chrono::seconds(120));
+  // The store (`store`, for the message) stays away for `down`; sluice must keep
+  // running all along.
+  void stay_down(SluiceProcess& sluice, std::chrono::seconds down, const std::string& store);
+  // One long outage while the load writes a backlog: `stop`, `down` of it,
+  // `start`, then the recovery measured and the WAL written meanwhile noted.
+  void ride_out_long_outage(SluiceProcess& sluice, const std::function<void()>& stop,
+                            const std::function<void()>& start, std::chrono::seconds down, const std::string& store);
 
   // ---- SQL and Redis that survive outages ----
   std::optional<std::string> try_scalar(const std::string& sql);  // nullopt: server unreachable

@@ -14,25 +14,7 @@ using namespace std::chrono_literals;
 
 class RedisOutageTest : public FaultTest {
  protected:
-  // Redis back -> the sink's checkpoint reaches the WAL position read then.
-  void measure_recovery(SluiceProcess& sluice) {
-    auto back = Clock::now();
-    forget_connections();
-    auto target = wal_lsn();
-    ASSERT_TRUE(target);
-    auto recovered = time_until_sink_reaches(*target, back, &sluice, 120s);
-    ASSERT_TRUE(recovered) << sluice.output();
-    report.recovery_s.push_back(*recovered);
-  }
-
-  // Redis stays down for `down`; sluice must still be running all along.
-  void stay_down(SluiceProcess& sluice, std::chrono::seconds down) {
-    auto until = Clock::now() + down;
-    while (Clock::now() < until) {
-      ASSERT_TRUE(sluice.running()) << "sluice exited while Redis was down:\n" << sluice.output();
-      std::this_thread::sleep_for(200ms);
-    }
-  }
+  void stay_down(SluiceProcess& sluice, std::chrono::seconds down) { FaultTest::stay_down(sluice, down, "Redis"); }
 };
 
 TEST_F(RedisOutageTest, RestartsAndALongOutageUnderLoadAreRiddenOut) {
@@ -59,16 +41,7 @@ TEST_F(RedisOutageTest, RestartsAndALongOutageUnderLoadAreRiddenOut) {
   measure_recovery(*sluice);
   std::this_thread::sleep_for(1s);
 
-  redis->stop();
-  ++report.faults_injected;
-  auto backlog_from = wal_lsn();
-  stay_down(*sluice, 21s);
-  redis->start();
-  auto backlog_to = wal_lsn();
-  measure_recovery(*sluice);
-  if (backlog_from && backlog_to) {
-    report.notes = "WAL written during the 21 s outage: " + std::to_string((*backlog_to - *backlog_from) / 1024) + " KiB";
-  }
+  ride_out_long_outage(*sluice, [&] { redis->stop(); }, [&] { redis->start(); }, 21s, "Redis");
   ASSERT_TRUE(load && !load->done()) << "the load ended before the drain: lengthen it";
   finish_case(config);
   EXPECT_TRUE(sluice->running()) << sluice->output();

@@ -140,24 +140,7 @@ class SearchFaultTest : public FaultTest {
     return lowest;
   }
 
-  // Now -> the search checkpoint reaches the WAL position read now.
-  void measure_recovery(SluiceProcess& sluice, std::chrono::seconds timeout = 120s) {
-    auto from = Clock::now();
-    auto target = wal_lsn();
-    ASSERT_TRUE(target);
-    auto recovered = time_until_sink_reaches(*target, from, &sluice, timeout);
-    ASSERT_TRUE(recovered) << sluice.output();
-    report.recovery_s.push_back(*recovered);
-  }
-
-  // searchd stays away for `down`; sluice must keep running all along.
-  void stay_down(SluiceProcess& sluice, std::chrono::seconds down) {
-    auto until = Clock::now() + down;
-    while (Clock::now() < until) {
-      ASSERT_TRUE(sluice.running()) << "sluice exited while searchd was away:\n" << sluice.output();
-      std::this_thread::sleep_for(200ms);
-    }
-  }
+  void stay_down(SluiceProcess& sluice, std::chrono::seconds down) { FaultTest::stay_down(sluice, down, "searchd"); }
 
   long documents(const char* index) {
     reader->query(std::string("SELECT id FROM ") + index + " WHERE id < " + kCheckpointId + " LIMIT 1");
@@ -234,16 +217,7 @@ TEST_F(SearchFaultTest, SearchdKilledStoppedAndDownFor20SecondsIsRiddenOut) {
     measure_recovery(*sluice);
     std::this_thread::sleep_for(2s);
   }
-  search->stop();
-  ++report.faults_injected;
-  auto backlog_from = wal_lsn();
-  stay_down(*sluice, 21s);
-  search->start();
-  auto backlog_to = wal_lsn();
-  measure_recovery(*sluice);
-  if (backlog_from && backlog_to) {
-    report.notes = "WAL written during the 21 s outage: " + std::to_string((*backlog_to - *backlog_from) / 1024) + " KiB";
-  }
+  ride_out_long_outage(*sluice, [&] { search->stop(); }, [&] { search->start(); }, 21s, "searchd");
   ASSERT_TRUE(load && !load->done()) << "the load ended before the drain: lengthen it";
   finish_case(config);
   EXPECT_TRUE(sluice->running()) << sluice->output();
