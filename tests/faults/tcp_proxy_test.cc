@@ -1,5 +1,6 @@
 // The harness's TcpProxy: relays bytes both ways, and cut() breaks live
-// connections (the peer sees a reset) while new ones are still relayed.
+// connections (the peer sees a reset) while new ones are still relayed;
+// cut_after_request() loses the answer to one request that ran.
 #include "harness/tcp_proxy.h"
 
 #include <gtest/gtest.h>
@@ -45,6 +46,23 @@ TEST(TcpProxyTest, RefusesWhileNotAcceptingAndWhenTheTargetIsDown) {
   EXPECT_THROW(RedisClient(proxy.port()).command({"PING"}), std::runtime_error);
   redis.start();
   EXPECT_EQ(RedisClient(proxy.port()).command({"PING"})[0], std::string("PONG"));
+}
+
+TEST(TcpProxyTest, CutAfterRequestRunsTheRequestAndLosesItsAnswer) {
+  RedisServer redis;
+  TcpProxy proxy(redis.port());
+  RedisClient through(proxy.port());
+  proxy.cut_after_request("marked-key");
+  EXPECT_EQ(through.command({"SET", "other-key", "1"})[0], std::string("OK"));  // not marked: relayed
+  EXPECT_FALSE(proxy.cut_after_request_done());
+  EXPECT_THROW(through.command({"SET", "marked-key", "ran"}), std::runtime_error);
+  EXPECT_TRUE(proxy.cut_after_request_done());
+  EXPECT_EQ(proxy.connections_cut(), 1);
+  EXPECT_EQ(RedisClient(redis.port()).get("marked-key"), std::optional<std::string>("ran"));
+  // One-shot: the next connection is relayed whole.
+  RedisClient again(proxy.port());
+  EXPECT_EQ(again.command({"SET", "marked-key", "again"})[0], std::string("OK"));
+  EXPECT_EQ(proxy.connections_cut(), 1);
 }
 
 TEST(TcpProxyTest, ClosingTheClientClosesTheTargetSide) {

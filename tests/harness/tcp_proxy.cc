@@ -1,5 +1,7 @@
 // TcpProxy: a poll loop on one thread relaying loopback connections, with a
 // self-pipe through which the public calls wake it for cut() and shutdown.
+// Assumes, for cut_after_request(), a request/response protocol: the first
+// bytes from the target after the marked request are its answer.
 #include "harness/tcp_proxy.h"
 
 #include <arpa/inet.h>
@@ -78,6 +80,7 @@ struct Connection {
   bool read_eof[2] = {false, false};    // side i sent its FIN
   bool write_shut[2] = {false, false};  // we sent side i our FIN
   bool broken = false;                  // an error on either side: reset both
+  bool cut_at_reply = false;            // cut_after_request: the marker went to the target
 
   bool finished() const { return broken || (read_eof[0] && read_eof[1] && pending[0].empty() && pending[1].empty()); }
 };
@@ -96,6 +99,9 @@ struct TcpProxy::Impl {
   std::atomic<int> cut_count{0};
   std::atomic<int> relayed{0};
   std::atomic<int> open{0};
+  std::atomic<bool> reply_cut_armed{false};
+  std::atomic<bool> reply_cut_done{false};
+  std::string reply_cut_marker;  // under mu
 
   // Requests from the public calls, served by the thread.
   std::mutex mu;
@@ -254,7 +260,21 @@ struct TcpProxy::Impl {
     while (c.pending[side].size() < kMaxPending) {
       ssize_t n = recv(c.fd[side], buf, sizeof buf, 0);
       if (n > 0) {
+        if (side == 1 && c.cut_at_reply) {
+          // The target answered the marked request: the client never hears it.
+          c.broken = true;
+          ++cut_count;
+          reply_cut_done = true;
+          return;
+        }
         c.pending[side].append(buf, static_cast<std::size_t>(n));
+        if (side == 0 && reply_cut_armed.load()) {
+          std::lock_guard lock(mu);
+          if (reply_cut_armed.load() && c.pending[0].find(reply_cut_marker) != std::string::npos) {
+            reply_cut_armed = false;
+            c.cut_at_reply = true;
+          }
+        }
         continue;
       }
       if (n == 0) {
@@ -335,6 +355,15 @@ void TcpProxy::cut() {
   impl_->wake();
   impl_->served.wait(lock, [&] { return impl_->cuts_done >= mine || impl_->thread_done; });
 }
+
+void TcpProxy::cut_after_request(const std::string& marker) {
+  std::lock_guard lock(impl_->mu);
+  impl_->reply_cut_done = false;
+  impl_->reply_cut_marker = marker;
+  impl_->reply_cut_armed = true;
+}
+
+bool TcpProxy::cut_after_request_done() const { return impl_->reply_cut_done.load(); }
 
 int TcpProxy::connections_cut() const { return impl_->cut_count.load(); }
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 namespace sluice::test {
 
@@ -33,7 +34,16 @@ class TcpProxy {
   // client and the target get a RST). Returns once they are closed. New
   // connections are still accepted (unless set_accepting(false)).
   void cut();
-  // Connections closed by cut() so far (a relayed pair counts once).
+  // Arms a one-shot cut of the next connection whose client sends bytes that
+  // hold `marker`: they reach the target, and when the target's answer arrives
+  // it is dropped and both sides are reset. The client cannot tell whether its
+  // request ran (it did): a lost reply, as to a COMMIT. Counts in
+  // connections_cut(); cut_after_request_done() says when it fired.
+  void cut_after_request(const std::string& marker);
+  bool cut_after_request_done() const;
+
+  // Connections closed by cut() or cut_after_request() so far (a relayed pair
+  // counts once).
   int connections_cut() const;
   // Connections accepted and relayed so far.
   int connections_relayed() const;

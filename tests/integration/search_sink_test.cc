@@ -11,6 +11,7 @@
 #include "harness/process_util.h"
 #include "harness/servers.h"
 #include "harness/sphinx_server.h"
+#include "harness/tcp_proxy.h"
 #include "sink/manticore/document_id.h"
 #include "sink/manticore/index_definition.h"
 #include "sink/manticore/sphinxql_connection.h"
@@ -53,7 +54,9 @@ class SearchSinkTest : public ::testing::Test {
                                                   "test client");
   }
 
-  std::string write_config(const std::string& sink_extra = "") {
+  // `url`: where the sink reaches searchd (a TcpProxy in front of it, say).
+  std::string write_config(const std::string& sink_extra = "", std::string url = "") {
+    if (url.empty()) url = search->url();
     const std::string config = R"([source]
 kind = "postgres"
 dsn = "host=127.0.0.1 port=)" + std::to_string(pg->port()) +
@@ -71,7 +74,7 @@ max_backoff_ms = 1000
 [[sinks]]
 name = "search"
 kind = "manticore"                 # Manticore Search, or Sphinx 2.2+
-url = ")" + search->url() + R"("     # searchd's SphinxQL listener (mysql41)
+url = ")" + url + R"("     # searchd's SphinxQL listener (mysql41)
 index = "{table}_rt"               # one RT index per table; {schema}, {table}
 )" + sink_extra + R"(
 [[sinks.tables]]
@@ -231,6 +234,27 @@ TEST_F(SearchSinkTest, AnEmptiedIndexIsRebuiltWhileStreamingGoesOn) {
   db->exec("INSERT INTO media (channel_id, title) VALUES (1, 'Written during the rebuild')");
   EXPECT_TRUE(becomes([&] { return ids("id > 0") == std::vector<std::string>{"1", "2", "3"}; }, "the index is rebuilt"));
   EXPECT_NE(sluice->output().find("rebuil"), std::string::npos) << sluice->output();
+  EXPECT_TRUE(eventually([&] { return verify(config).first == 0; }, 20s)) << verify(config).second;
+}
+
+// The connection is lost after searchd ran a batch's COMMIT and before its
+// answer came: the batch landed, the sink cannot know. The next read of the
+// checkpoint finds the batch's own position, which is not another writer's:
+// streaming goes on, and nothing is written twice or lost.
+TEST_F(SearchSinkTest, ACommitWhoseAnswerIsLostIsSettledByTheNextCheckpointRead) {
+  TcpProxy proxy(search->port());
+  const std::string config = write_config("", "mysql://127.0.0.1:" + std::to_string(proxy.port()));
+  auto sluice = start_sluice(config);
+  ASSERT_TRUE(becomes([&] { return ids("id > 0") == std::vector<std::string>{"1", "2"}; }, "the snapshot is in"));
+  proxy.cut_after_request("COMMIT");
+  db->exec("INSERT INTO media (channel_id, title) VALUES (1, 'Committed unheard')");
+  ASSERT_TRUE(becomes([&] { return proxy.cut_after_request_done(); }, "the COMMIT's answer is cut"));
+  EXPECT_TRUE(becomes([&] { return matching("unheard") == std::vector<std::string>{"3"}; }, "the batch is in"));
+  db->exec("INSERT INTO media (channel_id, title) VALUES (1, 'Written after the doubt')");
+  EXPECT_TRUE(becomes([&] { return matching("doubt") == std::vector<std::string>{"4"}; }, "streaming goes on"));
+  EXPECT_TRUE(sluice->running()) << sluice->output();
+  EXPECT_NE(sluice->output().find("'COMMIT'"), std::string::npos) << sluice->output();
+  EXPECT_EQ(sluice->output().find("another process writes"), std::string::npos) << sluice->output();
   EXPECT_TRUE(eventually([&] { return verify(config).first == 0; }, 20s)) << verify(config).second;
 }
 

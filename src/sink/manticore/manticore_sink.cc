@@ -460,6 +460,7 @@ void ManticoreSink::write_plan(SphinxqlConnection& conn, const Batch& batch, Ind
     return;
   }
   const size_t limit = conn.max_allowed_packet() > 1024 ? conn.max_allowed_packet() - 1024 : conn.max_allowed_packet();
+  bool committing = false;
   conn.execute("BEGIN");
   try {
     if (plan.truncate) conn.execute(fmt::format("DELETE FROM {} WHERE id < {}", name, kCheckpointId));
@@ -485,8 +486,15 @@ void ManticoreSink::write_plan(SphinxqlConnection& conn, const Batch& batch, Ind
     }
     if (!statement.empty()) conn.execute(statement);
     if (move_checkpoint) write_checkpoint(conn, index, next);
+    committing = true;
     conn.execute("COMMIT");
   } catch (const Error&) {
+    if (committing && conn.broken()) {
+      // The COMMIT may have landed (its answer was lost): a rebuild's copy must
+      // obey the deletes either way (the batch is retried until it lands).
+      if (plan.truncate && batch.kind == BatchKind::kStream) index.gate->truncated(*plan.truncate);
+      for (const auto& [id, version] : tombstones) index.gate->deleted(id, version);
+    }
     if (!conn.broken()) {
       try {
         conn.execute("ROLLBACK");
@@ -540,7 +548,9 @@ void ManticoreSink::apply(const Batch& batch) {
                 context_, name, index.stored->position->str(),
                 stored->position ? stored->position->str() : std::string("none")));
           }
-          if (index.stored && index.stored->position != stored->position) {
+          // The batch's own checkpoint: an earlier attempt landed and its
+          // answer was lost (its changes are then all replays).
+          if (index.stored && index.stored->position != stored->position && stored->position != batch.checkpoint) {
             throw Error::state(fmt::format(
                 "{}: index '{}': the stored checkpoint is {}, not {} as this sink left it: another process writes "
                 "this index",

@@ -15,7 +15,11 @@
 // transaction that touches several indexes becomes visible index by index.
 // load_checkpoint() reports the oldest index's position; changes at or before
 // an index's own checkpoint are not sent to it again (a replay). A streamed
-// batch moves the checkpoint of every index, touched or not.
+// batch moves the checkpoint of every index, touched or not. Fencing: a
+// streamed batch first reads each checkpoint and expects where this sink left
+// it (else Error::state: another process writes the index), or the batch's
+// own checkpoint (an earlier attempt landed and its answer was lost: every
+// change is then a replay).
 //
 // Versions: before writing, the batch's documents are read back (one SELECT per
 // index; not for the initial snapshot's rows when document ids are the key
