@@ -114,7 +114,7 @@ bool identity_text_is_stable(const Relation& relation) {
   for (const Column& column : relation.columns) any_key = any_key || column.in_primary_key;
   for (const Column& column : relation.columns) {
     const bool identity = any_key ? column.in_primary_key : column.in_identity;
-    if (identity && !kStable.count(column.type_oid)) return false;
+    if (identity && !kStable.count(column.source_type_id)) return false;
   }
   return true;
 }

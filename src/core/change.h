@@ -2,11 +2,13 @@
 // commit order; every Change carries the Relation (table shape) it was decoded
 // against, so a sink never needs the source's catalog.
 //
-// Values are PostgreSQL text output (the pgoutput text format, with the session
-// settings the source pins: TimeZone=UTC, DateStyle=ISO, IntervalStyle=postgres,
-// extra_float_digits=3, bytea_output=hex). A value may be "unchanged TOAST": the
-// server did not send it because it did not change; it must never be written as
-// null or as a placeholder (invariant 5).
+// Values are the source's text of each value (PostgreSQL: its text output, with
+// the session settings the source pins, source/postgres/pg_connection.h). A sink
+// reads a value only through its column's type (Column::type,
+// core/type_info.h), whose renderer the source supplies. A value may be
+// "unchanged": the source did not send it because it did not change
+// (PostgreSQL's unchanged TOAST, MariaDB's minimal row image); it must never be
+// written as null or as a placeholder (invariant 5).
 //
 // Changes and Relations are immutable after construction and shared between the
 // source thread and the sink threads through shared_ptr<const ...>.
@@ -42,13 +44,15 @@ struct Value {
 
 struct Column {
   std::string name;
-  uint32_t type_oid = 0;
-  int32_t type_modifier = -1;
+  // The source's own type id and modifier (PostgreSQL: atttypid, atttypmod),
+  // for the source's use; sinks read `type`.
+  uint32_t source_type_id = 0;
+  int32_t source_type_modifier = -1;
   // Sent in the old row of every update and delete (PostgreSQL: part of the
   // replica identity); these columns identify the row the change is about.
   bool in_identity = false;
   bool in_primary_key = false;       // from the catalog; the document identity
-  TypeInfoPtr type;                  // resolved by the source before changes flow
+  TypeInfoPtr type;                  // set by the source before changes flow
 };
 
 // What the old row of an update or a delete carries (PostgreSQL: the table's

@@ -18,6 +18,7 @@
 #include "harness/servers.h"
 #include "source/postgres/catalog.h"
 #include "source/postgres/pg_connection.h"
+#include "source/postgres/pg_value_json.h"
 #include "source/postgres/replication_stream.h"
 #include "source/postgres/slot.h"
 #include "source/postgres/snapshot_reader.h"
@@ -341,46 +342,48 @@ TEST_F(PostgresTypeResolverTest, ResolvesDomainsEnumsCompositesAndArrays) {
   });
 
   TypeInfoPtr posint = resolver.resolve(oid("tr_posint"));
-  EXPECT_EQ(posint->category, JsonCategory::kNumber);
-  EXPECT_EQ(posint->oid, oid("tr_posint"));
+  EXPECT_EQ(posint->category, ValueCategory::kInteger);  // a domain over int4
+  EXPECT_EQ(posint->renderer, &to_jsonb_renderer());
+  EXPECT_EQ(posint->source_type_id, oid("tr_posint"));
   EXPECT_EQ(posint->name, "public.tr_posint");
-  EXPECT_EQ(resolver.resolve(oid("tr_posint2"))->category, JsonCategory::kNumber);
+  EXPECT_EQ(resolver.resolve(oid("tr_posint2"))->category, ValueCategory::kInteger);
 
   TypeInfoPtr mood = resolver.resolve(oid("tr_mood"));
-  EXPECT_EQ(mood->category, JsonCategory::kString);
+  EXPECT_EQ(mood->category, ValueCategory::kString);
   EXPECT_EQ(mood->name, "public.tr_mood");
+  EXPECT_EQ(mood->renderer, &to_jsonb_renderer());
 
   TypeInfoPtr pair = resolver.resolve(oid("tr_pair"));
-  ASSERT_EQ(pair->category, JsonCategory::kComposite);
+  ASSERT_EQ(pair->category, ValueCategory::kComposite);
   ASSERT_EQ(pair->fields.size(), 3u);
   EXPECT_EQ(pair->fields[0].name, "x");
-  EXPECT_EQ(pair->fields[0].type->category, JsonCategory::kNumber);
+  EXPECT_EQ(pair->fields[0].type->category, ValueCategory::kInteger);
   EXPECT_EQ(pair->fields[1].name, "m");
-  EXPECT_EQ(pair->fields[1].type->category, JsonCategory::kString);
+  EXPECT_EQ(pair->fields[1].type->category, ValueCategory::kString);
   EXPECT_EQ(pair->fields[2].name, "tags");
-  ASSERT_EQ(pair->fields[2].type->category, JsonCategory::kArray);
-  EXPECT_EQ(pair->fields[2].type->element->category, JsonCategory::kString);
+  ASSERT_EQ(pair->fields[2].type->category, ValueCategory::kArray);
+  EXPECT_EQ(pair->fields[2].type->element->category, ValueCategory::kString);
 
   TypeInfoPtr moods = resolver.resolve(oid("tr_mood[]"));
-  ASSERT_EQ(moods->category, JsonCategory::kArray);
-  EXPECT_EQ(moods->element->category, JsonCategory::kString);
-  EXPECT_EQ(moods->element->oid, oid("tr_mood"));
+  ASSERT_EQ(moods->category, ValueCategory::kArray);
+  EXPECT_EQ(moods->element->category, ValueCategory::kString);
+  EXPECT_EQ(moods->element->source_type_id, oid("tr_mood"));
   EXPECT_EQ(moods->array_delimiter, ',');
 
   TypeInfoPtr pairs = resolver.resolve(oid("tr_pair[]"));
-  ASSERT_EQ(pairs->category, JsonCategory::kArray);
-  EXPECT_EQ(pairs->element->category, JsonCategory::kComposite);
+  ASSERT_EQ(pairs->category, ValueCategory::kArray);
+  EXPECT_EQ(pairs->element->category, ValueCategory::kComposite);
 
   TypeInfoPtr ints = resolver.resolve(oid("tr_posint[]"));
-  ASSERT_EQ(ints->category, JsonCategory::kArray);
-  EXPECT_EQ(ints->element->category, JsonCategory::kNumber);
+  ASSERT_EQ(ints->category, ValueCategory::kArray);
+  EXPECT_EQ(ints->element->category, ValueCategory::kInteger);
 
   TypeInfoPtr boxes = resolver.resolve(oid("box[]"));
-  ASSERT_EQ(boxes->category, JsonCategory::kArray);
+  ASSERT_EQ(boxes->category, ValueCategory::kArray);
   EXPECT_EQ(boxes->array_delimiter, ';');
 
-  EXPECT_EQ(resolver.resolve(oid("tr_box_range"))->category, JsonCategory::kString);
-  EXPECT_EQ(resolver.resolve(23)->category, JsonCategory::kNumber);  // builtin int4
+  EXPECT_EQ(resolver.resolve(oid("tr_box_range"))->category, ValueCategory::kString);
+  EXPECT_EQ(resolver.resolve(23)->category, ValueCategory::kInteger);  // builtin int4
 
   // Cached: resolving again asks nothing of the server.
   int before = lookups;
@@ -424,8 +427,8 @@ TEST_F(PostgresTypeResolverTest, ExtensionTypesAreStringsUnlessTheyCastToJson) {
 
   if (available("citext")) {
     c.exec("CREATE EXTENSION IF NOT EXISTS citext");
-    EXPECT_EQ(resolver.resolve(oid("citext"))->category, JsonCategory::kString);
-    EXPECT_EQ(resolver.resolve(oid("citext[]"))->element->category, JsonCategory::kString);
+    EXPECT_EQ(resolver.resolve(oid("citext"))->category, ValueCategory::kString);
+    EXPECT_EQ(resolver.resolve(oid("citext[]"))->element->category, ValueCategory::kString);
   } else {
     std::cout << "citext is not available; skipped\n";
   }

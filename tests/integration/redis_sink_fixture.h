@@ -11,7 +11,7 @@
 
 #include "config/config.h"
 #include "core/error.h"
-#include "format/builtin_types.h"
+#include "source/postgres/pg_builtin_types.h"
 #include "harness/servers.h"
 #include "kit/changes.h"
 #include "sink/redis/redis_sink.h"

@@ -1,7 +1,8 @@
 // The test kit's change builders: relations, values, positions, changes and
 // batches built by hand, for unit tests, the sink tests and the sink conformance
 // suite. Positions and values are plain; relations resolve their column types
-// from format/builtin_types.h as the source would.
+// from PostgreSQL's builtin types (source/postgres/pg_builtin_types.h), as the
+// PostgreSQL source would.
 #pragma once
 
 #include <chrono>
@@ -11,7 +12,7 @@
 
 #include "core/batch.h"
 #include "core/change.h"
-#include "format/builtin_types.h"
+#include "source/postgres/pg_builtin_types.h"
 #include "source/postgres/pg_position.h"
 
 namespace sluice::kit {
@@ -26,10 +27,10 @@ inline constexpr uint32_t kNumeric = 1700;
 inline Column column(const std::string& name, uint32_t oid, bool key = false) {
   Column c;
   c.name = name;
-  c.type_oid = oid;
+  c.source_type_id = oid;
   c.in_primary_key = key;
   c.in_identity = key;
-  c.type = builtin_type(oid);
+  c.type = pg::builtin_type(oid);
   return c;
 }
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "format/builtin_types.h"
+#include "source/postgres/pg_builtin_types.h"
 
 namespace sluice {
 namespace {
@@ -17,8 +17,8 @@ constexpr uint32_t kInt4 = 23, kInt8 = 20, kText = 25, kTimestampTz = 1184, kFlo
 Column make_column(std::string name, uint32_t oid, bool pk = false) {
   Column c;
   c.name = std::move(name);
-  c.type_oid = oid;
-  c.type = builtin_type(oid);
+  c.source_type_id = oid;
+  c.type = pg::builtin_type(oid);
   c.in_primary_key = pk;
   c.in_identity = pk;
   return c;
@@ -205,15 +205,13 @@ TEST(KeyTemplateTest, RendersColumnsInFieldForm) {
   EXPECT_EQ(KeyTemplate::parse("no placeholders").render(r, user_row()), "no placeholders");
 }
 
-TEST(KeyTemplateTest, ResolvesTypesFromOidWhenNotAttached) {
+TEST(KeyTemplateTest, AColumnWithoutItsTypeIsNamed) {
   Relation r = users();
-  r.columns[4].type = nullptr;  // builtin timestamptz by OID
-  EXPECT_EQ(KeyTemplate::parse("{created}").render(r, user_row()), "2024-01-02T03\\:04\\:05+00\\:00");
-  r.columns[4].type_oid = 99999;
+  r.columns[4].type = nullptr;  // the source did not resolve it
   std::string message =
       error_of([&] { KeyTemplate::parse("{created}").render(r, user_row()); },
                ErrorKind::kInvalidInput);
-  EXPECT_TRUE(contains(message, "public.users.created: type oid 99999 is not resolved")) << message;
+  EXPECT_TRUE(contains(message, "public.users.created: its type is not resolved")) << message;
 }
 
 TEST(KeyTemplateTest, NullKeyPartIsAnError) {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "format/builtin_types.h"
+#include "source/postgres/pg_builtin_types.h"
 
 namespace sluice {
 namespace {
@@ -17,7 +17,7 @@ constexpr uint32_t kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText = 25, k
                    kTextArray = 1009, kBytea = 17, kInt4Range = 3904;
 
 const TypeInfo& type(uint32_t oid) {
-  TypeInfoPtr t = builtin_type(oid);
+  TypeInfoPtr t = pg::builtin_type(oid);
   if (!t) throw std::runtime_error("no builtin type " + std::to_string(oid));
   static std::vector<TypeInfoPtr> keep;
   keep.push_back(t);
@@ -62,27 +62,27 @@ TEST(AttributeTypesTest, MapsEveryCategory) {
     EXPECT_EQ(attribute_type_of(type(oid)), AttributeType::kString) << oid;
   }
   TypeInfo composite;
-  composite.category = JsonCategory::kComposite;
+  composite.category = ValueCategory::kComposite;
   EXPECT_EQ(attribute_type_of(composite), AttributeType::kString);
 }
 
-TEST(AttributeTypesTest, ADomainOverAnIntegerIsAFloat) {
+TEST(AttributeTypesTest, ADomainOverAnIntegerIsABigint) {
   TypeInfo domain = type(kInt4);
-  domain.oid = 90001;  // what the type resolver builds: the base's category, the domain's oid
+  domain.source_type_id = 90001;  // what the type resolver builds: the base's category, the domain's oid
   domain.name = "public.positive_int";
-  EXPECT_EQ(attribute_type_of(domain), AttributeType::kFloat);
+  EXPECT_EQ(attribute_type_of(domain), AttributeType::kBigint);
 }
 
-TEST(AttributeTypesTest, ColumnTypeComesFromTheColumnOrItsOid) {
+TEST(AttributeTypesTest, ColumnTypeComesFromTheColumn) {
   Relation r;
   r.schema = "public";
   r.name = "t";
   Column c;
   c.name = "n";
-  c.type_oid = kInt8;
+  c.source_type_id = kInt8;
+  EXPECT_THROW(attribute_type_of(r, c), Error);  // the source did not resolve it
+  c.type = pg::builtin_type(kInt8);
   EXPECT_EQ(attribute_type_of(r, c), AttributeType::kBigint);
-  c.type_oid = 99999;
-  EXPECT_THROW(attribute_type_of(r, c), Error);
 }
 
 TEST(AttributeTypesTest, NamesAreDescribesWords) {
@@ -111,7 +111,7 @@ TEST(AttributeTypesTest, Integers) {
 TEST(AttributeTypesTest, Booleans) {
   EXPECT_EQ(literal(kBool, "t"), "1");
   EXPECT_EQ(literal(kBool, "f"), "0");
-  EXPECT_NE(failure(kBool, "true").find("is not a PostgreSQL boolean"), std::string::npos);
+  EXPECT_NE(failure(kBool, "true").find("not a boolean"), std::string::npos);
   failure(kBool, "");
   failure(kBool, "1");
 }
@@ -119,7 +119,7 @@ TEST(AttributeTypesTest, Booleans) {
 TEST(AttributeTypesTest, FloatsAreFloat32InExponentForm) {
   EXPECT_EQ(literal(kFloat8, "1.5"), "1.5e+00");
   EXPECT_EQ(literal(kFloat8, "0"), "0e+00");
-  EXPECT_EQ(literal(kFloat8, "-0"), "-0e+00");
+  EXPECT_EQ(literal(kFloat8, "-0"), "0e+00");  // to_jsonb() gives 0
   EXPECT_EQ(literal(kFloat4, "1.17549435e-38"), "1.1754944e-38");
   EXPECT_EQ(literal(kFloat8, "1e+20"), "1e+20");
   EXPECT_EQ(literal(kFloat8, "0.1"), "1e-01");
@@ -144,11 +144,12 @@ TEST(AttributeTypesTest, FloatsOutOfRangeAreNamedUnderflowIsZero) {
   failure(kFloat8, "1e99999999999999999999");
   EXPECT_EQ(literal(kFloat8, "1e-300"), "0e+00");
   EXPECT_EQ(literal(kNumeric, "0." + std::string(400, '0') + "1"), "0e+00");
-  EXPECT_EQ(literal(kFloat8, "1e-99999999999999999999"), "0e+00");
+  // PostgreSQL never prints such an exponent; to_jsonb() (numeric_in) refuses it.
+  failure(kFloat8, "1e-99999999999999999999");
 }
 
 TEST(AttributeTypesTest, FloatGarbageIsNamed) {
-  EXPECT_NE(failure(kFloat8, "inf").find("'inf' is not a number"), std::string::npos);
+  EXPECT_NE(failure(kFloat8, "inf").find("float8: not a number: \"inf\""), std::string::npos);
   failure(kFloat8, "nan");
   failure(kFloat8, "");
   failure(kFloat8, "1.5x");
@@ -184,7 +185,7 @@ TEST(AttributeTypesTest, TimestampsOutsideUnsigned32BitsAreNamed) {
 
 TEST(AttributeTypesTest, UnparseableTimestampsAreInvalidInputNamingTheColumn) {
   const std::string message = failure(kTimestampTz, "yesterday");
-  EXPECT_NE(message.find("public.t.c: 'yesterday' is not a timestamp of the form"), std::string::npos) << message;
+  EXPECT_NE(message.find("public.t.c: timestamptz: not an ISO date: \"yesterday\""), std::string::npos) << message;
   failure(kTimestampTz, "2024-05-01 12:34:56");       // no offset
   failure(kTimestamp, "2024-05-01 12:34:56+00");      // an offset where none belongs
   failure(kTimestamp, "2024-05-01T12:34:56");

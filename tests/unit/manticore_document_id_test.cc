@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "format/builtin_types.h"
+#include "source/postgres/pg_builtin_types.h"
 
 namespace sluice {
 namespace {
@@ -17,8 +17,8 @@ constexpr uint32_t kInt2 = 21, kInt4 = 23, kInt8 = 20, kText = 25, kNumeric = 17
 Column column(std::string name, uint32_t oid, bool pk = false) {
   Column c;
   c.name = std::move(name);
-  c.type_oid = oid;
-  c.type = builtin_type(oid);
+  c.source_type_id = oid;
+  c.type = pg::builtin_type(oid);
   c.in_primary_key = pk;
   c.in_identity = pk;
   return c;
@@ -79,7 +79,10 @@ TEST(DocumentIdTest, IntegerKeysOutsideTheIdRangeAreNamed) {
   EXPECT_NE(zero.find("1..9223372036854775807"), std::string::npos);
   EXPECT_NE(error_of(r, {Value::of("-5")}).find("key id = -5"), std::string::npos);
   EXPECT_NE(error_of(r, {Value::of("-9223372036854775808")}).find("-9223372036854775808"), std::string::npos);
-  EXPECT_NE(error_of(r, {Value::of("12x")}).find("'12x' is not a 64-bit integer"), std::string::npos);
+  EXPECT_NE(error_of(r, {Value::of("12x")}).find("table public.items: key id: int8: not a number: \"12x\""),
+            std::string::npos);
+  EXPECT_NE(error_of(r, {Value::of("9223372036854775808")}).find("'9223372036854775808' is not a 64-bit integer"),
+            std::string::npos);
   error_of(r, {Value::of("")});
 }
 

@@ -210,12 +210,12 @@ TEST(PgOutputDecoderTest, DecodesRelationAndRemembersIt) {
   ASSERT_EQ(r.columns.size(), 3u);
   EXPECT_EQ(r.columns[0].name, "id");
   EXPECT_TRUE(r.columns[0].in_identity);
-  EXPECT_EQ(r.columns[0].type_oid, kInt4);
-  EXPECT_EQ(r.columns[0].type_modifier, -1);
+  EXPECT_EQ(r.columns[0].source_type_id, kInt4);
+  EXPECT_EQ(r.columns[0].source_type_modifier, -1);
   EXPECT_EQ(r.columns[1].name, "name");
   EXPECT_FALSE(r.columns[1].in_identity);
-  EXPECT_EQ(r.columns[1].type_oid, kVarchar);
-  EXPECT_EQ(r.columns[1].type_modifier, 68);  // varchar(64): typmod is length + 4
+  EXPECT_EQ(r.columns[1].source_type_id, kVarchar);
+  EXPECT_EQ(r.columns[1].source_type_modifier, 68);  // varchar(64): typmod is length + 4
   EXPECT_FALSE(r.columns[1].in_primary_key);  // the catalog's business, not the wire's
   EXPECT_EQ(d.relation(kUsers), m.relation);
   EXPECT_EQ(d.relation(kOrders), nullptr);
@@ -842,11 +842,11 @@ TEST(PgOutputDecoderTest, DecodesTransactionBytesLaidOutAsDocumented) {
   EXPECT_EQ(r.relation->old_row, OldRow::kIdentity);
   ASSERT_EQ(r.relation->columns.size(), 2u);
   EXPECT_EQ(r.relation->columns[0].name, "id");
-  EXPECT_EQ(r.relation->columns[0].type_oid, 23u);
+  EXPECT_EQ(r.relation->columns[0].source_type_id, 23u);
   EXPECT_TRUE(r.relation->columns[0].in_identity);
   EXPECT_EQ(r.relation->columns[1].name, "name");
-  EXPECT_EQ(r.relation->columns[1].type_oid, 25u);
-  EXPECT_EQ(r.relation->columns[1].type_modifier, -1);
+  EXPECT_EQ(r.relation->columns[1].source_type_id, 25u);
+  EXPECT_EQ(r.relation->columns[1].source_type_modifier, -1);
   EXPECT_FALSE(r.relation->columns[1].in_identity);
 
   auto i = std::get<InsertMessage>(d.decode(insert));

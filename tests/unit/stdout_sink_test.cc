@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "core/error.h"
-#include "format/builtin_types.h"
+#include "source/postgres/pg_builtin_types.h"
 
 namespace sluice {
 namespace {
@@ -16,9 +16,9 @@ RelationPtr users() {
   auto relation = std::make_shared<Relation>();
   relation->schema = "public";
   relation->name = "users";
-  relation->columns = {{"id", 23, -1, true, true, builtin_type(23)},
-                       {"name", 25, -1, false, false, builtin_type(25)},
-                       {"tags", 1009, -1, false, false, builtin_type(1009)}};
+  relation->columns = {{"id", 23, -1, true, true, pg::builtin_type(23)},
+                       {"name", 25, -1, false, false, pg::builtin_type(25)},
+                       {"tags", 1009, -1, false, false, pg::builtin_type(1009)}};
   return relation;
 }
 

@@ -13,12 +13,6 @@
 namespace sluice {
 namespace {
 
-// PostgreSQL's OIDs (pg_type.dat) of the integer types: the only numbers an
-// integer attribute is sure to hold exactly.
-constexpr uint32_t kInt8Oid = 20;
-constexpr uint32_t kInt2Oid = 21;
-constexpr uint32_t kInt4Oid = 23;
-
 // rt_attr_timestamp is an unsigned 32-bit count of seconds.
 constexpr int64_t kMaxTimestamp = 4294967295;
 
@@ -89,12 +83,13 @@ bool below_one(std::string_view text) {
   return order + exponent < 0;
 }
 
-void append_float(std::string& out, std::string_view text, std::string_view where) {
-  // PostgreSQL's spellings (float4/float8/numeric output); searchd reads these
-  // quoted forms as the IEEE values.
-  if (text == "NaN") return out.append("'nan'"), void();
-  if (text == "Infinity") return out.append("'inf'"), void();
-  if (text == "-Infinity") return out.append("'-inf'"), void();
+void append_float(std::string& out, std::string_view json, std::string_view where) {
+  // The renderer's spellings of the IEEE specials (core/type_info.h); searchd
+  // reads these quoted forms as the IEEE values.
+  if (json == "\"NaN\"") return out.append("'nan'"), void();
+  if (json == "\"Infinity\"") return out.append("'inf'"), void();
+  if (json == "\"-Infinity\"") return out.append("'-inf'"), void();
+  const std::string_view text = json;
   // from_chars would also take "inf" and "nan": only the characters of a
   // positional or exponent number are let through.
   for (char c : text) {
@@ -121,20 +116,10 @@ void append_float(std::string& out, std::string_view text, std::string_view wher
   out.append(buf, res.ptr);
 }
 
-void append_json(std::string& out, const TypeInfo& column_type, std::string_view text, std::string_view where) {
-  std::string json;
-  if (column_type.category == JsonCategory::kArray) {
-    try {
-      append_value_json(json, column_type, text);
-    } catch (const Error& e) {
-      throw Error(e.kind(), std::string(where) + ": " + e.what());
-    }
-  } else {
-    json.assign(text);
-  }
+void append_json(std::string& out, std::string_view json, std::string_view where) {
   const size_t first = json.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos || (json[first] != '{' && json[first] != '[')) {
-    throw bad_value(where, text,
+  if (first == std::string_view::npos || (json[first] != '{' && json[first] != '[')) {
+    throw bad_value(where, json,
                     "is not a JSON object or array: a json attribute holds only those (searchd refuses the rest)");
   }
   try {
@@ -142,6 +127,18 @@ void append_json(std::string& out, const TypeInfo& column_type, std::string_view
   } catch (const Error& e) {
     throw Error(e.kind(), std::string(where) + ": " + e.what());
   }
+}
+
+// The source's JSON rendering of a non-null value (core/type_info.h), errors
+// prefixed with `where`.
+std::string rendered(const TypeInfo& column_type, std::string_view text, std::string_view where) {
+  std::string json;
+  try {
+    append_value_json(json, column_type, text);
+  } catch (const Error& e) {
+    throw Error(e.kind(), std::string(where) + ": " + e.what());
+  }
+  return json;
 }
 
 }  // namespace
@@ -160,17 +157,16 @@ std::string_view to_string(AttributeType type) {
 
 AttributeType attribute_type_of(const TypeInfo& type) {
   switch (type.category) {
-    case JsonCategory::kBool: return AttributeType::kBool;
-    case JsonCategory::kNumber:
-      if (type.oid == kInt2Oid || type.oid == kInt4Oid || type.oid == kInt8Oid) return AttributeType::kBigint;
-      return AttributeType::kFloat;
-    case JsonCategory::kDate:
-    case JsonCategory::kTimestamp:
-    case JsonCategory::kTimestampTz: return AttributeType::kTimestamp;
-    case JsonCategory::kJson:
-    case JsonCategory::kArray: return AttributeType::kJson;
-    case JsonCategory::kString:
-    case JsonCategory::kComposite: return AttributeType::kString;
+    case ValueCategory::kBool: return AttributeType::kBool;
+    case ValueCategory::kInteger: return AttributeType::kBigint;
+    case ValueCategory::kNumber: return AttributeType::kFloat;
+    case ValueCategory::kDate:
+    case ValueCategory::kTimestamp:
+    case ValueCategory::kTimestampTz: return AttributeType::kTimestamp;
+    case ValueCategory::kJson:
+    case ValueCategory::kArray: return AttributeType::kJson;
+    case ValueCategory::kString:
+    case ValueCategory::kComposite: return AttributeType::kString;
   }
   return AttributeType::kString;
 }
@@ -179,9 +175,9 @@ AttributeType attribute_type_of(const Relation& relation, const Column& column) 
   return attribute_type_of(*resolve_column_type(relation, column));
 }
 
-int64_t unix_seconds_of(JsonCategory category, std::string_view text, std::string_view where) {
-  if (category != JsonCategory::kDate && category != JsonCategory::kTimestamp &&
-      category != JsonCategory::kTimestampTz) {
+int64_t unix_seconds_of(ValueCategory category, std::string_view text, std::string_view where) {
+  if (category != ValueCategory::kDate && category != ValueCategory::kTimestamp &&
+      category != ValueCategory::kTimestampTz) {
     throw Error::internal(std::string(where) + ": not a date or timestamp type");
   }
   if (text == "infinity" || text == "-infinity") {
@@ -190,10 +186,10 @@ int64_t unix_seconds_of(JsonCategory category, std::string_view text, std::strin
   if (text.size() > 3 && text.substr(text.size() - 3) == " BC") {
     throw bad_value(where, text, "is before 1970-01-01: a timestamp attribute cannot hold it");
   }
-  const char* expected = category == JsonCategory::kDate ? "YYYY-MM-DD"
-                         : category == JsonCategory::kTimestamp
-                             ? "YYYY-MM-DD HH:MM:SS[.ffffff]"
-                             : "YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM[:SS]]";
+  const char* expected = category == ValueCategory::kDate ? "YYYY-MM-DD"
+                         : category == ValueCategory::kTimestamp
+                             ? "YYYY-MM-DDTHH:MM:SS[.ffffff]"
+                             : "YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM[:SS]";
   auto unparseable = [&] { return bad_value(where, text, std::string("is not a timestamp of the form ") + expected); };
 
   Cursor c(text);
@@ -202,21 +198,18 @@ int64_t unix_seconds_of(JsonCategory category, std::string_view text, std::strin
     throw unparseable();
   }
   int64_t offset_seconds = 0;
-  if (category != JsonCategory::kDate) {
-    if (!c.take(' ') || !c.digits(2, 2, hour) || !c.take(':') || !c.digits(2, 2, minute) || !c.take(':') ||
+  if (category != ValueCategory::kDate) {
+    if (!c.take('T') || !c.digits(2, 2, hour) || !c.take(':') || !c.digits(2, 2, minute) || !c.take(':') ||
         !c.digits(2, 2, second)) {
       throw unparseable();
     }
     if (c.take('.') && !c.digits(1, 6, fraction)) throw unparseable();
-    if (category == JsonCategory::kTimestampTz) {
+    if (category == ValueCategory::kTimestampTz) {
       const bool plus = c.take('+');
       if (!plus && !c.take('-')) throw unparseable();
       int64_t oh = 0, om = 0, os = 0;
-      if (!c.digits(2, 2, oh)) throw unparseable();
-      if (c.take(':')) {
-        if (!c.digits(2, 2, om)) throw unparseable();
-        if (c.take(':') && !c.digits(2, 2, os)) throw unparseable();
-      }
+      if (!c.digits(2, 2, oh) || !c.take(':') || !c.digits(2, 2, om)) throw unparseable();
+      if (c.take(':') && !c.digits(2, 2, os)) throw unparseable();
       if (om > 59 || os > 59) throw unparseable();
       offset_seconds = (oh * 3600 + om * 60 + os) * (plus ? 1 : -1);
     }
@@ -263,26 +256,37 @@ void append_attribute_literal(std::string& out, AttributeType type, const TypeIn
     }
   }
   const std::string_view text = value.text;
+  if (type == AttributeType::kString && column_type.category == ValueCategory::kString) {
+    try {
+      append_quoted(out, text);  // the text is the string (core/type_info.h)
+    } catch (const Error& e) {
+      throw Error(e.kind(), std::string(where) + ": " + e.what());
+    }
+    return;
+  }
+  // Every other value is read through the source's JSON rendering.
+  const std::string json = rendered(column_type, text, where);
   switch (type) {
     case AttributeType::kBigint:
-      out.append(std::to_string(parse_bigint(text, where)));
+      out.append(std::to_string(parse_bigint(json, where)));
       return;
     case AttributeType::kBool:
-      if (text == "t") return out.push_back('1');
-      if (text == "f") return out.push_back('0');
-      throw bad_value(where, text, "is not a PostgreSQL boolean ('t' or 'f')");
+      if (json == "true") return out.push_back('1');
+      if (json == "false") return out.push_back('0');
+      throw bad_value(where, json, "is not a boolean");
     case AttributeType::kFloat:
-      append_float(out, text, where);
+      append_float(out, json, where);
       return;
     case AttributeType::kTimestamp:
-      out.append(std::to_string(unix_seconds_of(column_type.category, text, where)));
+      if (json.size() < 2 || json.front() != '"') throw bad_value(where, json, "is not a date or timestamp");
+      out.append(std::to_string(unix_seconds_of(column_type.category, json_string_content(json), where)));
       return;
     case AttributeType::kJson:
-      append_json(out, column_type, text, where);
+      append_json(out, json, where);
       return;
     case AttributeType::kString:
       try {
-        append_quoted(out, text);
+        append_quoted(out, json);  // a composite: its JSON object
       } catch (const Error& e) {
         throw Error(e.kind(), std::string(where) + ": " + e.what());
       }

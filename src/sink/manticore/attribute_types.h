@@ -1,18 +1,21 @@
-// How a PostgreSQL column becomes a search attribute (Sphinx 2.2 rt_attr_*, or a
-// Manticore column), and how its value becomes a SphinxQL literal.
+// How a column becomes a search attribute (Sphinx 2.2 rt_attr_*, or a Manticore
+// column), and how its value becomes a SphinxQL literal: by the column type's
+// category, reading the value through the source's JSON rendering
+// (core/type_info.h; for PostgreSQL that is to_jsonb()'s), except a string's.
 //
-//   column type (after domains)             attribute   literal
-//   int2, int4, int8                        bigint      the integer (int64)
-//   bool                                    bool        1 / 0
-//   float4, float8, numeric (and any other  float       float32, shortest round-trip digits
-//     number: a domain over an integer                  in exponent form (1.5e+00); NaN,
-//     hides its base type and lands here)               Infinity, -Infinity as 'nan', 'inf', '-inf'
-//   timestamp, timestamptz, date            timestamp   Unix seconds UTC (fraction dropped);
-//                                                       a date is its midnight UTC
-//   json, jsonb, arrays                     json        the JSON text, quoted (arrays rendered
-//                                                       as to_jsonb() would: format/value_json.h)
-//   everything else (text, uuid, numeric    string      the PostgreSQL text, quoted
-//     ranges, composites, bytea as \x...)
+//   category (PostgreSQL types)              attribute   literal
+//   kInteger (int2, int4, int8, domains      bigint      the integer (int64)
+//     over them)
+//   kBool (bool)                             bool        1 / 0
+//   kNumber (float4, float8, numeric)        float       float32, shortest round-trip digits
+//                                                        in exponent form (1.5e+00); NaN,
+//                                                        Infinity, -Infinity as 'nan', 'inf', '-inf'
+//   kDate, kTimestamp, kTimestampTz          timestamp   Unix seconds UTC (fraction dropped);
+//     (date, timestamp, timestamptz)                     a date is its midnight UTC
+//   kJson, kArray (json, jsonb, arrays)      json        the JSON text, quoted
+//   kString (text, uuid, numeric ranges,     string      the value's text, quoted
+//     bytea as \x..., every other type)
+//   kComposite (composite types)             string      its JSON object, quoted
 //
 // SQL NULL has no SphinxQL literal (the parser refuses NULL), so a NULL column is
 // written as its attribute's default: 0 for bigint, bool, float and timestamp,
@@ -27,7 +30,7 @@
 //   - a finite number beyond float32's range (|x| > 3.4028235e38);
 //   - a json value that is not an object or an array (a JSON attribute holds
 //     only those: '12' or '"text"' is refused by searchd);
-//   - text with a NUL byte; an integer or bool text that does not parse.
+//   - text with a NUL byte; a value the source's renderer refuses.
 // float32 keeps about 7 significant digits: an int8 or numeric routed as float
 // loses precision by design. Numbers inside a json attribute are searchd's own
 // business: it clamps integers to int64 and keeps floats as float32.
@@ -66,11 +69,12 @@ void append_attribute_literal(std::string& out, AttributeType type, const TypeIn
 std::string attribute_literal(AttributeType type, const TypeInfo& column_type, const Value& value,
                               std::string_view where);
 
-// Unix seconds (UTC) of a PostgreSQL date, timestamp or timestamptz text in the
-// source's output form (DateStyle=ISO: "2024-05-01", "2024-05-01 12:34:56.5",
-// "2024-05-01 12:34:56+05:30"). The fraction is dropped (toward minus infinity).
-// Throws Error::invalid_input("<where>: ...") on anything else, naming the text;
-// 'infinity', '-infinity' and BC values are refused as having no Unix time here.
-int64_t unix_seconds_of(JsonCategory category, std::string_view text, std::string_view where);
+// Unix seconds (UTC) of a date, timestamp or timestamptz in its rendered XSD
+// form without the quotes (core/type_info.h: "2024-05-01",
+// "2024-05-01T12:34:56.5", "2024-05-01T12:34:56+05:30"). The fraction is
+// dropped (toward minus infinity). Throws Error::invalid_input("<where>: ...")
+// on anything else, naming the text; 'infinity', '-infinity' and BC values are
+// refused as having no Unix time here.
+int64_t unix_seconds_of(ValueCategory category, std::string_view text, std::string_view where);
 
 }  // namespace sluice

@@ -13,10 +13,6 @@ constexpr uint64_t kFnvOffsetBasis = 14695981039346656037ULL;
 constexpr uint64_t kFnvPrime = 1099511628211ULL;
 constexpr uint64_t kMaxRowId = (uint64_t{1} << 63) - 1;
 
-constexpr uint32_t kInt8Oid = 20;
-constexpr uint32_t kInt2Oid = 21;
-constexpr uint32_t kInt4Oid = 23;
-
 
 }  // namespace
 
@@ -58,8 +54,8 @@ std::vector<int> document_key_columns(const Relation& relation) {
 bool document_id_is_key_value(const Relation& relation) {
   const std::vector<int> key = document_key_columns(relation);
   if (key.size() != 1) return false;
-  const uint32_t oid = resolve_column_type(relation, relation.columns[static_cast<size_t>(key[0])])->oid;
-  return oid == kInt2Oid || oid == kInt4Oid || oid == kInt8Oid;
+  return resolve_column_type(relation, relation.columns[static_cast<size_t>(key[0])])->category ==
+         ValueCategory::kInteger;
 }
 
 DocumentId document_id(const Relation& relation, const std::vector<Value>& values) {
@@ -82,7 +78,13 @@ DocumentId document_id(const Relation& relation, const std::vector<Value>& value
   if (document_id_is_key_value(relation)) {
     const Column& column = relation.columns[static_cast<size_t>(key[0])];
     {
-      const std::string& text = values[static_cast<size_t>(key[0])].text;
+      // An integer's digits are its JSON rendering (core/type_info.h).
+      std::string text;
+      try {
+        text = value_to_field(*resolve_column_type(relation, column), values[static_cast<size_t>(key[0])].text);
+      } catch (const Error& e) {
+        throw Error(e.kind(), "table " + relation.qualified_name() + ": key " + column.name + ": " + e.what());
+      }
       int64_t value = 0;
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
       if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {

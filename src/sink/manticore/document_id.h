@@ -10,7 +10,8 @@
 // as the Redis sink's index fields, so both sinks name a row alike.
 //
 // Id:
-//   - the key is one integer column (int2, int4, int8): its value. A value
+//   - the key is one integer column (core/type_info.h kInteger; PostgreSQL:
+//     int2, int4, int8 and domains over them): its value. A value
 //     outside 1..2^63-1 is Error::invalid_input naming the table and the value
 //     (searchd silently drops a document with id 0, and reads negative ids as
 //     unsigned 64-bit ones);

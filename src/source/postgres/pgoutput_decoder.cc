@@ -304,8 +304,8 @@ std::pair<std::optional<uint32_t>, std::shared_ptr<Relation>> decode_relation(Re
     const size_t column_name_at = r.offset();
     column.name = r.cstring("column name");
     if (column.name.empty()) r.fail(column_name_at, "empty column name");
-    column.type_oid = r.u32("column type OID");
-    column.type_modifier = r.i32("column type modifier");
+    column.source_type_id = r.u32("column type OID");
+    column.source_type_modifier = r.i32("column type modifier");
     rel->columns.push_back(std::move(column));
   }
   r.expect_end();

@@ -42,7 +42,7 @@ RelationPtr RelationCatalog::complete(const Relation& decoded) {
   TableInfo table = describe_table(connection(), decoded.qualified_name());
   auto relation = std::make_shared<Relation>(decoded);
   for (auto& column : relation->columns) {
-    column.type = types_.resolve(column.type_oid);
+    column.type = types_.resolve(column.source_type_id);
     column.in_primary_key = contains(table.primary_key, column.name);
   }
   relation->primary_key = key_order(*relation, table.primary_key);
@@ -59,8 +59,8 @@ RelationPtr RelationCatalog::describe(const TableInfo& table) {
   for (const auto& info : table.columns) {
     Column column;
     column.name = info.name;
-    column.type_oid = info.type_oid;
-    column.type_modifier = info.type_modifier;
+    column.source_type_id = info.type_oid;
+    column.source_type_modifier = info.type_modifier;
     column.in_primary_key = contains(table.primary_key, info.name);
     column.in_identity = table.replica_identity == 'f' || column.in_primary_key;
     column.type = types_.resolve(info.type_oid);

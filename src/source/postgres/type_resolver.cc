@@ -5,7 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "format/builtin_types.h"
+#include "source/postgres/pg_builtin_types.h"
+#include "source/postgres/pg_value_json.h"
 
 namespace sluice::pg {
 
@@ -62,7 +63,8 @@ TypeInfoPtr TypeResolver::lookup(uint32_t oid, int depth) {
     throw Error::server(fmt::format("PostgreSQL {}: type OID {} is not in pg_type", conn.where(), oid));
   }
   auto info = std::make_shared<TypeInfo>();
-  info->oid = oid;
+  info->source_type_id = oid;
+  info->renderer = &to_jsonb_renderer();
   std::string typname(r.value(0, 0));
   std::string nspname(r.value(0, 1));
   info->name = nspname == "pg_catalog" ? typname : nspname + "." + typname;
@@ -78,18 +80,18 @@ TypeInfoPtr TypeResolver::lookup(uint32_t oid, int depth) {
     // A domain renders as its base type (to_jsonb calls getBaseType first).
     TypeInfoPtr base = resolve(typbasetype, depth + 1);
     auto domain = std::make_shared<TypeInfo>(*base);
-    domain->oid = oid;
+    domain->source_type_id = oid;
     domain->name = info->name;
     return domain;
   }
   if (typcategory == 'A' && typelem != 0) {
-    info->category = JsonCategory::kArray;
+    info->category = ValueCategory::kArray;
     info->element = resolve(typelem, depth + 1);
     info->array_delimiter = element_delim;
     return info;
   }
   if (typtype == 'c') {
-    info->category = JsonCategory::kComposite;
+    info->category = ValueCategory::kComposite;
     PgResult fields = conn.exec_params(
         "SELECT a.attname, a.atttypid FROM pg_catalog.pg_attribute a "
         "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
@@ -113,7 +115,7 @@ TypeInfoPtr TypeResolver::lookup(uint32_t oid, int depth) {
         "PostgreSQL 15+) or store it as a type sluice renders",
         info->name));
   }
-  info->category = JsonCategory::kString;
+  info->category = ValueCategory::kString;
   return info;
 }
 

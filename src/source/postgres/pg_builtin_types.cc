@@ -1,12 +1,14 @@
-#include "format/builtin_types.h"
+#include "source/postgres/pg_builtin_types.h"
 
 #include <unordered_map>
 
-namespace sluice {
+#include "source/postgres/pg_value_json.h"
+
+namespace sluice::pg {
 namespace {
 
 // One row per builtin base type, in the shape of pg_type.dat: the type, its
-// to_jsonb() category and the OID of its array type (array_type_oid). OIDs are
+// category (to_jsonb()'s, with the integers apart) and the OID of its array type (array_type_oid). OIDs are
 // PostgreSQL's (src/include/catalog/pg_type.dat, unchanged since they were assigned).
 //
 // Left out on purpose:
@@ -18,24 +20,25 @@ namespace {
 struct BuiltinRow {
   uint32_t oid;
   const char* name;
-  JsonCategory category;
+  ValueCategory category;
   uint32_t array_oid;
   char delimiter;  // typdelim: ',' for every builtin but box
 };
 
-constexpr JsonCategory kB = JsonCategory::kBool;
-constexpr JsonCategory kN = JsonCategory::kNumber;
-constexpr JsonCategory kS = JsonCategory::kString;
-constexpr JsonCategory kJ = JsonCategory::kJson;
+constexpr ValueCategory kB = ValueCategory::kBool;
+constexpr ValueCategory kI = ValueCategory::kInteger;
+constexpr ValueCategory kN = ValueCategory::kNumber;
+constexpr ValueCategory kS = ValueCategory::kString;
+constexpr ValueCategory kJ = ValueCategory::kJson;
 
 constexpr BuiltinRow kBuiltins[] = {
     {16, "bool", kB, 1000, ','},
     {17, "bytea", kS, 1001, ','},
     {18, "char", kS, 1002, ','},
     {19, "name", kS, 1003, ','},
-    {20, "int8", kN, 1016, ','},
-    {21, "int2", kN, 1005, ','},
-    {23, "int4", kN, 1007, ','},
+    {20, "int8", kI, 1016, ','},
+    {21, "int2", kI, 1005, ','},
+    {23, "int4", kI, 1007, ','},
     {24, "regproc", kS, 1008, ','},
     {25, "text", kS, 1009, ','},
     {26, "oid", kS, 1028, ','},  // not a number for to_jsonb (jsonb_categorize_type)
@@ -62,10 +65,10 @@ constexpr BuiltinRow kBuiltins[] = {
     {1033, "aclitem", kS, 1034, ','},
     {1042, "bpchar", kS, 1014, ','},
     {1043, "varchar", kS, 1015, ','},
-    {1082, "date", JsonCategory::kDate, 1182, ','},
+    {1082, "date", ValueCategory::kDate, 1182, ','},
     {1083, "time", kS, 1183, ','},
-    {1114, "timestamp", JsonCategory::kTimestamp, 1115, ','},
-    {1184, "timestamptz", JsonCategory::kTimestampTz, 1185, ','},
+    {1114, "timestamp", ValueCategory::kTimestamp, 1115, ','},
+    {1184, "timestamptz", ValueCategory::kTimestampTz, 1185, ','},
     {1186, "interval", kS, 1187, ','},
     {1266, "timetz", kS, 1270, ','},
     {1560, "bit", kS, 1561, ','},
@@ -111,14 +114,16 @@ BuiltinMap build_builtins() {
   BuiltinMap map;
   for (const BuiltinRow& row : kBuiltins) {
     auto scalar = std::make_shared<TypeInfo>();
-    scalar->oid = row.oid;
+    scalar->source_type_id = row.oid;
     scalar->name = row.name;
     scalar->category = row.category;
+    scalar->renderer = &to_jsonb_renderer();
 
     auto array = std::make_shared<TypeInfo>();
-    array->oid = row.array_oid;
+    array->source_type_id = row.array_oid;
+    array->renderer = &to_jsonb_renderer();
     array->name = std::string(row.name) + "[]";
-    array->category = JsonCategory::kArray;
+    array->category = ValueCategory::kArray;
     array->element = scalar;
     array->array_delimiter = row.delimiter;
 
@@ -132,10 +137,10 @@ BuiltinMap build_builtins() {
 
 TypeInfoPtr builtin_type(uint32_t oid) {
   // Built once, on first use (thread-safe static initialisation), never modified and
-  // never destroyed: builtin TypeInfos live for the whole program (core/type_info.h).
+  // never destroyed: builtin TypeInfos live for the whole program.
   static const BuiltinMap* const builtins = new BuiltinMap(build_builtins());
   auto it = builtins->find(oid);
   return it == builtins->end() ? nullptr : it->second;
 }
 
-}  // namespace sluice
+}  // namespace sluice::pg
