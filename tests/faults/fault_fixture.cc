@@ -55,36 +55,33 @@ void FaultTest::TearDown() {
   dir.reset();
 }
 
-std::string FaultTest::write_config(const std::string& sink_extra, int pg_port, int redis_port,
-                                    const std::string& source_extra, const std::string& file_name) {
+TomlWriter FaultTest::config_toml(const std::string& sink_extra, int pg_port, int redis_port,
+                                 const std::string& source_extra) {
   report.setup = "pgbench scale 1, -c 4 -j 2 -R 300 (TPC-B); batch_max_changes " +
                  (batch_max_changes > 0 ? std::to_string(batch_max_changes) : std::string("default")) +
                  "; status_interval_ms 500; retry backoff 100..1000 ms; Redis AOF appendfsync always";
-  std::string config = R"([source]
-kind = "postgres"
-dsn = "host=127.0.0.1 port=)" + std::to_string(pg_port != 0 ? pg_port : pg->port()) +
-                       R"( dbname=app user=app password=${env:APP_PG_PASSWORD} connect_timeout=10"
-slot = ")" + std::string(kSlot) + R"("
-publication = "sluice_cache"
-tables = ["public.pgbench_accounts", "public.pgbench_branches", "public.pgbench_tellers"]
-snapshot = "initial"
-status_interval_ms = 500
-)" + source_extra + R"(
-[retry]
-initial_backoff_ms = 100
-max_backoff_ms = 1000
+  TomlWriter toml;
+  postgres_source(toml, postgres_dsn(pg_port != 0 ? pg_port : pg->port()) + " connect_timeout=10", kSlot,
+                  captured_tables)
+      .set("snapshot", "initial")
+      .set("status_interval_ms", 500)
+      .raw(source_extra);
+  fast_retry(toml);
+  redis_sink(toml, "cache", "redis://127.0.0.1:" + std::to_string(redis_port != 0 ? redis_port : redis->port()) + "/0")
+      .set("mode", "upsert")
+      .set("format", "json")
+      .set("key", "{table}:{pk}");
+  if (batch_max_changes > 0) toml.set("batch_max_changes", batch_max_changes);
+  return toml.raw(sink_extra);
+}
 
-[[sinks]]
-name = "cache"
-kind = "redis"
-url = "redis://127.0.0.1:)" + std::to_string(redis_port != 0 ? redis_port : redis->port()) +
-                       R"(/0"
-mode = "upsert"
-format = "json"
-key = "{table}:{pk}"
-)" + (batch_max_changes > 0 ? "batch_max_changes = " + std::to_string(batch_max_changes) + "\n" : std::string()) +
-                       sink_extra;
-  return dir->write_file(file_name, config);
+std::string FaultTest::write_config(const std::string& sink_extra, int pg_port, int redis_port,
+                                    const std::string& source_extra, const std::string& file_name) {
+  return write_config(config_toml(sink_extra, pg_port, redis_port, source_extra), file_name);
+}
+
+std::string FaultTest::write_config(const TomlWriter& toml, const std::string& file_name) {
+  return dir->write_file(file_name, toml.str());
 }
 
 std::unique_ptr<SluiceProcess> FaultTest::start_sluice(const std::string& config,

@@ -40,6 +40,7 @@
 #include "faults/pgbench_load.h"
 #include "faults/regression_watcher.h"
 #include "harness/servers.h"
+#include "kit/toml_writer.h"
 
 namespace sluice::test {
 
@@ -61,12 +62,18 @@ class FaultTest : public ::testing::Test {
   void TearDown() override;
 
   // ---- sluice ----
-  // Writes the config (to `file_name` in the test's directory) and returns its
-  // path. The dsn and the url point at the servers, or at `pg_port` /
-  // `redis_port` when given (a TcpProxy in front of them). `sink_extra` goes
-  // inside [[sinks]], `source_extra` inside [source].
+  // The config (capturing `captured_tables` into the Redis sink "cache", the
+  // writer left in that sink), for a case to add to (another sink, say). The dsn
+  // and the url point at the servers, or at `pg_port` / `redis_port` when given
+  // (a TcpProxy in front of them). `sink_extra` (key lines) goes inside
+  // [[sinks]], `source_extra` inside [source]. Sets report.setup.
+  TomlWriter config_toml(const std::string& sink_extra = "", int pg_port = 0, int redis_port = 0,
+                         const std::string& source_extra = "");
+  // Writes config_toml(...) to `file_name` in the test's directory and returns its path.
   std::string write_config(const std::string& sink_extra = "", int pg_port = 0, int redis_port = 0,
                            const std::string& source_extra = "", const std::string& file_name = "sluice.toml");
+  // Writes `toml` to `file_name` in the test's directory and returns its path.
+  std::string write_config(const TomlWriter& toml, const std::string& file_name = "sluice.toml");
   std::unique_ptr<SluiceProcess> start_sluice(const std::string& config, const std::vector<std::string>& extra_args = {});
   // How many times `text` occurs in the process's output so far.
   static std::size_t occurrences(const SluiceProcess& process, const std::string& text);
@@ -153,6 +160,8 @@ class FaultTest : public ::testing::Test {
   FaultReport report;
   long manual_changes = 0;
   int batch_max_changes = kBatchMaxChanges;  // in the config written next; 0: sluice's default
+  std::vector<std::string> captured_tables = {"public.pgbench_accounts", "public.pgbench_branches",
+                                              "public.pgbench_tellers"};  // in the config written next
   bool emit_report = true;                   // false for tests that are not fault cases  // captured changes a case made itself, besides pgbench's
 
  private:

@@ -108,14 +108,13 @@ class SearchFaultTest : public FaultTest {
   // The cache sink of every case, and the search sink under test (at
   // `search_port` when given: a TcpProxy in front of searchd).
   std::string write_search_config(int search_port = 0) {
-    std::string tables;
+    TomlWriter toml = config_toml();
+    manticore_sink(toml, "search", "mysql://127.0.0.1:" + std::to_string(search_port != 0 ? search_port : search->port()))
+        .set("batch_max_changes", kBatchMaxChanges);
     for (const char* table : {"pgbench_accounts", "pgbench_branches", "pgbench_tellers"}) {
-      tables += "\n[[sinks.tables]]\ntable = \"public." + std::string(table) + "\"\nfields = [\"filler\"]\n";
+      toml.array_table("sinks.tables").set("table", "public." + std::string(table)).set("fields", {"filler"});
     }
-    std::string url = "mysql://127.0.0.1:" + std::to_string(search_port != 0 ? search_port : search->port());
-    auto config = write_config("\n[[sinks]]\nname = \"search\"\nkind = \"manticore\"\nurl = \"" + url +
-                               "\"\nindex = \"{table}_rt\"\nbatch_max_changes = " +
-                               std::to_string(kBatchMaxChanges) + "\n" + tables);
+    auto config = write_config(toml);
     report.setup += "; plus sink 'search' (Sphinx 2.2.11 RT, binlog_flush 2), recoveries measured on it";
     return config;
   }

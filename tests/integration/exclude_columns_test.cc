@@ -12,9 +12,12 @@ using namespace std::chrono_literals;
 
 class ExcludeColumnsTest : public PipelineTest {
  protected:
-  std::string config_leaving_out(const std::string& columns, const std::string& format = "json") {
-    return write_config("\n[[sinks.tables]]\ntable = \"public.user_account\"\nexclude_columns = [" + columns + "]\n", "",
-                        "upsert", format);
+  // The fixture's config, the cache sink leaving `columns` of user_account out.
+  std::string config_leaving_out(const std::vector<std::string>& columns, const std::string& format = "json") {
+    return write_config(config_toml("", "", "upsert", format)
+                            .array_table("sinks.tables")
+                            .set("table", "public.user_account")
+                            .set("exclude_columns", columns));
   }
 };
 
@@ -23,7 +26,7 @@ bool has(const std::optional<std::string>& text, const std::string& part) {
 }
 
 TEST_F(ExcludeColumnsTest, SnapshotStreamingVerifyAndRepairLeaveTheColumnOut) {
-  auto config = config_leaving_out("\"email\"");
+  auto config = config_leaving_out({"email"});
   {
     auto sluice = start_sluice(config);
     ASSERT_TRUE(wait_streaming(*sluice)) << sluice->output();
@@ -62,7 +65,7 @@ TEST_F(ExcludeColumnsTest, SnapshotStreamingVerifyAndRepairLeaveTheColumnOut) {
 }
 
 TEST_F(ExcludeColumnsTest, HashDocumentsLeaveTheFieldOut) {
-  auto config = config_leaving_out("\"email\", \"create_date\"", "hash");
+  auto config = config_leaving_out({"email", "create_date"}, "hash");
   auto sluice = start_sluice(config);
   ASSERT_TRUE(wait_streaming(*sluice)) << sluice->output();
   db->exec("UPDATE user_account SET display_name = 'h' WHERE user_account_id = 2");
@@ -76,7 +79,7 @@ TEST_F(ExcludeColumnsTest, HashDocumentsLeaveTheFieldOut) {
 }
 
 TEST_F(ExcludeColumnsTest, CheckNamesAColumnTheTableDoesNotHave) {
-  auto config = config_leaving_out("\"emial\"");
+  auto config = config_leaving_out({"emial"});
   auto [code, output] = run_sluice({"check", "--config", config}, env);
   EXPECT_EQ(code, 1) << output;
   EXPECT_NE(output.find("problem: sink 'cache': table public.user_account: exclude_columns: the table has no column "
@@ -86,8 +89,11 @@ TEST_F(ExcludeColumnsTest, CheckNamesAColumnTheTableDoesNotHave) {
 }
 
 TEST_F(ExcludeColumnsTest, ColumnsAndExcludeColumnsTogetherAreAConfigError) {
-  auto config = write_config(
-      "\n[[sinks.tables]]\ntable = \"public.user_account\"\ncolumns = [\"email\"]\nexclude_columns = [\"email\"]\n");
+  auto config = write_config(config_toml()
+                                 .array_table("sinks.tables")
+                                 .set("table", "public.user_account")
+                                 .set("columns", {"email"})
+                                 .set("exclude_columns", {"email"}));
   auto [code, output] = run_sluice({"check", "--config", config}, env);
   EXPECT_NE(code, 0) << output;
   EXPECT_NE(output.find("exclude_columns: give either columns (the ones to keep) or exclude_columns"), std::string::npos)

@@ -32,22 +32,23 @@ class OperationsTest : public PipelineTest {
     PipelineTest::SetUp();
     metrics_port = detail::pick_free_port();
   }
-  std::string metrics_config(int unhealthy_after_ms = 30000) const {
-    return "\n[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port) + "\"\nunhealthy_after_ms = " +
-           std::to_string(unhealthy_after_ms) + "\n";
+  // [metrics] on metrics_port.
+  TomlWriter& add_metrics(TomlWriter& toml, int unhealthy_after_ms = 30000) const {
+    return toml.table("metrics")
+        .set("listen", "127.0.0.1:" + std::to_string(metrics_port))
+        .set("unhealthy_after_ms", unhealthy_after_ms);
   }
-  // The config with [metrics] (and fast heartbeats) appended.
+  // The config with [metrics] (and fast heartbeats).
   std::string config_with_metrics(int unhealthy_after_ms = 30000) {
-    const std::string path = write_config("", "heartbeat_interval_ms = 200\n");
-    detail::write_file(path, metrics_config(unhealthy_after_ms), /*append=*/true);
-    return path;
+    TomlWriter toml = config_toml("", "heartbeat_interval_ms = 200\n");
+    return write_config(add_metrics(toml, unhealthy_after_ms));
   }
   std::string scrape() { return http_get(metrics_port, "/metrics").body; }
   // [source] for one table, the slot and publication both named `name`.
-  std::string source_section(const std::string& name, const std::string& table) const {
-    return "[source]\ndsn = \"host=127.0.0.1 port=" + std::to_string(pg->port()) +
-           " dbname=app user=app password=${env:APP_PG_PASSWORD}\"\nslot = \"" + name + "\"\npublication = \"" + name +
-           "\"\ntables = [\"" + table + "\"]";
+  TomlWriter source_for(const std::string& name, const std::string& table) const {
+    TomlWriter toml;
+    postgres_source(toml, postgres_dsn(pg->port()), name, {table});
+    return toml;
   }
   int metrics_port = 0;
 };
@@ -221,13 +222,8 @@ TEST_F(OperationsTest, StatusReportsTheSlotAndEverySinkAsTextAndJson) {
 // lacks, one privilege at a time.
 TEST_F(OperationsTest, LeastPrivilegeRoleStreamsAndCheckNamesWhatIsMissing) {
   db->exec("CREATE ROLE cdc LOGIN REPLICATION PASSWORD 'cdc-secret'");
-  const std::string config_text = [&] {
-    std::string text = detail::read_file(write_config());
-    const std::string from = "user=app password=${env:APP_PG_PASSWORD}";
-    text.replace(text.find(from), from.size(), "user=cdc password=${env:CDC_PASSWORD}");
-    return text;
-  }();
-  const std::string config = dir->write_file("cdc.toml", config_text);
+  source_dsn = postgres_dsn(pg->port(), "cdc", "${env:CDC_PASSWORD}");
+  const std::string config = write_config(config_toml(), "cdc.toml");
   std::vector<std::string> cdc_env = {"CDC_PASSWORD=cdc-secret"};
 
   auto check = [&] { return run_sluice({"check", "--config", config}, cdc_env); };
@@ -283,11 +279,9 @@ TEST_F(OperationsTest, PasswordsFromTheEnvironmentShowInNoOutput) {
   cache = std::make_unique<RedisClient>(redis->port());
   cache->command({"AUTH", redis_secret});
   TcpProxy to_redis(redis->port());  // cut to make an outage that keeps the password
-  std::string text = detail::read_file(write_config("", "heartbeat_interval_ms = 200\n"));
-  const std::string url = redis->url();
-  text.replace(text.find(url), url.size(),
-               "redis://:${env:REDIS_PASSWORD}@127.0.0.1:" + std::to_string(to_redis.port()) + "/0");
-  const std::string config = dir->write_file("secret.toml", text + metrics_config(1000));
+  cache_url = "redis://:${env:REDIS_PASSWORD}@127.0.0.1:" + std::to_string(to_redis.port()) + "/0";
+  TomlWriter toml = config_toml("", "heartbeat_interval_ms = 200\n");
+  const std::string config = write_config(add_metrics(toml, 1000), "secret.toml");
   env.push_back("REDIS_PASSWORD=" + redis_secret);
 
   std::vector<std::string> outputs;
@@ -369,13 +363,9 @@ TEST_F(OperationsTest, JsonLogsAreOneObjectPerLine) {
 }
 
 TEST_F(OperationsTest, StdoutSinkPrintsEveryChangeAsAJsonLine) {
-  const std::string config = dir->write_file("stdout.toml", source_section("debug", "public.channel") + R"(
-status_interval_ms = 500
-
-[[sinks]]
-name = "debug"
-kind = "stdout"
-)");
+  TomlWriter toml = source_for("debug", "public.channel");
+  toml.set("status_interval_ms", 500).array_table("sinks").set("name", "debug").set("kind", "stdout");
+  const std::string config = write_config(toml, "stdout.toml");
   SluiceProcess sluice({"run", "--config", config}, env);
   ASSERT_TRUE(wait_streaming(sluice));
   db->exec("UPDATE channel SET name = 'printed' WHERE channel_id = 2");
@@ -416,12 +406,9 @@ TEST_F(OperationsTest, SnapshotDrawsALiveProgressLineOnATerminal) {
   db->exec("CREATE TABLE bulk (id int PRIMARY KEY, pad text NOT NULL)");
   db->exec("INSERT INTO bulk SELECT g, repeat('p', 100) FROM generate_series(1, 400000) g");
   db->exec("ANALYZE bulk");
-  const std::string config = dir->write_file("bulk.toml", source_section("bulk", "public.bulk") + R"(
-snapshot_workers = 1
-
-[[sinks]]
-name = "cache"
-url = ")" + redis->url() + "\"\n");
+  TomlWriter toml = source_for("bulk", "public.bulk");
+  toml.set("snapshot_workers", 1).array_table("sinks").set("name", "cache").set("url", redis->url());
+  const std::string config = write_config(toml, "bulk.toml");
   SluiceProcess sluice(SluiceProcess::Program{"script"},
                        {"-qefc", std::string(SLUICE_BINARY) + " run --config " + config, "/dev/null"}, env);
   ASSERT_TRUE(wait_streaming(sluice, 60s));

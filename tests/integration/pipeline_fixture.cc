@@ -1,5 +1,6 @@
 #include "integration/pipeline_fixture.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -43,36 +44,34 @@ void PipelineTest::TearDown() {
   pg.reset();
 }
 
+TomlWriter PipelineTest::config_toml(const std::string& sink_extra, const std::string& source_extra,
+                                    const std::string& mode, const std::string& format) {
+  TomlWriter toml;
+  postgres_source(toml, source_dsn.empty() ? postgres_dsn(pg->port()) : source_dsn, "sluice_cache", captured_tables)
+      .set("snapshot", "initial")
+      .set("status_interval_ms", 500)
+      .raw(source_extra);
+  fast_retry(toml);
+  redis_sink(toml, "cache", cache_url.empty() ? redis->url() : cache_url).set("mode", mode);
+  if (mode == "upsert") toml.set("format", format);
+  toml.set("key", "{table}:{pk}").raw(sink_extra);
+  toml.array_table("sinks.tables").set("table", "public.media").set("key", "m:{channel_id}:{media_id}");
+  return toml;
+}
+
 std::string PipelineTest::write_config(const std::string& sink_extra, const std::string& source_extra,
                                        const std::string& mode, const std::string& format) {
-  std::string config = R"([source]
-kind = "postgres"
-dsn = "host=127.0.0.1 port=)" + std::to_string(pg->port()) +
-                       R"( dbname=app user=app password=${env:APP_PG_PASSWORD}"
-slot = "sluice_cache"
-publication = "sluice_cache"
-tables = ["public.user_account", "public.channel", "public.media"]
-snapshot = "initial"
-status_interval_ms = 500
-)" + source_extra + R"(
-[retry]
-initial_backoff_ms = 100
-max_backoff_ms = 1000
+  return write_config(config_toml(sink_extra, source_extra, mode, format));
+}
 
-[[sinks]]
-name = "cache"
-kind = "redis"
-url = ")" + redis->url() + R"("
-mode = ")" + mode + R"("
-)" + (mode == "upsert" ? "format = \"" + format + "\"\n" : std::string()) +
-                       R"(key = "{table}:{pk}"
-)" + sink_extra + R"(
+std::string PipelineTest::write_config(const TomlWriter& toml, const std::string& file_name) {
+  return dir->write_file(file_name, toml.str());
+}
 
-[[sinks.tables]]
-table = "public.media"
-key = "m:{channel_id}:{media_id}"
-)";
-  return dir->write_file("sluice.toml", config);
+void PipelineTest::capture(const std::string& table) {
+  if (std::find(captured_tables.begin(), captured_tables.end(), table) == captured_tables.end()) {
+    captured_tables.push_back(table);
+  }
 }
 
 std::unique_ptr<SluiceProcess> PipelineTest::start_sluice(const std::string& config_path,

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "harness/servers.h"
+#include "kit/toml_writer.h"
 
 namespace sluice::test {
 
@@ -18,10 +19,19 @@ class PipelineTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  // Writes the config (the example, pointed at the test servers) and
-  // returns its path. `sink_extra` is appended inside the [[sinks]] table.
+  // The config (the example, pointed at the test servers: the Redis sink
+  // "cache", its [[sinks.tables]] entry for public.media last, the writer left in
+  // it), for a test to add to: more tables of the sink, sinks, [metrics].
+  // `sink_extra` (key lines) goes inside [[sinks]] before the tables,
+  // `source_extra` inside [source]. It captures `captured_tables` and points at
+  // `source_dsn` and `cache_url`.
+  TomlWriter config_toml(const std::string& sink_extra = "", const std::string& source_extra = "",
+                         const std::string& mode = "upsert", const std::string& format = "json");
+  // Writes config_toml(...) to sluice.toml and returns its path.
   std::string write_config(const std::string& sink_extra = "", const std::string& source_extra = "",
                            const std::string& mode = "upsert", const std::string& format = "json");
+  // Writes `toml` to `file_name` in the test's directory and returns its path.
+  std::string write_config(const TomlWriter& toml, const std::string& file_name = "sluice.toml");
   std::unique_ptr<SluiceProcess> start_sluice(const std::string& config_path,
                                               const std::vector<std::string>& extra_args = {});
 
@@ -47,6 +57,15 @@ class PipelineTest : public ::testing::Test {
   std::unique_ptr<RedisClient> cache;
   std::unique_ptr<TempDir> dir;
   std::vector<std::string> env;  // APP_PG_PASSWORD=...
+
+  // In the configs made next: the tables of [source], the dsn (empty:
+  // postgres_dsn(pg->port()), role app with ${env:APP_PG_PASSWORD}) and the url
+  // of the sink "cache" (empty: redis->url()).
+  std::vector<std::string> captured_tables = {"public.user_account", "public.channel", "public.media"};
+  std::string source_dsn;
+  std::string cache_url;
+  // Adds `table` to captured_tables, unless it is there already.
+  void capture(const std::string& table);
 };
 
 }  // namespace sluice::test

@@ -12,6 +12,7 @@
 #include "harness/servers.h"
 #include "harness/sphinx_server.h"
 #include "harness/tcp_proxy.h"
+#include "kit/toml_writer.h"
 #include "sink/manticore/document_id.h"
 #include "sink/manticore/index_definition.h"
 #include "sink/manticore/sphinxql_connection.h"
@@ -54,35 +55,24 @@ class SearchSinkTest : public ::testing::Test {
                                                   "test client");
   }
 
-  // `url`: where the sink reaches searchd (a TcpProxy in front of it, say).
-  std::string write_config(const std::string& sink_extra = "", std::string url = "") {
+  // The config of the issue: public.channel and public.media captured, public.media
+  // indexed by the sink "search" (one RT index per table, "{table}_rt", with the
+  // full-text fields title and description; every other routed column is an
+  // attribute). `url`: where the sink reaches searchd (a TcpProxy in front of it,
+  // say). The writer is left in the sink's [[sinks.tables]] entry.
+  TomlWriter config_toml(std::string url = "") {
     if (url.empty()) url = search->url();
-    const std::string config = R"([source]
-kind = "postgres"
-dsn = "host=127.0.0.1 port=)" + std::to_string(pg->port()) +
-                               R"( dbname=app user=app password=app-secret"
-slot = "sluice_search"
-publication = "sluice_search"
-tables = ["public.channel", "public.media"]
-snapshot = "initial"
-status_interval_ms = 500
-
-[retry]
-initial_backoff_ms = 100
-max_backoff_ms = 1000
-
-[[sinks]]
-name = "search"
-kind = "manticore"                 # Manticore Search, or Sphinx 2.2+
-url = ")" + url + R"("     # searchd's SphinxQL listener (mysql41)
-index = "{table}_rt"               # one RT index per table; {schema}, {table}
-)" + sink_extra + R"(
-[[sinks.tables]]
-table = "public.media"
-fields = ["title", "description"]  # full-text fields; every other routed column is an attribute
-)";
-    return dir.write_file("sluice.toml", config);
+    TomlWriter toml;
+    postgres_source(toml, pg->dsn(), "sluice_search", {"public.channel", "public.media"})
+        .set("snapshot", "initial")
+        .set("status_interval_ms", 500);
+    fast_retry(toml);
+    manticore_sink(toml, "search", url);
+    toml.array_table("sinks.tables").set("table", "public.media").set("fields", {"title", "description"});
+    return toml;
   }
+  std::string write_config(const TomlWriter& toml) { return dir.write_file("sluice.toml", toml.str()); }
+  std::string write_config(std::string url = "") { return write_config(config_toml(std::move(url))); }
 
   std::unique_ptr<SluiceProcess> start_sluice(const std::string& config) {
     auto sluice = std::make_unique<SluiceProcess>(std::vector<std::string>{"run", "--config", config});
@@ -169,9 +159,8 @@ TEST_F(SearchSinkTest, TheIndexFollowsTheTableAndFullTextSearchFindsIt) {
 // sink here), and is still acknowledged past them.
 TEST_F(SearchSinkTest, TheSinkGetsOnlyTheChangesOfTheTablesItIndexes) {
   const int metrics_port = detail::pick_free_port();
-  const std::string config = write_config();
-  detail::write_file(config, "\n[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port) + "\"\n",
-                     /*append=*/true);
+  const std::string config =
+      write_config(config_toml().table("metrics").set("listen", "127.0.0.1:" + std::to_string(metrics_port)));
   auto sluice = start_sluice(config);
   db->exec("INSERT INTO channel (user_account_id, name) VALUES (1, 'router')");
   db->exec("UPDATE channel SET name = 'router 2' WHERE name = 'router'");
@@ -243,7 +232,7 @@ TEST_F(SearchSinkTest, AnEmptiedIndexIsRebuiltWhileStreamingGoesOn) {
 // streaming goes on, and nothing is written twice or lost.
 TEST_F(SearchSinkTest, ACommitWhoseAnswerIsLostIsSettledByTheNextCheckpointRead) {
   TcpProxy proxy(search->port());
-  const std::string config = write_config("", "mysql://127.0.0.1:" + std::to_string(proxy.port()));
+  const std::string config = write_config("mysql://127.0.0.1:" + std::to_string(proxy.port()));
   auto sluice = start_sluice(config);
   ASSERT_TRUE(becomes([&] { return ids("id > 0") == std::vector<std::string>{"1", "2"}; }, "the snapshot is in"));
   proxy.cut_after_request("COMMIT");
@@ -337,8 +326,8 @@ TEST_F(SearchSinkTest, BadUrlAndUnreachableSearchdAreOneClearLineEach) {
   EXPECT_NE(code, 0) << output;
   EXPECT_NE(output.find("sink 'search'"), std::string::npos) << output;
   EXPECT_NE(output.find(std::to_string(search->port())), std::string::npos) << output;
-  const std::string bad = dir.write_file("bad.toml", read_file(write_config()).replace(
-                                                         read_file(write_config()).find("mysql://"), 8, "mysqlx://"));
+  const std::string bad =
+      dir.write_file("bad.toml", config_toml("mysqlx://127.0.0.1:" + std::to_string(search->port())).str());
   auto [code2, output2] = run_sluice({"check", "--config", bad});
   EXPECT_NE(code2, 0) << output2;
   EXPECT_NE(output2.find("url"), std::string::npos) << output2;

@@ -7,7 +7,6 @@
 #include <atomic>
 #include <thread>
 
-#include "harness/process_util.h"
 #include "integration/pipeline_fixture.h"
 
 namespace sluice::test {
@@ -123,19 +122,10 @@ TEST_F(SinkResetTest, FlushWhileSluiceIsDownIsRebuiltAtStart) {
 }
 
 TEST_F(SinkResetTest, OneOfTwoSinksEmptiedWhileSluiceIsDownIsRebuiltWhileTheOtherResumes) {
-  std::string config = write_config();
-  std::string text = detail::read_file(config) + R"(
-[[sinks]]
-name = "mirror"
-kind = "redis"
-url = ")" + redis->url(1) + R"("
-key = "{table}:{pk}"
-
-[[sinks.tables]]
-table = "public.media"
-key = "m:{channel_id}:{media_id}"
-)";
-  config = dir->write_file("two-sinks.toml", text);
+  TomlWriter toml = config_toml();
+  redis_sink(toml, "mirror", redis->url(1)).set("key", "{table}:{pk}");
+  toml.array_table("sinks.tables").set("table", "public.media").set("key", "m:{channel_id}:{media_id}");
+  const std::string config = write_config(toml, "two-sinks.toml");
   {
     auto sluice = start_sluice(config);
     ASSERT_TRUE(wait_streaming(*sluice)) << sluice->output();

@@ -4,6 +4,8 @@
 // state keys, a template without a fixed prefix, many keys, both formats.
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "integration/pipeline_fixture.h"
 
 namespace sluice::test {
@@ -33,45 +35,23 @@ class VerifyExtraKeysTest : public PipelineTest {
   // prefix "a:"), bare under "{pk}" (no fixed prefix), member under
   // "member:{email}" (a unique key: its keys do not tell the row's identity).
   std::string config(const std::string& format = "json", const std::string& sink_extra = "") {
-    return dir->write_file("sluice.toml", R"([source]
-kind = "postgres"
-dsn = "host=127.0.0.1 port=)" + std::to_string(pg->port()) +
-                                              R"( dbname=app user=app password=${env:APP_PG_PASSWORD}"
-slot = "sluice_cache"
-publication = "sluice_cache"
-tables = ["public.acct", "public.pa", "public.pb", "public.bare", "public.member"]
-snapshot = "initial"
-status_interval_ms = 500
-
-[[sinks]]
-name = "cache"
-kind = "redis"
-url = ")" + redis->url() + R"("
-mode = "upsert"
-format = ")" + format + R"("
-key = "{table}:{pk}"
-)" + sink_extra + R"(
-
-[[sinks.tables]]
-table = "public.acct"
-key = "acct:{aid}"
-
-[[sinks.tables]]
-table = "public.pa"
-key = "a:{pk}"
-
-[[sinks.tables]]
-table = "public.pb"
-key = "a:{x}:{y}"
-
-[[sinks.tables]]
-table = "public.bare"
-key = "{pk}"
-
-[[sinks.tables]]
-table = "public.member"
-key = "member:{email}"
-)");
+    TomlWriter toml;
+    postgres_source(toml, postgres_dsn(pg->port()), "sluice_cache",
+                    {"public.acct", "public.pa", "public.pb", "public.bare", "public.member"})
+        .set("snapshot", "initial")
+        .set("status_interval_ms", 500);
+    redis_sink(toml, "cache", redis->url())
+        .set("mode", "upsert")
+        .set("format", format)
+        .set("key", "{table}:{pk}")
+        .raw(sink_extra);
+    const std::pair<const char*, const char*> keys[] = {{"public.acct", "acct:{aid}"},
+                                                        {"public.pa", "a:{pk}"},
+                                                        {"public.pb", "a:{x}:{y}"},
+                                                        {"public.bare", "{pk}"},
+                                                        {"public.member", "member:{email}"}};
+    for (const auto& [table, key] : keys) toml.array_table("sinks.tables").set("table", table).set("key", key);
+    return write_config(toml);
   }
 
   // Runs sluice until every row has its key, then stops it.
