@@ -18,7 +18,7 @@ int check_command(const Config& config) {
 
   if (report.problems.empty() && report.checkpoints.size() == config.sinks.size()) {
     try {
-      auto plan = plan_start(config.source.slot, report.slot, report.checkpoints, config.source.snapshot, false);
+      auto plan = plan_start(config.source.stream_name(), report.slot, report.checkpoints, config.source.snapshot, false);
       fmt::print("run would: {}", plan.reason);
       if (plan.drop_slot) fmt::print(", after dropping the existing slot");
       if (plan.snapshot) fmt::print(", copy {} tables under the slot's snapshot", config.source.tables.size());

@@ -19,8 +19,7 @@ const PluginRegistry& builtin_plugins();
 // command runs.
 void use_source_position_format(const Config& config);
 
-// The source config.source describes (its kind). `config` and `telemetry` must
-// outlive it. Does not connect.
-std::unique_ptr<Source> make_source(const Config& config, Telemetry& telemetry);
+// make_source() (config/sink_plugin.h) builds the source config.source
+// describes; `config` and `telemetry` must outlive it. Does not connect.
 
 }  // namespace sluice

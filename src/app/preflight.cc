@@ -12,6 +12,7 @@
 #include "source/postgres/relation_catalog.h"
 #include "source/postgres/postgres_source.h"
 #include "source/postgres/slot.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice {
 
@@ -24,7 +25,7 @@ void check_postgres(const Config& config, PreflightReport& report, std::vector<R
   const auto& source = config.source;
   pg::PgConnection connection;
   try {
-    connection = pg::PgConnection::connect(source.dsn, pg::PgConnection::Mode::kNormal);
+    connection = pg::PgConnection::connect(pg::settings_of(source).dsn, pg::PgConnection::Mode::kNormal);
   } catch (const Error& e) {
     report.problems.push_back(fmt::format("cannot connect to PostgreSQL: {}", e.what()));
     return;
@@ -47,7 +48,7 @@ void check_postgres(const Config& config, PreflightReport& report, std::vector<R
         role.rolname, role.rolname));
   } else {
     try {
-      pg::PgConnection::connect(source.dsn, pg::PgConnection::Mode::kReplication);
+      pg::PgConnection::connect(pg::settings_of(source).dsn, pg::PgConnection::Mode::kReplication);
     } catch (const Error& e) {
       report.problems.push_back(fmt::format(
           "role '{}' cannot open a replication connection: {} (pg_hba.conf needs a line for database "
@@ -65,7 +66,7 @@ void check_postgres(const Config& config, PreflightReport& report, std::vector<R
   }
   bool owns_every_table = true;  // may create the publication FOR TABLE ...
 
-  pg::RelationCatalog catalog(source.dsn);
+  pg::RelationCatalog catalog(pg::settings_of(source).dsn);
   std::vector<pg::TableInfo> listed;  // the listed tables that exist
   for (const auto& table_name : source.tables) {
     auto table = pg::describe_table(connection, table_name);
@@ -111,14 +112,14 @@ void check_postgres(const Config& config, PreflightReport& report, std::vector<R
 
   check_publication(config, connection, role, owns_every_table, listed, report);
 
-  auto slot = pg::query_slot(connection, source.slot);
+  auto slot = pg::query_slot(connection, pg::settings_of(source).slot);
   if (slot) {
-    report.slot = pg::retained_stream_of(source.slot, slot->plugin, slot->wal_status);
-    report.facts.push_back(fmt::format("slot '{}' exists: confirmed flush {}, {}{}", source.slot,
+    report.slot = pg::retained_stream_of(pg::settings_of(source).slot, slot->plugin, slot->wal_status);
+    report.facts.push_back(fmt::format("slot '{}' exists: confirmed flush {}, {}{}", pg::settings_of(source).slot,
                                        slot->confirmed_flush_lsn.str(), slot->active ? "active" : "inactive",
                                        slot->wal_status ? ", wal_status " + *slot->wal_status : ""));
   } else {
-    report.facts.push_back(fmt::format("slot '{}' will be created", source.slot));
+    report.facts.push_back(fmt::format("slot '{}' will be created", pg::settings_of(source).slot));
   }
 }
 
@@ -155,7 +156,7 @@ std::string join_tables(const std::vector<std::string>& tables, size_t limit) {
 void check_publication(const Config& config, pg::PgConnection& connection, const pg::RoleInfo& role,
                        bool owns_every_table, const std::vector<pg::TableInfo>& listed, PreflightReport& report) {
   const auto& source = config.source;
-  const std::string& name = source.publication;
+  const std::string& name = pg::settings_of(source).publication;
   std::set<std::string> listed_names(source.tables.begin(), source.tables.end());
   // A listed partition whose root is listed too: its changes come under one name only.
   for (const auto& table : listed) {

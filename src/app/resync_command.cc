@@ -9,6 +9,7 @@
 #include "source/postgres/catalog.h"
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/table_resync.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice {
 
@@ -24,15 +25,15 @@ int resync_command(const Config& config, const ResyncOptions& options) {
       }
       tables.push_back(table);
     }
-    auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
+    auto connection = pg::PgConnection::connect(pg::settings_of(config.source).dsn, pg::PgConnection::Mode::kNormal);
     for (const auto& table : tables) {
       auto result = connection.exec_params(
           "SELECT pg_catalog.pg_logical_emit_message(true, $1, $2)::text",
-          {std::string(pg::kResyncRequestPrefix), pg::format_resync_request(config.source.slot, table)});
+          {std::string(pg::kResyncRequestPrefix), pg::format_resync_request(pg::settings_of(config.source).slot, table)});
       std::cout << fmt::format(
           "asked the instance streaming slot '{}' to re-sync {} (request at {}); it reads the table again while "
           "streaming goes on: follow it in its log and in sluice_resync_rows_total / sluice_resync_running\n",
-          config.source.slot, table, result.value(0, 0));
+          pg::settings_of(config.source).slot, table, result.value(0, 0));
     }
     return 0;
   } catch (const Error& e) {

@@ -184,7 +184,7 @@ int run_command(const Config& config, const RunOptions& options) {
   watch_termination_signals(g_finish, g_stop);
   try {
     Telemetry telemetry(config.metrics.unhealthy_after);
-    telemetry.health.set_silence_timeout(std::max(config.metrics.unhealthy_after, 3 * config.source.status_interval));
+    telemetry.health.set_silence_timeout(std::max(config.metrics.unhealthy_after, 3 * config.source.settings->idle_report_interval()));
     std::optional<MetricsServer> server;
     if (config.metrics.enabled) server.emplace(config.metrics, telemetry);
     return run(config, options, telemetry);

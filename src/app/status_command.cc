@@ -15,6 +15,7 @@
 #include "source/postgres/pg_position.h"
 #include "source/postgres/slot.h"
 #include "source/postgres/table_resync.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice {
 
@@ -55,13 +56,13 @@ struct SourceStatus {
 SourceStatus read_source(const Config& config) {
   SourceStatus out;
   try {
-    auto connection = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
+    auto connection = pg::PgConnection::connect(pg::settings_of(config.source).dsn, pg::PgConnection::Mode::kNormal);
     out.server = fmt::format("PostgreSQL {} at {}", connection.server_version_text(), connection.where());
     out.current_wal = pg::Lsn::parse(connection.exec("SELECT pg_current_wal_lsn()").value(0, 0));
-    out.slot = pg::query_slot(connection, config.source.slot);
+    out.slot = pg::query_slot(connection, pg::settings_of(config.source).slot);
     if (out.slot) {
       auto result = connection.exec_params(
-          "SELECT safe_wal_size FROM pg_replication_slots WHERE slot_name = $1", {config.source.slot});
+          "SELECT safe_wal_size FROM pg_replication_slots WHERE slot_name = $1", {pg::settings_of(config.source).slot});
       if (result.rows() == 1 && !result.is_null(0, 0)) out.safe_wal_size = std::stoll(std::string(result.value(0, 0)));
     }
     for (const auto& table : config.source.tables) out.shapes[table] = pg::table_shape(connection, table);
@@ -119,7 +120,7 @@ std::vector<SinkStatus> read_sinks(const Config& config) {
 json to_json(const Config& config, const SourceStatus& source, const std::vector<SinkStatus>& sinks) {
   json out;
   json& src = out["source"];
-  src["slot_name"] = config.source.slot;
+  src["slot_name"] = pg::settings_of(config.source).slot;
   if (source.error) {
     src["error"] = *source.error;
   } else {
@@ -178,10 +179,10 @@ void print_text(const Config& config, const SourceStatus& source, const std::vec
   } else {
     fmt::print("{}, WAL at {}\n", source.server, source.current_wal.str());
     if (!source.slot) {
-      fmt::print("  slot '{}': does not exist (the next run creates it)\n", config.source.slot);
+      fmt::print("  slot '{}': does not exist (the next run creates it)\n", pg::settings_of(config.source).slot);
     } else {
       const pg::SlotInfo& slot = *source.slot;
-      fmt::print("  slot '{}': {}{}, confirmed flush {}, {} behind the WAL\n", config.source.slot,
+      fmt::print("  slot '{}': {}{}, confirmed flush {}, {} behind the WAL\n", pg::settings_of(config.source).slot,
                  slot.active ? "active" : "inactive",
                  slot.active ? fmt::format(" (walsender pid {})", slot.active_pid) : std::string(),
                  slot.confirmed_flush_lsn.str(), human_bytes(behind(source.current_wal, slot.confirmed_flush_lsn)));
@@ -215,7 +216,7 @@ void print_text(const Config& config, const SourceStatus& source, const std::vec
       }
     }
     fmt::print(", snapshot {}", to_string(cp.snapshot));
-    if (!cp.slot.empty() && cp.slot != config.source.slot) fmt::print(", follows slot '{}' (not this config's)", cp.slot);
+    if (!cp.slot.empty() && cp.slot != pg::settings_of(config.source).slot) fmt::print(", follows slot '{}' (not this config's)", cp.slot);
     if (cp.rebuilding) fmt::print(", rebuilding from a copy at {}", cp.rebuilding->str());
     fmt::print("\n");
     for (const auto& table : resync_pending(source, sink)) {

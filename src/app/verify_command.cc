@@ -20,6 +20,7 @@
 #include "source/postgres/pg_position.h"
 #include "source/postgres/relation_catalog.h"
 #include "source/postgres/snapshot_reader.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice {
 
@@ -134,7 +135,7 @@ class TableVerifier {
 
  private:
   void compare_source_rows() {
-    pg::SnapshotReader reader(config_.source.dsn, "");
+    pg::SnapshotReader reader(pg::settings_of(config_.source).dsn, "");
     reader.begin_table(table_, config_.source.snapshot_chunk_rows);
     std::vector<std::vector<Value>> rows;
     auto last_progress = std::chrono::steady_clock::now();
@@ -318,8 +319,8 @@ int verify_command(const Config& config, const VerifyOptions& options) {
   }
   bool drift = false;
   try {
-    auto conn = pg::PgConnection::connect(config.source.dsn, pg::PgConnection::Mode::kNormal);
-    pg::RelationCatalog catalog(config.source.dsn);
+    auto conn = pg::PgConnection::connect(pg::settings_of(config.source).dsn, pg::PgConnection::Mode::kNormal);
+    pg::RelationCatalog catalog(pg::settings_of(config.source).dsn);
     for (const auto& sink_config : config.sinks) {
       std::unique_ptr<Sink> made = make_sink(sink_config);
       VerifyTarget* target = made->verify_target();

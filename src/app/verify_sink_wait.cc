@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "source/postgres/pg_position.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice {
 
@@ -29,12 +30,12 @@ void SinkWait::until_applied(pg::Lsn lsn) {
     auto slot = conn_.exec_params(
         "SELECT coalesce(bool_or(confirmed_flush_lsn >= $2::pg_lsn), false), coalesce(bool_or(active), false) "
         "FROM pg_replication_slots WHERE slot_name = $1",
-        {config_.source.slot, lsn.str()});
+        {pg::settings_of(config_.source).slot, lsn.str()});
     if (slot.value(0, 0) == "t") return;
     if (slot.value(0, 1) != "t") {
       behind_ = true;
       fmt::print(stderr, "verify: slot '{}' is not being streamed (sluice is not running): comparing with what "
-                         "sink '{}' holds\n", config_.source.slot, sink_name_);
+                         "sink '{}' holds\n", pg::settings_of(config_.source).slot, sink_name_);
       return;
     }
     if (std::chrono::steady_clock::now() >= deadline) break;

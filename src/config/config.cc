@@ -25,10 +25,8 @@ using KeyList = std::vector<std::string_view>;
 
 // clang-format off
 const KeyList kRootKeys = {"source", "sinks", "retry", "metrics"};
-const KeyList kSourceKeys = {
-    "kind", "dsn", "slot", "publication", "tables", "snapshot",
-    "snapshot_chunk_rows", "snapshot_workers", "status_interval_ms", "heartbeat_interval_ms",
-    "schema_check_interval_ms"};
+// Every source's keys; a plugin adds its own (config/source_plugin.h).
+const KeyList kSourceKeys = {"kind", "tables", "snapshot", "snapshot_chunk_rows", "snapshot_workers"};
 // Every sink's keys; a plugin adds its own (config/sink_plugin.h).
 const KeyList kSinkKeys = {"name", "kind", "on_reset", "tables", "batch_max_changes", "batch_max_bytes", "queue_max_bytes"};
 const KeyList kSinkTableKeys = {"table", "columns", "exclude_columns"};
@@ -252,6 +250,18 @@ class Loader {
       }
       loader_.fail(*n, key(name), fmt::format("{} is not one of {}", in_quotes(text), names));
     }
+    std::optional<Secret> secret_string(std::string_view name) override {
+      const toml::node* n = table_.get(name);
+      if (n == nullptr) return std::nullopt;
+      ExpandedString expanded = loader_.expanded_string(*n, key(name), /*secret=*/true);
+      return Secret{std::move(expanded.value), !expanded.inserted.empty()};
+    }
+    void hide(std::string secret) override { loader_.secrets_.push_back(std::move(secret)); }
+    std::optional<std::string> identifier(std::string_view name) override {
+      const toml::node* n = table_.get(name);
+      if (n == nullptr) return std::nullopt;
+      return loader_.identifier(*n, key(name));
+    }
     std::optional<std::vector<std::string>> identifiers(std::string_view name) override {
       const toml::node* n = table_.get(name);
       if (n == nullptr) return std::nullopt;
@@ -415,46 +425,26 @@ class Loader {
     return *array;
   }
 
-  void check_kind(const toml::table& table, std::string_view path, std::initializer_list<std::string_view> supported,
-                  std::string& out) {
-    const toml::node* node = table.get("kind");
-    if (node == nullptr) return;
-    std::string key = join_key(path, "kind");
-    std::string kind = string_value(*node, key);
-    if (std::find(supported.begin(), supported.end(), kind) == supported.end()) {
-      std::string names;
-      for (std::string_view name : supported) names += (names.empty() ? "" : ", ") + in_quotes(name);
-      fail(*node, key, fmt::format("{} is not supported yet (only {})", in_quotes(kind), names));
-    }
-    out = kind;
-  }
-
   void load_source(const toml::table& root, SourceConfig& source) {
     const toml::node* node = root.get("source");
     if (node == nullptr) fail(root, "source", "required table [source] is missing");
     const toml::table* table = node->as_table();
     if (table == nullptr) fail_type(*node, "source", "a table ([source])");
-    reject_unknown_keys(*table, "source", kSourceKeys);
-    check_kind(*table, "source", {"postgres"}, source.kind);
-
-    if (const toml::node* dsn = table->get("dsn")) {
-      ExpandedString expanded = expanded_string(*dsn, "source.dsn", /*secret=*/true);
-      std::vector<std::string> written = dsn_secret_values(expanded.value);
-      secrets_.insert(secrets_.end(), written.begin(), written.end());
-      if (auto problem = dsn_problem(expanded.value, !expanded.inserted.empty())) {
-        fail(*dsn, "source.dsn", *problem);
+    const std::vector<std::string> kinds = plugins_.source_kinds();
+    if (kinds.empty()) throw Error::internal("no source kind is registered");
+    source.kind = kinds.front();
+    if (const toml::node* kind = table->get("kind")) {
+      source.kind = string_value(*kind, "source.kind");
+      if (plugins_.find_source(source.kind) == nullptr) {
+        std::string names;
+        for (const std::string& name : kinds) names += (names.empty() ? "" : ", ") + in_quotes(name);
+        fail(*kind, "source.kind", fmt::format("{} is not supported yet (only {})", in_quotes(source.kind), names));
       }
-      source.dsn = std::move(expanded.value);
-    } else {
-      fail_missing(*table, "source.dsn");
     }
-
-    const toml::node* slot = table->get("slot");
-    if (slot == nullptr) fail_missing(*table, "source.slot");
-    source.slot = identifier(*slot, "source.slot");
-    const toml::node* publication = table->get("publication");
-    if (publication == nullptr) fail_missing(*table, "source.publication");
-    source.publication = identifier(*publication, "source.publication");
+    source.plugin = plugins_.find_source(source.kind);
+    KeyList known = kSourceKeys;
+    for (const std::string& k : source.plugin->keys) known.push_back(k);
+    reject_unknown_keys(*table, "source", known);
 
     const toml::node* tables = table->get("tables");
     if (tables == nullptr) fail_missing(*table, "source.tables");
@@ -489,21 +479,9 @@ class Loader {
       }
       source.snapshot_workers = static_cast<size_t>(workers);
     }
-    if (const toml::node* n = table->get("status_interval_ms")) {
-      source.status_interval = positive_millis(*n, "source.status_interval_ms");
-    }
-    if (const toml::node* n = table->get("heartbeat_interval_ms")) {
-      const int64_t ms = integer_value(*n, "source.heartbeat_interval_ms");
-      if (ms < 0) fail(*n, "source.heartbeat_interval_ms", fmt::format("must be 0 (off) or positive, got {}", ms));
-      source.heartbeat_interval = std::chrono::milliseconds(ms);
-    }
-    if (const toml::node* n = table->get("schema_check_interval_ms")) {
-      const int64_t ms = integer_value(*n, "source.schema_check_interval_ms");
-      if (ms < 0) {
-        fail(*n, "source.schema_check_interval_ms", fmt::format("must be 0 (only at start) or positive, got {}", ms));
-      }
-      source.schema_check_interval = std::chrono::milliseconds(ms);
-    }
+    TableView view(*this, *table, "source");
+    source.settings = source.plugin->parse(view, source);
+    if (!source.settings) throw Error::internal("source kind '" + source.kind + "' parsed no settings");
   }
 
   void load_sinks(const toml::table& root, Config& config) {

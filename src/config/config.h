@@ -23,23 +23,19 @@ enum class SnapshotMode { kInitial, kNever };
 // data was flushed, or the server restarted without persistence).
 enum class OnReset { kRebuild, kStop };
 
+// [source]: the keys every source has, and what its plugin parsed
+// (config/source_plugin.h).
 struct SourceConfig {
-  std::string kind = "postgres";
-  std::string dsn;                        // libpq connection string (secrets expanded)
-  std::string slot;
-  std::string publication;
+  std::string kind;                       // the first registered kind when not given
+  const SourcePlugin* plugin = nullptr;   // the registry's, for kind
   std::vector<std::string> tables;        // "schema.table", normalised (default schema public)
   SnapshotMode snapshot = SnapshotMode::kInitial;
   size_t snapshot_chunk_rows = 10000;     // rows per primary-key chunk
-  size_t snapshot_workers = 2;            // parallel chunk readers under the exported snapshot
-  std::chrono::milliseconds status_interval{10000};  // standby status update period
-  // A logical message (pg_logical_emit_message) written this often, so that lag
-  // is measured and the slot advances on a quiet database; zero: none.
-  std::chrono::milliseconds heartbeat_interval{10000};
-  // How often the captured tables' shapes (columns, key, partitions) are read
-  // from the catalog; a change re-syncs that table's rows while streaming goes
-  // on (source/postgres/table_resync.h). Zero: only at start.
-  std::chrono::milliseconds schema_check_interval{1000};
+  size_t snapshot_workers = 2;            // parallel chunk readers of the consistent snapshot
+  std::shared_ptr<const SourceSettings> settings;  // the plugin's; never null once loaded
+
+  // The retained stream's name (SourceSettings::stream_name).
+  const std::string& stream_name() const { return settings->stream_name(); }
 };
 
 // The keys every [[sinks.tables]] entry has; a plugin reads its own

@@ -1,5 +1,5 @@
-// One TOML table of the configuration as a plugin reads it ([[sinks]] or one of
-// its [[sinks.tables]] entries). Every value read through it is type-checked and
+// One TOML table of the configuration as a plugin reads it ([source], [[sinks]]
+// or one of its [[sinks.tables]] entries). Every value read through it is type-checked and
 // ${env:}/${file:}-expanded by the loader, and every failure is thrown as
 // Error::config "FILE:LINE:COLUMN: KEY: what" (config/config.h), KEY being the
 // full path ("sinks[1].tables[0].stream"). Absent keys read as nullopt.
@@ -33,6 +33,19 @@ class ConfigTable {
   virtual std::optional<size_t> positive_integer(std::string_view name) = 0;
   // One of `choices`, by name ("upsert", ...).
   virtual std::optional<std::string> choice(std::string_view name, std::initializer_list<std::string_view> choices) = 0;
+  // A secret string (a connection string): expanded like string(), everything
+  // ${...} inserted hidden from later messages; `inserted` says whether any was
+  // (a message about the value must then not quote it). The plugin hide()s
+  // what else in it is secret.
+  struct Secret {
+    std::string value;
+    bool inserted = false;
+  };
+  virtual std::optional<Secret> secret_string(std::string_view name) = 0;
+  // `secret` never appears in a later message of the loader.
+  virtual void hide(std::string secret) = 0;
+  // An unquoted lowercase identifier of at most 63 bytes (a slot, a publication).
+  virtual std::optional<std::string> identifier(std::string_view name) = 0;
   // A non-empty array of distinct unquoted lowercase identifiers (column names).
   virtual std::optional<std::vector<std::string>> identifiers(std::string_view name) = 0;
 

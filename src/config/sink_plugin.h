@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "config/config_table.h"
+#include "config/source_plugin.h"
 #include "core/change.h"
 #include "core/sink.h"
 
@@ -62,18 +63,28 @@ struct SinkPlugin {
   std::function<std::vector<std::string>(const SinkConfig&, const std::vector<RelationPtr>&)> store_problems;
 };
 
+// Every source and sink kind this build knows (app/plugins.cc).
 class PluginRegistry {
  public:
+  // The first source kind is the default when [source] gives no kind.
+  void add_source(SourcePlugin plugin);
+  // nullptr when no plugin has that kind.
+  const SourcePlugin* find_source(std::string_view kind) const;
+  std::vector<std::string> source_kinds() const;  // in registration order
+
   void add_sink(SinkPlugin plugin);
   // nullptr when no plugin has that kind.
   const SinkPlugin* find_sink(std::string_view kind) const;
   std::vector<std::string> sink_kinds() const;  // in registration order
 
  private:
+  std::vector<std::unique_ptr<SourcePlugin>> sources_;  // stable addresses: SourceConfig points at them
   std::vector<std::unique_ptr<SinkPlugin>> sinks_;  // stable addresses: SinkConfig points at them
 };
 
 // The sink `config` describes, built by its plugin.
 std::unique_ptr<Sink> make_sink(const SinkConfig& config);
+// The source `config` describes, built by its plugin.
+std::unique_ptr<Source> make_source(const Config& config, Telemetry& telemetry);
 
 }  // namespace sluice

@@ -10,6 +10,7 @@
 #include "app/plugins.h"
 #include "core/error.h"
 #include "sink/redis/redis_config.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice {
 namespace {
@@ -107,16 +108,16 @@ TEST_F(ConfigTest, ExampleLoadsWithTheWrittenValues) {
 
   EXPECT_EQ(config.path, "sluice.toml");
   EXPECT_EQ(config.source.kind, "postgres");
-  EXPECT_EQ(config.source.dsn,
+  EXPECT_EQ(pg::settings_of(config.source).dsn,
             "host=127.0.0.1 port=5432 dbname=app user=app password=pg-secret");
-  EXPECT_EQ(config.source.slot, "sluice_cache");
-  EXPECT_EQ(config.source.publication, "sluice_cache");
+  EXPECT_EQ(pg::settings_of(config.source).slot, "sluice_cache");
+  EXPECT_EQ(pg::settings_of(config.source).publication, "sluice_cache");
   EXPECT_EQ(config.source.tables,
             (std::vector<std::string>{"public.user_account", "public.channel", "public.media"}));
   EXPECT_EQ(config.source.snapshot, SnapshotMode::kInitial);
   EXPECT_EQ(config.source.snapshot_chunk_rows, 10000u);
   EXPECT_EQ(config.source.snapshot_workers, 2u);
-  EXPECT_EQ(config.source.status_interval, std::chrono::milliseconds(10000));
+  EXPECT_EQ(pg::settings_of(config.source).status_interval, std::chrono::milliseconds(10000));
 
   ASSERT_EQ(config.sinks.size(), 1u);
   const SinkConfig& common = config.sinks[0];
@@ -181,7 +182,7 @@ TEST_F(ConfigTest, EveryOptionalKeyIsRead) {
   EXPECT_EQ(config.source.snapshot, SnapshotMode::kNever);
   EXPECT_EQ(config.source.snapshot_chunk_rows, 500u);
   EXPECT_EQ(config.source.snapshot_workers, 16u);
-  EXPECT_EQ(config.source.status_interval, std::chrono::milliseconds(2500));
+  EXPECT_EQ(pg::settings_of(config.source).status_interval, std::chrono::milliseconds(2500));
   const SinkConfig& common = config.sinks[0];
   const auto& sink = common.settings_as<RedisSinkConfig>();
   EXPECT_EQ(sink.mode, SinkMode::kStream);
@@ -337,8 +338,8 @@ TEST_F(ConfigTest, SlotAndPublicationMustBeLowercaseIdentifiers) {
            "\"\npublication = \"p\"\ntables = [\"t\"]\n[[sinks]]\nname = \"a\"\nurl = "
            "\"redis://h\"\n";
   };
-  EXPECT_EQ(parse_config(with_slot("slot_1"), "x").source.slot, "slot_1");
-  EXPECT_EQ(parse_config(with_slot(std::string(63, 's')), "x").source.slot, std::string(63, 's'));
+  EXPECT_EQ(pg::settings_of(parse_config(with_slot("slot_1"), "x").source).slot, "slot_1");
+  EXPECT_EQ(pg::settings_of(parse_config(with_slot(std::string(63, 's')), "x").source).slot, std::string(63, 's'));
   EXPECT_EQ(error_of(with_slot("Sluice")),
             "sluice.toml:3:8: source.slot: \"Sluice\" is not a valid PostgreSQL identifier: it "
             "contains uppercase letters; PostgreSQL folds unquoted names to lowercase and names "
@@ -596,8 +597,8 @@ TEST_F(ConfigTest, EnvReferencesAreExpandedEverywhere) {
       "x");
   unsetenv("SLUICE_TEST_SLOT");
   unsetenv("SLUICE_TEST_MODE");
-  EXPECT_EQ(config.source.slot, "from_env");
-  EXPECT_EQ(config.source.publication, "p_from_env");
+  EXPECT_EQ(pg::settings_of(config.source).slot, "from_env");
+  EXPECT_EQ(pg::settings_of(config.source).publication, "p_from_env");
   EXPECT_EQ(config.sinks[0].settings_as<RedisSinkConfig>().mode, SinkMode::kInvalidate);
 }
 
@@ -651,7 +652,7 @@ TEST_F(ConfigTest, FileReferenceIsRelativeToTheConfigDirectory) {
   fs::current_path(fs::temp_directory_path());
   Config loaded = load_config(config.string());
   fs::current_path(cwd);
-  EXPECT_EQ(loaded.source.dsn, "host=h password=file-secret");
+  EXPECT_EQ(pg::settings_of(loaded.source).dsn, "host=h password=file-secret");
   EXPECT_EQ(loaded.path, config.string());
 }
 
@@ -735,7 +736,7 @@ TEST_F(ConfigSecretTest, UnquotedPasswordWithSpacesDoesNotLeak) {
 
 TEST_F(ConfigSecretTest, QuotedPasswordWithSpacesLoads) {
   Config config = parse_config(with_dsn("host=h password='${env:SLUICE_TEST_SECRET}'"), "x");
-  EXPECT_EQ(config.source.dsn, "host=h password='Hunter2 Pass'");
+  EXPECT_EQ(pg::settings_of(config.source).dsn, "host=h password='Hunter2 Pass'");
 }
 
 TEST_F(ConfigSecretTest, LiteralPasswordFollowedByGarbageDoesNotLeak) {
@@ -803,7 +804,7 @@ Config with_metrics(std::string_view metrics) {
 TEST(ConfigMetricsTest, OffUnlessListenIsGivenAndHeartbeatsOnByDefault) {
   const Config config = parse_config(sink_with(""), "sluice.toml");
   EXPECT_FALSE(config.metrics.enabled);
-  EXPECT_EQ(config.source.heartbeat_interval, std::chrono::milliseconds(10000));
+  EXPECT_EQ(pg::settings_of(config.source).heartbeat_interval, std::chrono::milliseconds(10000));
 }
 
 TEST(ConfigMetricsTest, ListenAndUnhealthyAfterAreRead) {
@@ -838,22 +839,91 @@ TEST(ConfigMetricsTest, ListenIsRequiredAndUnknownKeysAreRejected) {
 }
 
 TEST(ConfigMetricsTest, HeartbeatsCanBeTurnedOffButNotNegative) {
-  EXPECT_EQ(parse_config(config_with("heartbeat_interval_ms = 0\n", ""), "sluice.toml").source.heartbeat_interval,
+  EXPECT_EQ(pg::settings_of(parse_config(config_with("heartbeat_interval_ms = 0\n", ""), "sluice.toml").source).heartbeat_interval,
             std::chrono::milliseconds(0));
-  EXPECT_EQ(parse_config(config_with("heartbeat_interval_ms = 2500\n", ""), "sluice.toml").source.heartbeat_interval,
+  EXPECT_EQ(pg::settings_of(parse_config(config_with("heartbeat_interval_ms = 2500\n", ""), "sluice.toml").source).heartbeat_interval,
             std::chrono::milliseconds(2500));
   EXPECT_EQ(error_of(config_with("heartbeat_interval_ms = -1\n", "")),
             "sluice.toml:6:25: source.heartbeat_interval_ms: must be 0 (off) or positive, got -1");
 }
 
 TEST(ConfigSourceTest, SchemaCheckIntervalDefaultsToOneSecondAndMayBeOnlyAtStart) {
-  EXPECT_EQ(parse_config(config_with("", ""), "sluice.toml").source.schema_check_interval,
+  EXPECT_EQ(pg::settings_of(parse_config(config_with("", ""), "sluice.toml").source).schema_check_interval,
             std::chrono::milliseconds(1000));
-  EXPECT_EQ(parse_config(config_with("schema_check_interval_ms = 0\n", ""), "sluice.toml").source.schema_check_interval,
+  EXPECT_EQ(pg::settings_of(parse_config(config_with("schema_check_interval_ms = 0\n", ""), "sluice.toml").source).schema_check_interval,
             std::chrono::milliseconds(0));
   EXPECT_NE(error_of(config_with("schema_check_interval_ms = -5\n", ""))
                 .find("source.schema_check_interval_ms: must be 0 (only at start) or positive, got -5"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// A second source kind, registered beside PostgreSQL's: the loader reads the
+// common [source] keys, the plugin its own, and a key of another kind is
+// refused.
+struct FakeSourceSettings final : SourceSettings {
+  std::string endpoint;
+  std::string stream = "fake-stream";
+  const std::string& stream_name() const override { return stream; }
+  std::string_view stream_name_key() const override { return "endpoint"; }
+  std::chrono::milliseconds idle_report_interval() const override { return std::chrono::milliseconds(250); }
+};
+
+PluginRegistry registry_with_a_fake_source() {
+  PluginRegistry r;
+  r.add_source(*builtin_plugins().find_source("postgres"));
+  SourcePlugin fake;
+  fake.kind = "fake";
+  fake.keys = {"endpoint"};
+  fake.parse = [](ConfigTable& source, const SourceConfig&) -> std::shared_ptr<const SourceSettings> {
+    auto settings = std::make_shared<FakeSourceSettings>();
+    std::optional<std::string> endpoint = source.string("endpoint");
+    if (!endpoint) source.fail("endpoint", "required key is missing");
+    settings->endpoint = *endpoint;
+    return settings;
+  };
+  fake.use_position_format = [] {};
+  fake.make = [](const Config&, Telemetry&) -> std::unique_ptr<Source> { return nullptr; };
+  r.add_source(std::move(fake));
+  r.add_sink(*builtin_plugins().find_sink("stdout"));
+  return r;
+}
+
+TEST(ConfigSourcePluginTest, ASourceKindReadsItsOwnKeysAndRefusesAnothersKeys) {
+  const PluginRegistry registry = registry_with_a_fake_source();
+  const std::string sinks = "[[sinks]]\nname = \"out\"\nkind = \"stdout\"\n";
+  Config config = parse_config("[source]\nkind = \"fake\"\nendpoint = \"nats://x\"\ntables = [\"t\"]\n" + sinks,
+                               "sluice.toml", registry);
+  EXPECT_EQ(config.source.kind, "fake");
+  EXPECT_EQ(config.source.tables, std::vector<std::string>{"public.t"});
+  EXPECT_EQ(config.source.stream_name(), "fake-stream");
+  EXPECT_EQ(dynamic_cast<const FakeSourceSettings&>(*config.source.settings).endpoint, "nats://x");
+  EXPECT_THROW(pg::settings_of(config.source), Error);
+
+  try {
+    parse_config("[source]\nkind = \"fake\"\nendpoint = \"nats://x\"\ndsn = \"host=h\"\ntables = [\"t\"]\n" + sinks,
+                 "sluice.toml", registry);
+    FAIL() << "a postgres key was accepted for kind = \"fake\"";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sluice.toml:4:1: source.dsn: unknown key"), std::string::npos) << e.what();
+  }
+  try {
+    parse_config("[source]\nkind = \"fake\"\ntables = [\"t\"]\n" + sinks, "sluice.toml", registry);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "sluice.toml:1:1: source.endpoint: required key is missing");
+  }
+  // The first registered kind is the default.
+  const Config postgres = parse_config(
+      "[source]\ndsn = \"host=h\"\nslot = \"s\"\npublication = \"p\"\ntables = [\"t\"]\n" + sinks, "sluice.toml",
+      registry);
+  EXPECT_EQ(postgres.source.kind, "postgres");
+  EXPECT_EQ(pg::settings_of(postgres.source).slot, "s");
 }
 
 }  // namespace

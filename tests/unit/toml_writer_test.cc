@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "sink/manticore/manticore_config.h"
 #include "sink/redis/redis_config.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice::test {
 namespace {
@@ -155,13 +156,13 @@ TEST(TomlWriterTest, AConfigFromTheHelpersParsesToTheValuesGiven) {
   unsetenv("TOML_WRITER_TEST_PW");
 
   EXPECT_EQ(config.source.kind, "postgres");
-  EXPECT_EQ(config.source.dsn,
+  EXPECT_EQ(pg::settings_of(config.source).dsn,
             "host=127.0.0.1 port=5432 dbname=app\tuser=app password='pw' application_name='it\\'s \"q\" \\\\ x'");
-  EXPECT_EQ(config.source.slot, "sluice_cache");
-  EXPECT_EQ(config.source.publication, "sluice_cache");
+  EXPECT_EQ(pg::settings_of(config.source).slot, "sluice_cache");
+  EXPECT_EQ(pg::settings_of(config.source).publication, "sluice_cache");
   EXPECT_EQ(config.source.tables, (std::vector<std::string>{"public.user_account", "public.media"}));
   EXPECT_EQ(config.source.snapshot, SnapshotMode::kNever);
-  EXPECT_EQ(config.source.status_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(pg::settings_of(config.source).status_interval, std::chrono::milliseconds(500));
   EXPECT_EQ(config.source.snapshot_workers, 3u);
   EXPECT_EQ(config.retry.initial_backoff, std::chrono::milliseconds(100));
   EXPECT_EQ(config.retry.max_backoff, std::chrono::milliseconds(1000));

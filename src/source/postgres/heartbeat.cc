@@ -5,11 +5,12 @@
 #include "core/error.h"
 #include "core/retry.h"
 #include "source/postgres/pg_connection.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice::pg {
 
 Heartbeat::Heartbeat(const Config& config, Telemetry& telemetry) : config_(config), telemetry_(telemetry) {
-  if (config.source.heartbeat_interval.count() > 0) thread_ = std::thread([this] { run(); });
+  if (pg::settings_of(config.source).heartbeat_interval.count() > 0) thread_ = std::thread([this] { run(); });
 }
 
 Heartbeat::~Heartbeat() {
@@ -25,9 +26,9 @@ void Heartbeat::run() {
     try {
       if (!connection.is_open() || !connection.is_ok()) {
         connection.close();
-        connection = PgConnection::connect(config_.source.dsn, PgConnection::Mode::kNormal);
+        connection = PgConnection::connect(pg::settings_of(config_.source).dsn, PgConnection::Mode::kNormal);
       }
-      connection.exec_params("SELECT pg_logical_emit_message(true, 'sluice.heartbeat', $1)", {config_.source.slot});
+      connection.exec_params("SELECT pg_logical_emit_message(true, 'sluice.heartbeat', $1)", {pg::settings_of(config_.source).slot});
       add(sent, 1);
     } catch (const Error& e) {
       add(errors, 1);
@@ -36,7 +37,7 @@ void Heartbeat::run() {
     }
   };
   try {
-    while (!stop_.wait_for(config_.source.heartbeat_interval)) {
+    while (!stop_.wait_for(pg::settings_of(config_.source).heartbeat_interval)) {
       retry_transient("PostgreSQL (heartbeat)", config_.retry, stop_, emit);
     }
   } catch (const StopRequested&) {

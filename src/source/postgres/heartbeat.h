@@ -1,4 +1,4 @@
-// Heartbeats: every source.heartbeat_interval, one transactional logical
+// Heartbeats: every source.heartbeat_interval_ms, one transactional logical
 // message (pg_logical_emit_message, prefix "sluice.heartbeat") in the source
 // database, on a connection and a thread of their own. Each one reaches the
 // replication stream as a tiny transaction of its own (the stream asks for

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/retry.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice {
 
@@ -14,7 +15,7 @@ constexpr auto kGuardPoll = std::chrono::milliseconds(500);
 }  // namespace
 
 InstanceLock::InstanceLock(const Config& config, std::atomic<bool>& finish, StopSignal& stop, Health* health)
-    : config_(config), stop_(stop), key_("sluice slot " + config.source.slot) {
+    : config_(config), stop_(stop), key_("sluice slot " + pg::settings_of(config.source).slot) {
   bool announced = false;
   for (;;) {
     if (finish.load()) throw StopRequested{};
@@ -22,7 +23,7 @@ InstanceLock::InstanceLock(const Config& config, std::atomic<bool>& finish, Stop
     retry_transient("PostgreSQL (instance lock)", config.retry, stop, [&] { locked = try_lock(); });
     if (locked) break;
     if (!announced) {
-      spdlog::info("another sluice is active for slot '{}'; waiting as a standby", config.source.slot);
+      spdlog::info("another sluice is active for slot '{}'; waiting as a standby", pg::settings_of(config.source).slot);
       announced = true;
       if (health) health->standby();
     }
@@ -30,7 +31,7 @@ InstanceLock::InstanceLock(const Config& config, std::atomic<bool>& finish, Stop
   }
   if (announced) {
     wait_for_slot_release();
-    spdlog::info("took over as the active instance for slot '{}'", config.source.slot);
+    spdlog::info("took over as the active instance for slot '{}'", pg::settings_of(config.source).slot);
     if (health) health->starting();
   }
   guard_ = std::thread([this] { guard(); });
@@ -49,7 +50,7 @@ std::optional<std::string> InstanceLock::lost() const {
 bool InstanceLock::try_lock() {
   if (!connection_.is_open() || !connection_.is_ok()) {
     connection_.close();
-    connection_ = pg::PgConnection::connect(config_.source.dsn, pg::PgConnection::Mode::kNormal);
+    connection_ = pg::PgConnection::connect(pg::settings_of(config_.source).dsn, pg::PgConnection::Mode::kNormal);
   }
   try {
     return connection_.exec_params("SELECT pg_try_advisory_lock(hashtext($1))", {key_}).value(0, 0) == "t";
@@ -74,13 +75,13 @@ void InstanceLock::wait_for_slot_release() {
       pid = std::string(connection_
                             .exec_params("SELECT coalesce((SELECT active_pid::text FROM pg_replication_slots "
                                          "WHERE slot_name = $1 AND active), '')",
-                                         {config_.source.slot})
+                                         {pg::settings_of(config_.source).slot})
                             .value(0, 0));
     });
     if (pid.empty()) return;
     if (!announced) {
       spdlog::info("waiting for the previous active instance to let slot '{}' go (walsender PID {})",
-                   config_.source.slot, pid);
+                   pg::settings_of(config_.source).slot, pid);
       announced = true;
     }
     if (stop_.wait_for(std::chrono::milliseconds(200))) throw StopRequested{};
@@ -96,14 +97,14 @@ void InstanceLock::guard() {
         continue;
       }
       if (try_lock()) {
-        spdlog::warn("instance lock for slot '{}': its connection was lost; taken again", config_.source.slot);
+        spdlog::warn("instance lock for slot '{}': its connection was lost; taken again", pg::settings_of(config_.source).slot);
         broken = false;
         continue;
       }
       std::string reason = fmt::format(
           "lost the instance lock for slot '{}': its connection broke and another sluice instance took the lock "
           "meanwhile; stopping so that only one instance is active (restart this one to make it a standby)",
-          config_.source.slot);
+          pg::settings_of(config_.source).slot);
       {
         std::lock_guard lock(lost_mutex_);
         lost_ = reason;
@@ -113,9 +114,9 @@ void InstanceLock::guard() {
       return;
     } catch (const Error& e) {
       if (!e.retryable()) {
-        spdlog::warn("instance lock for slot '{}': {}", config_.source.slot, e.what());
+        spdlog::warn("instance lock for slot '{}': {}", pg::settings_of(config_.source).slot, e.what());
       } else if (!broken) {
-        spdlog::warn("instance lock for slot '{}': {}; taking it again", config_.source.slot, e.what());
+        spdlog::warn("instance lock for slot '{}': {}; taking it again", pg::settings_of(config_.source).slot, e.what());
       }
       broken = true;
       connection_.close();

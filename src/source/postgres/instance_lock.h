@@ -34,7 +34,7 @@ namespace sluice {
 
 class InstanceLock final : public ActiveInstance {
  public:
-  // Blocks until this process is the active instance for config.source.slot, or
+  // Blocks until this process is the active instance for the slot (source.slot), or
   // throws StopRequested when asked to finish or stop while waiting. Then starts
   // the guard thread, which requests `stop` if the lock is lost.
   // `health` (if any) hears that this instance waits as a standby, and when it

@@ -14,6 +14,7 @@
 #include "source/postgres/slot.h"
 #include "source/postgres/stream_loop.h"
 #include "source/postgres/table_resync.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice::pg {
 
@@ -43,50 +44,50 @@ std::unique_ptr<ActiveInstance> PostgresSource::become_active(std::atomic<bool>&
 }
 
 void PostgresSource::prepare() {
-  auto connection = PgConnection::connect(config_.source.dsn, PgConnection::Mode::kNormal);
-  if (publication_exists(connection, config_.source.publication)) return;
+  auto connection = PgConnection::connect(pg::settings_of(config_.source).dsn, PgConnection::Mode::kNormal);
+  if (publication_exists(connection, pg::settings_of(config_.source).publication)) return;
   std::vector<TableName> tables;
   for (const auto& table : config_.source.tables) tables.push_back(parse_table_name(table));
-  create_publication(connection, config_.source.publication, tables);
-  spdlog::info("created publication '{}' for {}", config_.source.publication, fmt::join(config_.source.tables, ", "));
+  create_publication(connection, pg::settings_of(config_.source).publication, tables);
+  spdlog::info("created publication '{}' for {}", pg::settings_of(config_.source).publication, fmt::join(config_.source.tables, ", "));
 }
 
 std::optional<RetainedStream> PostgresSource::retained() {
-  auto connection = PgConnection::connect(config_.source.dsn, PgConnection::Mode::kNormal);
-  auto slot = query_slot(connection, config_.source.slot);
+  auto connection = PgConnection::connect(pg::settings_of(config_.source).dsn, PgConnection::Mode::kNormal);
+  auto slot = query_slot(connection, pg::settings_of(config_.source).slot);
   if (!slot) return std::nullopt;
-  return retained_stream_of(config_.source.slot, slot->plugin, slot->wal_status);
+  return retained_stream_of(pg::settings_of(config_.source).slot, slot->plugin, slot->wal_status);
 }
 
 void PostgresSource::drop_retained() {
-  auto connection = PgConnection::connect(config_.source.dsn, PgConnection::Mode::kNormal);
-  drop_slot(connection, config_.source.slot);
-  spdlog::info("dropped replication slot '{}'", config_.source.slot);
+  auto connection = PgConnection::connect(pg::settings_of(config_.source).dsn, PgConnection::Mode::kNormal);
+  drop_slot(connection, pg::settings_of(config_.source).slot);
+  spdlog::info("dropped replication slot '{}'", pg::settings_of(config_.source).slot);
 }
 
 Position PostgresSource::create_retained(const SnapshotCopier* copy) {
-  auto replication = PgConnection::connect(config_.source.dsn, PgConnection::Mode::kReplication);
-  auto created = create_logical_slot(replication, config_.source.slot);
-  spdlog::info("created replication slot '{}' at {}", config_.source.slot, created.consistent_point.str());
+  auto replication = PgConnection::connect(pg::settings_of(config_.source).dsn, PgConnection::Mode::kReplication);
+  auto created = create_logical_slot(replication, pg::settings_of(config_.source).slot);
+  spdlog::info("created replication slot '{}' at {}", pg::settings_of(config_.source).slot, created.consistent_point.str());
   // `replication` stays open and idle: the exported snapshot lives as long as it does.
-  PgConsistentSnapshot snapshot(config_.source.dsn, created.snapshot_name, created.consistent_point);
+  PgConsistentSnapshot snapshot(pg::settings_of(config_.source).dsn, created.snapshot_name, created.consistent_point);
   if (copy != nullptr) (*copy)(snapshot);
   return snapshot.at();
 }
 
 std::unique_ptr<ConsistentSnapshot> PostgresSource::open_copy_point() {
-  return PgConsistentSnapshot::open_copy_point(config_.source.dsn, config_.source.slot);
+  return PgConsistentSnapshot::open_copy_point(pg::settings_of(config_.source).dsn, pg::settings_of(config_.source).slot);
 }
 
 Position PostgresSource::resume_point() {
-  auto connection = PgConnection::connect(config_.source.dsn, PgConnection::Mode::kNormal);
-  auto slot = query_slot(connection, config_.source.slot);
-  if (!slot) throw Error::state(fmt::format("replication slot '{}' disappeared while starting", config_.source.slot));
+  auto connection = PgConnection::connect(pg::settings_of(config_.source).dsn, PgConnection::Mode::kNormal);
+  auto slot = query_slot(connection, pg::settings_of(config_.source).slot);
+  if (!slot) throw Error::state(fmt::format("replication slot '{}' disappeared while starting", pg::settings_of(config_.source).slot));
   return pg::position(slot->confirmed_flush_lsn);
 }
 
 std::map<std::string, std::string> PostgresSource::table_shapes() {
-  auto connection = PgConnection::connect(config_.source.dsn, PgConnection::Mode::kNormal);
+  auto connection = PgConnection::connect(pg::settings_of(config_.source).dsn, PgConnection::Mode::kNormal);
   std::map<std::string, std::string> shapes;
   for (const auto& table : config_.source.tables) shapes[table] = table_shape(connection, table);
   return shapes;

@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "core/source.h"
 #include "core/telemetry.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice::pg {
 
@@ -24,7 +25,7 @@ class PostgresSource final : public Source {
   // `config` and `telemetry` must outlive the source. Does not connect.
   PostgresSource(const Config& config, Telemetry& telemetry);
 
-  const std::string& stream_name() const override { return config_.source.slot; }
+  const std::string& stream_name() const override { return pg::settings_of(config_.source).slot; }
   std::unique_ptr<ActiveInstance> become_active(std::atomic<bool>& finish, StopSignal& stop, Health* health) override;
   // Creates the publication for source.tables when it does not exist.
   void prepare() override;

@@ -19,6 +19,7 @@
 #include "source/postgres/replication_stream.h"
 #include "source/postgres/table_resync.h"
 #include "source/postgres/transaction_assembler.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice::pg {
 
@@ -39,13 +40,13 @@ class Session {
         received_counts_(telemetry.metrics.changes_received, {}),
         transactions_(telemetry.metrics.transactions_received.series()),
         connected_(telemetry.metrics.source_connected.series()),
-        slot_lag_(telemetry.metrics.slot_lag_bytes.series({config.source.slot})),
-        wal_end_(telemetry.metrics.source_wal_end_lsn.series({config.source.slot})),
-        confirmed_(telemetry.metrics.confirmed_flush_lsn.series({config.source.slot})),
+        slot_lag_(telemetry.metrics.slot_lag_bytes.series({pg::settings_of(config.source).slot})),
+        wal_end_(telemetry.metrics.source_wal_end_lsn.series({pg::settings_of(config.source).slot})),
+        confirmed_(telemetry.metrics.confirmed_flush_lsn.series({pg::settings_of(config.source).slot})),
         ignored_(telemetry.metrics.source_changes_ignored),
         resync_channel_(resync),
-        resync_(config.source.slot, resync, telemetry),
-        catalog_(config.source.dsn),
+        resync_(pg::settings_of(config.source).slot, resync, telemetry),
+        catalog_(pg::settings_of(config.source).dsn),
         captured_tables_(config.source.tables.begin(), config.source.tables.end()),
         assembler_([this](QueueItem item) { push(std::move(item)); }) {}
 
@@ -70,7 +71,7 @@ class Session {
         telemetry_.health.source_disconnected(e.what());
         if (!outage_start_) {
           outage_start_ = std::chrono::steady_clock::now();
-          spdlog::warn("PostgreSQL source (slot '{}'): {}; retrying with backoff", config_.source.slot, e.what());
+          spdlog::warn("PostgreSQL source (slot '{}'): {}; retrying with backoff", pg::settings_of(config_.source).slot, e.what());
         }
         wait(backoff.next());
       }
@@ -91,7 +92,7 @@ class Session {
   void keep_alive() {
     if (!stream_) return;
     try {
-      if (std::chrono::steady_clock::now() - last_status_ >= config_.source.status_interval) send_status(false);
+      if (std::chrono::steady_clock::now() - last_status_ >= pg::settings_of(config_.source).status_interval) send_status(false);
     } catch (const Error&) {
       stream_.reset();
     }
@@ -99,9 +100,9 @@ class Session {
 
  private:
   void connect() {
-    auto stream = std::make_unique<ReplicationStream>(config_.source.dsn);
+    auto stream = std::make_unique<ReplicationStream>(pg::settings_of(config_.source).dsn);
     // 0/0: the server starts at the slot's confirmed flush position.
-    stream->start(config_.source.slot, Lsn(), config_.source.publication, 1, true);
+    stream->start(pg::settings_of(config_.source).slot, Lsn(), pg::settings_of(config_.source).publication, 1, true);
     stream_ = std::move(stream);
     decoder_ = std::make_unique<PgOutputDecoder>(1);
     // Before any change: a captured table renamed later is then still known by its OID.
@@ -111,7 +112,7 @@ class Session {
     send_status(true);
     set(connected_, 1);
     telemetry_.health.source_connected();
-    spdlog::info("streaming from slot '{}' (publication '{}')", config_.source.slot, config_.source.publication);
+    spdlog::info("streaming from slot '{}' (publication '{}')", pg::settings_of(config_.source).slot, pg::settings_of(config_.source).publication);
   }
 
   // Sleeps for `delay`, waking early for a finish or a stop.
@@ -125,7 +126,7 @@ class Session {
   void end_outage(Backoff& backoff) {
     if (!outage_start_) return;
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - *outage_start_).count();
-    spdlog::info("PostgreSQL source (slot '{}'): recovered after {:.1f}s", config_.source.slot, seconds);
+    spdlog::info("PostgreSQL source (slot '{}'): recovered after {:.1f}s", pg::settings_of(config_.source).slot, seconds);
     outage_start_.reset();
     backoff.reset();
   }
@@ -150,7 +151,7 @@ class Session {
   }
 
   void maybe_send_status() {
-    if (std::chrono::steady_clock::now() - last_status_ >= config_.source.status_interval) {
+    if (std::chrono::steady_clock::now() - last_status_ >= pg::settings_of(config_.source).status_interval) {
       // While no transaction is open, ask for a keepalive: its WAL end lets the
       // slot advance past WAL that no captured table wrote.
       send_status(!assembler_.in_transaction());
@@ -231,7 +232,7 @@ class Session {
           "name: publication '{}' does not publish via the partition root. Nothing was acknowledged past it. Run "
           "ALTER PUBLICATION {} SET (publish_via_partition_root = true); changes already logged keep the "
           "partition's name, so then start with `sluice run --resnapshot` (a new slot and a fresh copy)",
-          name, oid, root->qualified(), config_.source.publication, config_.source.publication);
+          name, oid, root->qualified(), pg::settings_of(config_.source).publication, pg::settings_of(config_.source).publication);
     } else {
       placement_errors_.erase(oid);
     }

@@ -12,6 +12,7 @@
 #include "source/postgres/pg_position.h"
 #include "source/postgres/relation_catalog.h"
 #include "source/postgres/snapshot_reader.h"
+#include "source/postgres/pg_source_config.h"
 
 namespace sluice::pg {
 
@@ -363,14 +364,14 @@ void ResyncWorker::check_shapes(PgConnection& conn) {
 }
 
 void ResyncWorker::run() {
-  const auto interval = config_.source.schema_check_interval;
+  const auto interval = pg::settings_of(config_.source).schema_check_interval;
   Backoff backoff(config_.retry);
   std::optional<PgConnection> conn;
   bool outage = false;
   bool checked_once = false;
   while (!stop_.requested()) {
     try {
-      if (!conn) conn.emplace(PgConnection::connect(config_.source.dsn, PgConnection::Mode::kNormal));
+      if (!conn) conn.emplace(PgConnection::connect(pg::settings_of(config_.source).dsn, PgConnection::Mode::kNormal));
       if (interval.count() > 0 || !checked_once) check_shapes(*conn);
       checked_once = true;
       auto table = channel_.next_request(interval.count() > 0 ? interval : std::chrono::milliseconds(1000));
@@ -414,20 +415,20 @@ bool ResyncWorker::copy_table(PgConnection& conn, const std::string& table, uint
     return true;
   }
   const std::string shape = table_shape(conn, table);
-  RelationCatalog catalog(config_.source.dsn);
+  RelationCatalog catalog(pg::settings_of(config_.source).dsn);
   RelationPtr relation = catalog.describe(info);
   channel_.expect(pass);
-  emit(conn, Watermark{config_.source.slot, pass, Watermark::Kind::kBegin, 0, table, ""});
+  emit(conn, Watermark{pg::settings_of(config_.source).slot, pass, Watermark::Kind::kBegin, 0, table, ""});
   spdlog::info("re-sync of {}: reading it again in chunks of {} rows", table, config_.source.snapshot_chunk_rows);
 
-  SnapshotReader reader(PgConnection::connect(config_.source.dsn, PgConnection::Mode::kNormal), "");
+  SnapshotReader reader(PgConnection::connect(pg::settings_of(config_.source).dsn, PgConnection::Mode::kNormal), "");
   std::vector<std::string> after;  // the last key of the last chunk emitted
   for (;;) {
     if (stop_.requested()) throw StopRequested{};
     if (channel_.asked_again(table) || table_shape(conn, table) != shape) return false;
     const uint64_t attempt = next_number_++;
     channel_.expect(attempt);
-    emit(conn, Watermark{config_.source.slot, pass, Watermark::Kind::kLow, attempt, "", ""});
+    emit(conn, Watermark{pg::settings_of(config_.source).slot, pass, Watermark::Kind::kLow, attempt, "", ""});
     ResyncChunk chunk;
     chunk.relation = relation;
     reader.connection().exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -442,7 +443,7 @@ bool ResyncWorker::copy_table(PgConnection& conn, const std::string& table, uint
     reader.connection().exec("COMMIT");
     const bool final_chunk = chunk.rows.size() < config_.source.snapshot_chunk_rows;
     channel_.offer(attempt, std::move(chunk));
-    emit(conn, Watermark{config_.source.slot, pass, Watermark::Kind::kHigh, attempt, "", ""});
+    emit(conn, Watermark{pg::settings_of(config_.source).slot, pass, Watermark::Kind::kHigh, attempt, "", ""});
     ResyncChannel::Outcome outcome;
     while ((outcome = channel_.wait(attempt, std::chrono::milliseconds(200))) == ResyncChannel::Outcome::kPending) {
       if (stop_.requested()) throw StopRequested{};
@@ -451,7 +452,7 @@ bool ResyncWorker::copy_table(PgConnection& conn, const std::string& table, uint
     if (final_chunk) break;
     after = std::move(last);
   }
-  emit(conn, Watermark{config_.source.slot, pass, Watermark::Kind::kEnd, 0, table, shape});
+  emit(conn, Watermark{pg::settings_of(config_.source).slot, pass, Watermark::Kind::kEnd, 0, table, shape});
   return true;
 }
 
