@@ -55,105 +55,88 @@ const std::string_view kFinishRebuildScript = lua::kFinishRebuild;
 const std::string_view kStartWithoutSnapshotScript = lua::kStartWithoutSnapshot;
 
 
+std::string BatchPlan::Header::checkpoint_word() const {
+  switch (kind) {
+    case BatchKind::kStream: return checkpoint;
+    case BatchKind::kSnapshot: return "";
+    case BatchKind::kRebuild: return "rebuild:" + copy_point;
+    case BatchKind::kRepair: return "repair";
+  }
+  throw Error::internal("unknown batch kind");
+}
+
+void BatchPlan::add(Op op) {
+  if (const auto* u = std::get_if<UpsertJson>(&op); u && u->segments.size() != u->toast_tokens.size() + 1) {
+    throw Error::internal("upsert_json: " + std::to_string(u->segments.size()) + " segments for " +
+                          std::to_string(u->toast_tokens.size()) + " TOAST columns");
+  }
+  ops_.push_back(std::move(op));
+}
+
 namespace {
-constexpr size_t kOpCountIndex = 3 + 8;  // EVALSHA sha 0, then ARGV[9]
+
+// Writes the ARGV of one op (batch_script.h's layout) as views.
+class ArgvWriter {
+ public:
+  ArgvWriter(std::vector<std::string_view>& argv, std::deque<std::string>& scratch) : argv_(argv), scratch_(scratch) {}
+
+  void operator()(const BatchPlan::UpsertJson& u) {
+    put("U"), put(u.table), put(u.version), put(u.id_new), put(u.id_old), put(u.new_key), put(u.old_key);
+    count(u.toast_tokens.size());
+    put(u.segments[0]);
+    for (size_t i = 0; i < u.toast_tokens.size(); ++i) put(u.toast_tokens[i]), put(u.segments[i + 1]);
+  }
+  void operator()(const BatchPlan::UpsertHash& h) {
+    put("H"), put(h.table), put(h.version), put(h.id_new), put(h.id_old), put(h.new_key), put(h.old_key);
+    count(h.fields.size());
+    for (const auto& [field, value] : h.fields) put(field), put(value);
+    count(h.toast_fields.size());
+    for (const std::string& field : h.toast_fields) put(field);
+  }
+  void operator()(const BatchPlan::Remove& d) { put("D"), put(d.table), put(d.version), put(d.identity), put(d.old_key); }
+  void operator()(const BatchPlan::Truncate& t) { put("T"), put(t.table), put(t.version); }
+  void operator()(const BatchPlan::Invalidate& k) {
+    put("K");
+    count(k.keys.size());
+    for (const std::string& key : k.keys) put(key);
+  }
+  void operator()(const BatchPlan::StreamEntry& e) {
+    put("S"), put(e.stream_key), put(e.table);
+    count(e.fields.size());
+    for (const auto& [field, value] : e.fields) put(field), put(value);
+  }
+
+  void put(std::string_view value) { argv_.push_back(value); }
+  // A number, kept in `scratch` (a deque: its strings never move).
+  void count(size_t n) { argv_.push_back(scratch_.emplace_back(std::to_string(n))); }
+  void text(std::string value) { argv_.push_back(scratch_.emplace_back(std::move(value))); }
+
+ private:
+  std::vector<std::string_view>& argv_;
+  std::deque<std::string>& scratch_;
+};
+
 }  // namespace
 
-BatchArgs::BatchArgs(const Header& h) : header_(h) {
-  argv_ = {"EVALSHA", "", "0",
-           "1", h.sink, h.prefix, h.mode, h.format, h.expect_checkpoint ? "1" : "0",
-           h.expected, h.checkpoint, "0", h.stream_maxlen};
-}
-
-void BatchArgs::push(std::string value) {
-  bytes_ += value.size() + 16;
-  argv_.push_back(std::move(value));
-}
-
-void BatchArgs::upsert_json(const std::string& table, std::string version, std::string id_new, std::string id_old,
-                            std::string new_key, std::string old_key, std::vector<std::string> segments,
-                            std::vector<std::string> toast_tokens) {
-  if (segments.size() != toast_tokens.size() + 1) {
-    throw Error::internal("upsert_json: " + std::to_string(segments.size()) + " segments for " +
-                          std::to_string(toast_tokens.size()) + " TOAST columns");
+std::vector<std::string_view> BatchPlan::script_command(const std::string& sha, std::deque<std::string>& scratch) const {
+  std::vector<std::string_view> argv;
+  argv.reserve(13 + ops_.size() * 9);
+  ArgvWriter w(argv, scratch);
+  w.put("EVALSHA"), w.put(sha), w.put("0");
+  w.put("1");  // [1] layout version
+  w.put(header_.sink), w.put(header_.prefix), w.put(to_string(header_.mode));
+  w.put(header_.format == DocumentFormat::kJson ? "json" : "hash");
+  w.put(header_.expect_checkpoint ? "1" : "0");
+  w.put(header_.expected);
+  w.text(header_.checkpoint_word());
+  w.count(ops_.size());
+  if (header_.stream_maxlen) {
+    w.count(*header_.stream_maxlen);
+  } else {
+    w.put("");
   }
-  push("U");
-  push(table);
-  push(std::move(version));
-  push(std::move(id_new));
-  push(std::move(id_old));
-  push(std::move(new_key));
-  push(std::move(old_key));
-  push(std::to_string(toast_tokens.size()));
-  push(std::move(segments[0]));
-  for (size_t i = 0; i < toast_tokens.size(); ++i) {
-    push(std::move(toast_tokens[i]));
-    push(std::move(segments[i + 1]));
-  }
-  ++ops_;
-}
-
-void BatchArgs::upsert_hash(const std::string& table, std::string version, std::string id_new, std::string id_old,
-                            std::string new_key, std::string old_key,
-                            std::vector<std::pair<std::string, std::string>> fields,
-                            std::vector<std::string> toast_fields) {
-  push("H");
-  push(table);
-  push(std::move(version));
-  push(std::move(id_new));
-  push(std::move(id_old));
-  push(std::move(new_key));
-  push(std::move(old_key));
-  push(std::to_string(fields.size()));
-  for (auto& [field, value] : fields) {
-    push(std::move(field));
-    push(std::move(value));
-  }
-  push(std::to_string(toast_fields.size()));
-  for (auto& field : toast_fields) push(std::move(field));
-  ++ops_;
-}
-
-void BatchArgs::remove(const std::string& table, std::string version, std::string identity, std::string old_key) {
-  push("D");
-  push(table);
-  push(std::move(version));
-  push(std::move(identity));
-  push(std::move(old_key));
-  ++ops_;
-}
-
-void BatchArgs::truncate(const std::string& table, std::string version) {
-  push("T");
-  push(table);
-  push(std::move(version));
-  ++ops_;
-}
-
-void BatchArgs::invalidate(std::vector<std::string> keys) {
-  push("K");
-  push(std::to_string(keys.size()));
-  for (auto& key : keys) push(std::move(key));
-  ++ops_;
-}
-
-void BatchArgs::stream(std::string stream_key, const std::string& table,
-                       std::vector<std::pair<std::string, std::string>> fields) {
-  push("S");
-  push(std::move(stream_key));
-  push(table);
-  push(std::to_string(fields.size()));
-  for (auto& [field, value] : fields) {
-    push(std::move(field));
-    push(std::move(value));
-  }
-  ++ops_;
-}
-
-const std::vector<std::string>& BatchArgs::command(const std::string& sha) {
-  argv_[1] = sha;
-  argv_[kOpCountIndex] = std::to_string(ops_);
-  return argv_;
+  for (const Op& op : ops_) std::visit(w, op);
+  return argv;
 }
 
 BatchOutcome parse_batch_reply(const RedisReply& reply) {

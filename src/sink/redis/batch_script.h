@@ -1,6 +1,7 @@
 // The Lua script that applies one batch of a Redis sink together with the sink's
 // checkpoint (EVALSHA: Redis runs a script atomically, so the batch and its
-// checkpoint become visible together or not at all), and the encoder of its ARGV.
+// checkpoint become visible together or not at all), and the typed plan of a
+// batch (BatchPlan) that its ARGV is written from.
 //
 // ARGV layout (numkeys = 0: the keys are computed from the data and the index, so
 // this needs a standalone Redis, not Redis Cluster):
@@ -28,10 +29,7 @@
 //     T table version                         truncate (upsert mode): DEL every key in the index
 //     K nkey {key}*nkey                       invalidate: DEL the keys
 //     S stream_key table nfield {field value}*nfield    XADD
-//   Fields: version = Position::encode() of the change; id_* = encode_identity()
-//   ("" = none); new_key "" = take the key from the row's index entry (a key
-//   column is unchanged TOAST); old_key = key rendered from the old tuple, "" when
-//   there is none or it cannot be rendered.
+//   Fields: as BatchPlan's below.
 // Reply: {"applied" | "already_applied", ops applied, ops skipped by the version guard}.
 // Error replies start with SLUICE_RESET (the checkpoint is gone: SinkWasReset),
 // SLUICE_WAIT (an unchanged TOAST value of a row a rebuild has not copied yet:
@@ -42,11 +40,16 @@
 // P:tomb:<schema.table> (identity or "truncate" -> version) that copied rows obey.
 #pragma once
 
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
+
+#include "core/batch.h"
+#include "sink/redis/redis_config.h"
 
 namespace sluice {
 
@@ -80,54 +83,73 @@ extern const std::string_view kBeginRebuildScript;
 // ends the rebuild and drops the tables' tombstones.
 extern const std::string_view kFinishRebuildScript;
 
-// Primary-key values, each as "<byte length>:<text>", concatenated: unambiguous
-// whatever the values contain.
-
-class BatchArgs {
+// One batch of a Redis sink as typed ops: the one plan both write paths are
+// made from. script_command() lays it out as the ARGV above for the batch
+// script; the plain MULTI/EXEC path (plain_batch.h) reads the ops themselves.
+// Fields: version = Position::encode() of the change; id_* = encode_identity()
+// ("" = none); new_key "" = take the key from the row's index entry (a key
+// column is unchanged TOAST); old_key = key rendered from the old tuple, "" when
+// there is none or it cannot be rendered.
+class BatchPlan {
  public:
   struct Header {
     std::string sink;
     std::string prefix;
-    std::string mode;
-    std::string format;
+    SinkMode mode = SinkMode::kUpsert;
+    DocumentFormat format = DocumentFormat::kJson;
     bool expect_checkpoint = false;
-    std::string expected;    // "" = none
-    std::string checkpoint;  // "" = snapshot rows
-    std::string stream_maxlen;
+    std::string expected;      // "" = none
+    BatchKind kind = BatchKind::kStream;
+    std::string checkpoint;    // kStream: the batch's checkpoint
+    std::string copy_point;    // kRebuild: the rebuild's copy point
+    std::optional<size_t> stream_maxlen;
+    // ARGV[8]: the checkpoint, "" (snapshot rows), "repair" or "rebuild:<pos>".
+    std::string checkpoint_word() const;
   };
-  explicit BatchArgs(const Header& header);
+  // U: a JSON document, segments[0] tok1-value segments[1] ... where tok_i is
+  // the JSON key token of an unchanged TOAST column kept from the stored one.
+  struct UpsertJson {
+    std::string table, version, id_new, id_old, new_key, old_key;
+    std::vector<std::string> segments;
+    std::vector<std::string> toast_tokens;
+  };
+  // H: a hash, rewritten whole; toast fields are kept from the stored hash.
+  struct UpsertHash {
+    std::string table, version, id_new, id_old, new_key, old_key;
+    std::vector<std::pair<std::string, std::string>> fields;
+    std::vector<std::string> toast_fields;
+  };
+  struct Remove {  // D (upsert mode)
+    std::string table, version, identity, old_key;
+  };
+  struct Truncate {  // T (upsert mode): every key in the table's index
+    std::string table, version;
+  };
+  struct Invalidate {  // K: DEL the keys
+    std::vector<std::string> keys;
+  };
+  struct StreamEntry {  // S: XADD
+    std::string stream_key, table;
+    std::vector<std::pair<std::string, std::string>> fields;
+  };
+  using Op = std::variant<UpsertJson, UpsertHash, Remove, Truncate, Invalidate, StreamEntry>;
 
-  void upsert_json(const std::string& table, std::string version, std::string id_new, std::string id_old,
-                   std::string new_key, std::string old_key, std::vector<std::string> segments,
-                   std::vector<std::string> toast_tokens);
-  void upsert_hash(const std::string& table, std::string version, std::string id_new, std::string id_old,
-                   std::string new_key, std::string old_key,
-                   std::vector<std::pair<std::string, std::string>> fields,
-                   std::vector<std::string> toast_fields);
-  void remove(const std::string& table, std::string version, std::string identity, std::string old_key);
-  void truncate(const std::string& table, std::string version);
-  void invalidate(std::vector<std::string> keys);
-  void stream(std::string stream_key, const std::string& table,
-              std::vector<std::pair<std::string, std::string>> fields);
+  explicit BatchPlan(Header header) : header_(std::move(header)) {}
 
-  size_t op_count() const { return ops_; }
-  size_t byte_size() const { return bytes_; }
+  // Throws Error::internal when segments do not match toast_tokens.
+  void add(Op op);
+
+  size_t op_count() const { return ops_.size(); }
   const Header& header() const { return header_; }
-  // The ops, each a code and its fields as laid out above (ARGV[11...]).
-  std::vector<std::string>::const_iterator ops_begin() const { return argv_.begin() + kFirstOp; }
-  std::vector<std::string>::const_iterator ops_end() const { return argv_.end(); }
+  const std::vector<Op>& ops() const { return ops_; }
 
-  // The full command: EVALSHA <sha> 0 ARGV...
-  const std::vector<std::string>& command(const std::string& sha);
+  // The script's command, EVALSHA <sha> 0 ARGV...: views into this plan and into
+  // `scratch` (the counts written as text), valid while both live unchanged.
+  std::vector<std::string_view> script_command(const std::string& sha, std::deque<std::string>& scratch) const;
 
  private:
-  void push(std::string value);
-
-  static constexpr size_t kFirstOp = 3 + 10;  // EVALSHA sha 0, then ARGV[1..10]
   Header header_;
-  std::vector<std::string> argv_;
-  size_t ops_ = 0;
-  size_t bytes_ = 0;
+  std::vector<Op> ops_;
 };
 
 struct BatchOutcome {

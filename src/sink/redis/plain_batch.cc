@@ -25,22 +25,16 @@ struct PlainOp {
   std::string_view table, version, id_new, id_old, new_key, old_key, doc;
 };
 
-// The ops of `args` (batch_script.h), or nullopt when one is not for this path.
-std::optional<std::vector<PlainOp>> plain_ops(const BatchArgs& args, bool snapshot_rows) {
+// The plan's ops as this path applies them, or nullopt when one is not for it.
+std::optional<std::vector<PlainOp>> plain_ops(const BatchPlan& plan, bool snapshot_rows) {
   std::vector<PlainOp> ops;
-  ops.reserve(args.op_count());
-  auto it = args.ops_begin();
-  const auto end = args.ops_end();
-  while (it != end) {
-    const auto left = end - it;
-    if (*it == "U") {
-      if (left < 9 || it[7] != "0" || it[5].empty()) return std::nullopt;
-      ops.push_back({false, it[1], it[2], it[3], it[4], it[5], it[6], it[8]});
-      it += 9;
-    } else if (*it == "D" && !snapshot_rows) {
-      if (left < 5) return std::nullopt;
-      ops.push_back({true, it[1], it[2], it[3], {}, {}, it[4], {}});
-      it += 5;
+  ops.reserve(plan.op_count());
+  for (const BatchPlan::Op& op : plan.ops()) {
+    if (const auto* u = std::get_if<BatchPlan::UpsertJson>(&op)) {
+      if (!u->toast_tokens.empty() || u->new_key.empty()) return std::nullopt;
+      ops.push_back({false, u->table, u->version, u->id_new, u->id_old, u->new_key, u->old_key, u->segments[0]});
+    } else if (const auto* d = std::get_if<BatchPlan::Remove>(&op); d && !snapshot_rows) {
+      ops.push_back({true, d->table, d->version, d->identity, {}, {}, d->old_key, {}});
     } else {
       return std::nullopt;
     }
@@ -77,11 +71,11 @@ enum class Attempt { kDone, kAgain, kScript };
 // One attempt: read, plan, write (plain_batch.h).
 class PlainApply {
  public:
-  PlainApply(RedisConnection& conn, const BatchArgs::Header& header, const std::vector<PlainOp>& ops)
+  PlainApply(RedisConnection& conn, const BatchPlan::Header& header, const std::vector<PlainOp>& ops)
       : conn_(conn),
         h_(header),
         ops_(ops),
-        snapshot_(header.checkpoint.empty()),
+        snapshot_(header.kind == BatchKind::kSnapshot),
         cpkey_(header.prefix + ":checkpoint"),
         who_("sink '" + header.sink + "'") {}
 
@@ -477,7 +471,7 @@ class PlainApply {
     return Attempt::kDone;
   }
   RedisConnection& conn_;
-  const BatchArgs::Header& h_;
+  const BatchPlan::Header& h_;
   const std::vector<PlainOp>& ops_;
   const bool snapshot_;  // initial snapshot rows (Sink::begin_snapshot)
   const std::string cpkey_;
@@ -496,13 +490,13 @@ class PlainApply {
 
 }  // namespace
 
-std::optional<BatchOutcome> apply_plain(RedisConnection& conn, const BatchArgs& args) {
-  const BatchArgs::Header& h = args.header();
-  // Not repair or rebuild rows ("repair", "rebuild:<position>").
-  const bool moves = !h.checkpoint.empty() && h.checkpoint != "repair" && h.checkpoint.rfind("rebuild:", 0) != 0;
-  const bool snapshot_rows = h.checkpoint.empty();
-  if (h.mode != "upsert" || h.format != "json" || !(moves || snapshot_rows)) return std::nullopt;
-  std::optional<std::vector<PlainOp>> ops = plain_ops(args, snapshot_rows);
+std::optional<BatchOutcome> apply_plain(RedisConnection& conn, const BatchPlan& plan) {
+  const BatchPlan::Header& h = plan.header();
+  // Not repair or rebuild rows.
+  const bool moves = h.kind == BatchKind::kStream;
+  const bool snapshot_rows = h.kind == BatchKind::kSnapshot;
+  if (h.mode != SinkMode::kUpsert || h.format != DocumentFormat::kJson || !(moves || snapshot_rows)) return std::nullopt;
+  std::optional<std::vector<PlainOp>> ops = plain_ops(plan, snapshot_rows);
   if (!ops) return std::nullopt;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     BatchOutcome outcome;

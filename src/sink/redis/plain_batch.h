@@ -33,7 +33,7 @@ namespace sluice {
 
 class RedisConnection;
 
-// Applies `args` if this path covers it: mode "upsert", format "json", only U
+// Applies `plan` if this path covers it: mode "upsert", format "json", only U
 // ops without TOAST columns and with their key, and D ops, in a batch that
 // moves the checkpoint while no rebuild is in progress in the store — or the
 // initial snapshot's rows (no checkpoint; U ops only), fenced like
@@ -42,6 +42,6 @@ class RedisConnection;
 // key left watched): the caller applies the batch with the script. Throws what
 // the script's replies map to (see above), and Error::transient for a lost
 // connection.
-std::optional<BatchOutcome> apply_plain(RedisConnection& conn, const BatchArgs& args);
+std::optional<BatchOutcome> apply_plain(RedisConnection& conn, const BatchPlan& plan);
 
 }  // namespace sluice

@@ -385,7 +385,7 @@ void check_arity(const Relation& relation, const std::vector<Value>& values, con
 
 }  // namespace
 
-void RedisSink::encode(const Change& change, const Route& route, bool snapshot_rows, BatchArgs& args,
+void RedisSink::encode(const Change& change, const Route& route, bool snapshot_rows, BatchPlan& args,
                        std::vector<std::string>& truncate_globs) {
   const Relation& rel = *route.relation;
   if (!change.new_values.empty()) check_arity(rel, change.new_values, "new");
@@ -425,7 +425,7 @@ std::optional<std::string> try_render(const KeyTemplate& key, const Relation& re
 
 }  // namespace
 
-void RedisSink::encode_upsert(const Change& change, const Route& route, BatchArgs& args) {
+void RedisSink::encode_upsert(const Change& change, const Route& route, BatchPlan& args) {
   const Relation& rel = *route.relation;
   std::string version = change.position.encode();
   switch (change.op) {
@@ -454,8 +454,8 @@ void RedisSink::encode_upsert(const Change& change, const Route& route, BatchArg
           if (values[i].is_unchanged_toast()) toast_tokens.push_back(route.json_keys[i]);
         }
         if (toast_tokens.empty()) {
-          args.upsert_json(route.table, std::move(version), std::move(id_new), std::move(id_old), std::move(new_key),
-                           std::move(old_key), {row_to_json(rel, values, route.only())}, {});
+          args.add(BatchPlan::UpsertJson{route.table, std::move(version), std::move(id_new), std::move(id_old),
+                                         std::move(new_key), std::move(old_key), {row_to_json(rel, values, route.only())}, {}});
         } else {
           // Render the unchanged columns as null in place, then cut the document
           // around those nulls: the script puts the stored raw values there.
@@ -464,8 +464,9 @@ void RedisSink::encode_upsert(const Change& change, const Route& route, BatchArg
             if (value.is_unchanged_toast()) value = Value::null();
           }
           JsonSplit split = split_json_at_values(row_to_json(rel, placeholders, route.only()), toast_tokens);
-          args.upsert_json(route.table, std::move(version), std::move(id_new), std::move(id_old), std::move(new_key),
-                           std::move(old_key), std::move(split.segments), std::move(split.keys));
+          args.add(BatchPlan::UpsertJson{route.table, std::move(version), std::move(id_new), std::move(id_old),
+                                         std::move(new_key), std::move(old_key), std::move(split.segments),
+                                         std::move(split.keys)});
         }
       } else {
         std::vector<std::pair<std::string, std::string>> fields;
@@ -483,8 +484,8 @@ void RedisSink::encode_upsert(const Change& change, const Route& route, BatchArg
             }
           }
         }
-        args.upsert_hash(route.table, std::move(version), std::move(id_new), std::move(id_old), std::move(new_key),
-                         std::move(old_key), std::move(fields), std::move(toast_fields));
+        args.add(BatchPlan::UpsertHash{route.table, std::move(version), std::move(id_new), std::move(id_old),
+                                       std::move(new_key), std::move(old_key), std::move(fields), std::move(toast_fields)});
       }
       return;
     }
@@ -494,18 +495,18 @@ void RedisSink::encode_upsert(const Change& change, const Route& route, BatchArg
                                    column_list(rel, route.identity) +
                                    "): the row cannot be found; check the table's REPLICA IDENTITY");
       }
-      args.remove(route.table, std::move(version),
-                  identity_of(route.relation, route.identity, change.old_values, "old"),
-                  try_render(*route.key, rel, route.key_columns, change.old_values).value_or(""));
+      args.add(BatchPlan::Remove{route.table, std::move(version),
+                                 identity_of(route.relation, route.identity, change.old_values, "old"),
+                                 try_render(*route.key, rel, route.key_columns, change.old_values).value_or("")});
       return;
     }
     case Op::kTruncate:
-      args.truncate(route.table, std::move(version));
+      args.add(BatchPlan::Truncate{route.table, std::move(version)});
       return;
   }
 }
 
-void RedisSink::encode_invalidate(const Change& change, const Route& route, BatchArgs& args,
+void RedisSink::encode_invalidate(const Change& change, const Route& route, BatchPlan& args,
                                   std::vector<std::string>& truncate_globs) {
   const Relation& rel = *route.relation;
   if (change.op == Op::kTruncate) {
@@ -539,10 +540,10 @@ void RedisSink::encode_invalidate(const Change& change, const Route& route, Batc
     route.key->render(rel, values);  // throws the error naming the column
     throw Error::internal("table " + route.table + ": cannot render the key");
   }
-  args.invalidate(std::move(keys));
+  args.add(BatchPlan::Invalidate{std::move(keys)});
 }
 
-void RedisSink::encode_stream(const Change& change, const Route& route, bool snapshot_rows, BatchArgs& args) {
+void RedisSink::encode_stream(const Change& change, const Route& route, bool snapshot_rows, BatchPlan& args) {
   const Relation& rel = *route.relation;
   std::string key;
   if (change.op != Op::kTruncate) {
@@ -564,7 +565,7 @@ void RedisSink::encode_stream(const Change& change, const Route& route, bool sna
   fields.emplace_back("commit_time", iso8601_utc(change.commit_time));
   if (!change.old_values.empty()) fields.emplace_back("old", row_to_json(rel, change.old_values, &route.old_columns));
   if (!change.new_values.empty()) fields.emplace_back("new", row_to_json(rel, change.new_values, route.only()));
-  args.stream(route.stream_key, route.table, std::move(fields));
+  args.add(BatchPlan::StreamEntry{route.stream_key, route.table, std::move(fields)});
 }
 
 // ---- apply ------------------------------------------------------------------
@@ -618,27 +619,28 @@ void RedisSink::apply_once(const Batch& batch) {
   ApplyStats stats;
   const bool snapshot_rows = batch.kind == BatchKind::kSnapshot;
 
-  BatchArgs::Header header;
+  BatchPlan::Header header;
   header.sink = config_.name;
   header.prefix = prefix_;
-  header.mode = to_string(config_.mode);
-  header.format = config_.format == DocumentFormat::kJson ? "json" : "hash";
+  header.mode = config_.mode;
+  header.format = config_.format;
   header.expect_checkpoint = checkpoint_exists_;
   header.expected = expected_ ? expected_->encode() : "";
+  header.kind = batch.kind;
   switch (batch.kind) {
     case BatchKind::kStream:
       if (!batch.checkpoint) throw Error::internal(context_ + ": a stream batch without a checkpoint");
       header.checkpoint = batch.checkpoint->encode();
       break;
-    case BatchKind::kSnapshot: header.checkpoint = ""; break;
     case BatchKind::kRebuild:
       if (!batch.copy_point) throw Error::internal(context_ + ": a rebuild batch without its copy point");
-      header.checkpoint = "rebuild:" + batch.copy_point->encode();
+      header.copy_point = batch.copy_point->encode();
       break;
-    case BatchKind::kRepair: header.checkpoint = "repair"; break;
+    case BatchKind::kSnapshot:
+    case BatchKind::kRepair: break;
   }
-  header.stream_maxlen = config_.stream_maxlen ? std::to_string(*config_.stream_maxlen) : "";
-  BatchArgs args(header);
+  if (config_.stream_maxlen) header.stream_maxlen = static_cast<size_t>(*config_.stream_maxlen);
+  BatchPlan args(std::move(header));
   std::vector<std::string> truncate_globs;
 
   for (const ChangePtr& change : batch.changes) {
@@ -680,7 +682,8 @@ void RedisSink::apply_once(const Batch& batch) {
                                       "loading the batch script");
         script_sha = std::string(sha.str());
       }
-      RedisReply reply = conn.command(args.command(script_sha));
+      std::deque<std::string> scratch;
+      RedisReply reply = conn.command(args.script_command(script_sha, scratch));
       if (!reply.is_error()) return parse_batch_reply(reply);
       // The server lost its script cache (restart, SCRIPT FLUSH): load it again.
       if (reply.str().substr(0, 8) == "NOSCRIPT" && attempt == 0) {

@@ -54,7 +54,7 @@
 
 namespace sluice {
 
-class BatchArgs;
+class BatchPlan;
 
 class RedisSink final : public Sink,
                         public SnapshotTarget,
@@ -153,12 +153,12 @@ class RedisSink final : public Sink,
   const Route& route_for(const RelationPtr& relation);
   void apply_once(const Batch& batch);
   void dead_letter(const Change& change, const std::string& reason);
-  void encode(const Change& change, const Route& route, bool snapshot_rows, BatchArgs& args,
+  void encode(const Change& change, const Route& route, bool snapshot_rows, BatchPlan& args,
               std::vector<std::string>& truncate_globs);
-  void encode_upsert(const Change& change, const Route& route, BatchArgs& args);
-  void encode_invalidate(const Change& change, const Route& route, BatchArgs& args,
+  void encode_upsert(const Change& change, const Route& route, BatchPlan& args);
+  void encode_invalidate(const Change& change, const Route& route, BatchPlan& args,
                          std::vector<std::string>& truncate_globs);
-  void encode_stream(const Change& change, const Route& route, bool snapshot_rows, BatchArgs& args);
+  void encode_stream(const Change& change, const Route& route, bool snapshot_rows, BatchPlan& args);
 
   RedisConnection& connection();
   // Runs `f(connection)`; drops the connection when it throws Error::transient.
