@@ -154,7 +154,7 @@ class KeySpaceCheck {
     std::vector<std::string> scanned;
     for (const auto& [prefix, table] : prefixes) {
       const bool covered = std::any_of(scanned.begin(), scanned.end(),
-                                       [&](const std::string& p) { return prefix.starts_with(p); });
+                                       [&, &prefix = prefix](const std::string& p) { return prefix.starts_with(p); });
       if (covered) continue;
       scanned.push_back(prefix);
       sink_.scan_keys(table->key->prefix_glob(*table->routed->relation),
