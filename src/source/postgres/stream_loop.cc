@@ -33,6 +33,7 @@ class Session {
   Session(const Config& config, FanOut& fan_out, std::atomic<bool>& finish, StopSignal& stop,
           Telemetry& telemetry, ResyncChannel& resync)
       : config_(config),
+        settings_(pg::settings_of(config)),
         fan_out_(fan_out),
         finish_(finish),
         stop_(stop),
@@ -40,13 +41,13 @@ class Session {
         received_counts_(telemetry.metrics.changes_received, {}),
         transactions_(telemetry.metrics.transactions_received.series()),
         connected_(telemetry.metrics.source_connected.series()),
-        slot_lag_(telemetry.metrics.slot_lag_bytes.series({pg::settings_of(config.source).slot})),
-        wal_end_(telemetry.metrics.source_wal_end_lsn.series({pg::settings_of(config.source).slot})),
-        confirmed_(telemetry.metrics.confirmed_flush_lsn.series({pg::settings_of(config.source).slot})),
+        slot_lag_(telemetry.metrics.slot_lag_bytes.series({settings_.slot})),
+        wal_end_(telemetry.metrics.source_wal_end_lsn.series({settings_.slot})),
+        confirmed_(telemetry.metrics.confirmed_flush_lsn.series({settings_.slot})),
         ignored_(telemetry.metrics.source_changes_ignored),
         resync_channel_(resync),
-        resync_(pg::settings_of(config.source).slot, resync, telemetry),
-        catalog_(pg::settings_of(config.source).dsn),
+        resync_(settings_.slot, resync, telemetry),
+        catalog_(settings_.dsn),
         captured_tables_(config.source.tables.begin(), config.source.tables.end()),
         assembler_([this](QueueItem item) { push(std::move(item)); }) {}
 
@@ -71,7 +72,7 @@ class Session {
         telemetry_.health.source_disconnected(e.what());
         if (!outage_start_) {
           outage_start_ = std::chrono::steady_clock::now();
-          spdlog::warn("PostgreSQL source (slot '{}'): {}; retrying with backoff", pg::settings_of(config_.source).slot, e.what());
+          spdlog::warn("PostgreSQL source (slot '{}'): {}; retrying with backoff", settings_.slot, e.what());
         }
         wait(backoff.next());
       }
@@ -92,7 +93,7 @@ class Session {
   void keep_alive() {
     if (!stream_) return;
     try {
-      if (std::chrono::steady_clock::now() - last_status_ >= pg::settings_of(config_.source).status_interval) send_status(false);
+      if (std::chrono::steady_clock::now() - last_status_ >= settings_.status_interval) send_status(false);
     } catch (const Error&) {
       stream_.reset();
     }
@@ -100,9 +101,9 @@ class Session {
 
  private:
   void connect() {
-    auto stream = std::make_unique<ReplicationStream>(pg::settings_of(config_.source).dsn);
+    auto stream = std::make_unique<ReplicationStream>(settings_.dsn);
     // 0/0: the server starts at the slot's confirmed flush position.
-    stream->start(pg::settings_of(config_.source).slot, Lsn(), pg::settings_of(config_.source).publication, 1, true);
+    stream->start(settings_.slot, Lsn(), settings_.publication, 1, true);
     stream_ = std::move(stream);
     decoder_ = std::make_unique<PgOutputDecoder>(1);
     // Before any change: a captured table renamed later is then still known by its OID.
@@ -112,7 +113,7 @@ class Session {
     send_status(true);
     set(connected_, 1);
     telemetry_.health.source_connected();
-    spdlog::info("streaming from slot '{}' (publication '{}')", pg::settings_of(config_.source).slot, pg::settings_of(config_.source).publication);
+    spdlog::info("streaming from slot '{}' (publication '{}')", settings_.slot, settings_.publication);
   }
 
   // Sleeps for `delay`, waking early for a finish or a stop.
@@ -126,7 +127,7 @@ class Session {
   void end_outage(Backoff& backoff) {
     if (!outage_start_) return;
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - *outage_start_).count();
-    spdlog::info("PostgreSQL source (slot '{}'): recovered after {:.1f}s", pg::settings_of(config_.source).slot, seconds);
+    spdlog::info("PostgreSQL source (slot '{}'): recovered after {:.1f}s", settings_.slot, seconds);
     outage_start_.reset();
     backoff.reset();
   }
@@ -151,7 +152,7 @@ class Session {
   }
 
   void maybe_send_status() {
-    if (std::chrono::steady_clock::now() - last_status_ >= pg::settings_of(config_.source).status_interval) {
+    if (std::chrono::steady_clock::now() - last_status_ >= settings_.status_interval) {
       // While no transaction is open, ask for a keepalive: its WAL end lets the
       // slot advance past WAL that no captured table wrote.
       send_status(!assembler_.in_transaction());
@@ -232,7 +233,7 @@ class Session {
           "name: publication '{}' does not publish via the partition root. Nothing was acknowledged past it. Run "
           "ALTER PUBLICATION {} SET (publish_via_partition_root = true); changes already logged keep the "
           "partition's name, so then start with `sluice run --resnapshot` (a new slot and a fresh copy)",
-          name, oid, root->qualified(), pg::settings_of(config_.source).publication, pg::settings_of(config_.source).publication);
+          name, oid, root->qualified(), settings_.publication, settings_.publication);
     } else {
       placement_errors_.erase(oid);
     }
@@ -278,6 +279,7 @@ class Session {
   }
 
   const Config& config_;
+  const PostgresSourceSettings& settings_;  // config_'s, looked up once (not per message)
   FanOut& fan_out_;
   std::atomic<bool>& finish_;
   StopSignal& stop_;
