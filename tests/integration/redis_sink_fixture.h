@@ -38,7 +38,7 @@ class RedisSinkTest : public ::testing::Test {
     c.url = redis_.url();
     c.mode = mode;
     c.format = format;
-    c.script_max_ops = 0;  // the plain-command path wherever it applies (plain_batch.h)
+    c.script_max_ops = script_max_ops_;
     return c;
   }
 
@@ -62,6 +62,11 @@ class RedisSinkTest : public ::testing::Test {
 
   RedisServer redis_;
   RedisClient client_;
+  // 0: the plain-command path wherever it applies (plain_batch.h); a suite
+  // parameterised over both paths sets it to kScriptEverywhere.
+  size_t script_max_ops_ = 0;
 };
+
+constexpr size_t kScriptEverywhere = 1000000;
 
 }  // namespace sluice::redis_test

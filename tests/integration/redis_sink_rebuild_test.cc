@@ -23,8 +23,12 @@ Position copied(Position at) { return at; }
 
 constexpr uint64_t kCopyPoint = 0x250;
 
-class RedisSinkRebuildTest : public RedisSinkTest {
+// Over both write paths: plain commands (streaming batches) and the batch
+// script (a JSON document that keeps TOAST values takes plain commands either way).
+class RedisSinkRebuildTest : public RedisSinkTest, public ::testing::WithParamInterface<size_t> {
  protected:
+  RedisSinkRebuildTest() { script_max_ops_ = GetParam(); }
+
   // A second instance, as the rebuild's copy workers use.
   std::unique_ptr<RedisSink> copier() {
     auto sink = std::make_unique<RedisSink>(config());
@@ -35,7 +39,7 @@ class RedisSinkRebuildTest : public RedisSinkTest {
   std::optional<std::string> tomb(const std::string& identity) { return hget("sluice:cache:tomb:public.users", identity); }
 };
 
-TEST_F(RedisSinkRebuildTest, FlushIsAResetThenTheSameBatchAppliesAfterBeginRebuild) {
+TEST_P(RedisSinkRebuildTest, FlushIsAResetThenTheSameBatchAppliesAfterBeginRebuild) {
   auto sink = started(config());
   auto rel = users();
   sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("a"), N, N})}));
@@ -69,7 +73,7 @@ TEST_F(RedisSinkRebuildTest, FlushIsAResetThenTheSameBatchAppliesAfterBeginRebui
   EXPECT_FALSE(sink->load_checkpoint().rebuilding);
 }
 
-TEST_F(RedisSinkRebuildTest, CopiedRowsNeverBringBackARowDeletedAfterTheCopyPoint) {
+TEST_P(RedisSinkRebuildTest, CopiedRowsNeverBringBackARowDeletedAfterTheCopyPoint) {
   auto sink = started(config());
   auto rel = users();
   sink->begin_rebuild("slot1", pg::position(pg::Lsn(kCopyPoint)));
@@ -98,7 +102,7 @@ TEST_F(RedisSinkRebuildTest, CopiedRowsNeverBringBackARowDeletedAfterTheCopyPoin
   EXPECT_EQ(client_.keys("sluice:cache:tomb:*"), std::vector<std::string>{});
 }
 
-TEST_F(RedisSinkRebuildTest, UnchangedToastOfARowNotCopiedYetWaitsForTheCopy) {
+TEST_P(RedisSinkRebuildTest, UnchangedToastOfARowNotCopiedYetWaitsForTheCopy) {
   auto sink = started(config());
   auto rel = users();
   sink->begin_rebuild("slot1", pg::position(pg::Lsn(kCopyPoint)));
@@ -125,7 +129,7 @@ TEST_F(RedisSinkRebuildTest, UnchangedToastOfARowNotCopiedYetWaitsForTheCopy) {
   EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"newer","payload":{"big": [1, 2]},"note":null})");
 }
 
-TEST_F(RedisSinkRebuildTest, RowsOfAReplacedRebuildAreRefused) {
+TEST_P(RedisSinkRebuildTest, RowsOfAReplacedRebuildAreRefused) {
   auto sink = started(config());
   auto rel = users();
   sink->begin_rebuild("slot1", pg::position(pg::Lsn(kCopyPoint)));
@@ -143,7 +147,7 @@ TEST_F(RedisSinkRebuildTest, RowsOfAReplacedRebuildAreRefused) {
   EXPECT_EQ(hget("sluice:cache:checkpoint", "rebuild"), copied(pg::position(pg::Lsn(0x260))).encode());
 }
 
-TEST_F(RedisSinkRebuildTest, SinkWithoutRowsOnlyGetsItsCheckpointBack) {
+TEST_P(RedisSinkRebuildTest, SinkWithoutRowsOnlyGetsItsCheckpointBack) {
   auto sink = started(config(SinkMode::kInvalidate));
   EXPECT_EQ(sink->row_store(), nullptr);
   sink->apply(batch({upd(users(), pos(0x200), {T("1"), T("a"), N, N})}));
@@ -153,6 +157,11 @@ TEST_F(RedisSinkRebuildTest, SinkWithoutRowsOnlyGetsItsCheckpointBack) {
   EXPECT_EQ(hgetall("sluice:cache:checkpoint"),
             (std::map<std::string, std::string>{{"position", pos(0x200).encode()}, {"slot", "slot1"}, {"snapshot", "done"}}));
 }
+
+INSTANTIATE_TEST_SUITE_P(Paths, RedisSinkRebuildTest, ::testing::Values(size_t{0}, kScriptEverywhere),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           return info.param == 0 ? std::string("PlainCommands") : std::string("Script");
+                         });
 
 }  // namespace
 }  // namespace sluice

@@ -138,8 +138,8 @@ long long calls_of(RedisClient& client, const std::string& command) {
 }
 
 // Streaming batches of inserts, updates and deletes take plain commands in one
-// MULTI/EXEC (plain_batch.h); a truncate, any batch while a rebuild is in
-// progress, and a batch of at most script_max_ops ops take the batch script.
+// MULTI/EXEC (plain_batch.h), also while a rebuild is in progress; a truncate
+// and a batch of at most script_max_ops ops take the batch script.
 TEST_F(RedisSinkTest, StreamingUpsertsAndDeletesRunNoScriptOtherBatchesDo) {
   auto sink = started(config());
   auto u = users();
@@ -158,8 +158,8 @@ TEST_F(RedisSinkTest, StreamingUpsertsAndDeletesRunNoScriptOtherBatchesDo) {
 
   sink->begin_rebuild("slot1", pg::position(pg::Lsn(0x300)));
   sink->apply(batch({ins(u, pos(0x400, 1), {T("3"), T("d"), N, N})}));
-  EXPECT_EQ(calls_of(client_, "evalsha"), 2);
-  EXPECT_EQ(calls_of(client_, "exec"), 1);
+  EXPECT_EQ(calls_of(client_, "evalsha"), 1);
+  EXPECT_EQ(calls_of(client_, "exec"), 2);
   EXPECT_EQ(client_.get("users:3"), R"({"id":3,"name":"d","payload":null,"note":null})");
   EXPECT_EQ(checkpoint(), pos(0x400, 1).encode());
   sink->finish_rebuild(pg::position(pg::Lsn(0x300)), {"public.users"});
@@ -171,11 +171,11 @@ TEST_F(RedisSinkTest, StreamingUpsertsAndDeletesRunNoScriptOtherBatchesDo) {
   small.load_checkpoint();
   small.apply(batch({upd(u, pos(0x500, 1), {T("3"), T("e"), N, N}), ins(u, pos(0x500, 2), {T("4"), T("f"), N, N}),
                      ins(u, pos(0x500, 3), {T("5"), T("g"), N, N})}));
-  EXPECT_EQ(calls_of(client_, "evalsha"), 3);
+  EXPECT_EQ(calls_of(client_, "evalsha"), 2);
   small.apply(batch({upd(u, pos(0x600, 1), {T("3"), T("h"), N, N}), ins(u, pos(0x600, 2), {T("4"), T("i"), N, N}),
                      ins(u, pos(0x600, 3), {T("5"), T("j"), N, N}), ins(u, pos(0x600, 4), {T("6"), T("k"), N, N})}));
-  EXPECT_EQ(calls_of(client_, "evalsha"), 3);
-  EXPECT_EQ(calls_of(client_, "exec"), 2);
+  EXPECT_EQ(calls_of(client_, "evalsha"), 2);
+  EXPECT_EQ(calls_of(client_, "exec"), 3);
   EXPECT_EQ(client_.keys("users:*"), (std::vector<std::string>{"users:3", "users:4", "users:5", "users:6"}));
   EXPECT_EQ(client_.get("users:3"), R"({"id":3,"name":"h","payload":null,"note":null})");
 }
@@ -469,6 +469,93 @@ TEST_F(RedisSinkTest, UnchangedToastKeepsTheStoredRawValues) {
   sink->apply(batch({ins(rel, pos(0x500, 1), {T("2"), T("c"), T(R"({"k": "v"})"), T("n")}),
                      upd(rel, pos(0x500, 2), {T("2"), T("d"), U, N})}));
   EXPECT_EQ(*client_.get("users:2"), R"({"id":2,"name":"d","payload":{"k": "v"},"note":null})");
+}
+
+// A document that keeps TOAST values is spliced in C++ (plain_batch.h): such a
+// batch takes plain commands whatever its size; the batch script reads no JSON.
+TEST_F(RedisSinkTest, ABatchThatKeepsToastValuesTakesPlainCommandsWhateverItsSize) {
+  RedisSinkConfig c = config();
+  c.script_max_ops = kScriptEverywhere;
+  auto sink = started(c);
+  auto rel = users();
+  client_.command({"CONFIG", "RESETSTAT"});
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("ann"), T(R"({"big": "x"})"), T("n")})}));
+  EXPECT_EQ(calls_of(client_, "evalsha"), 1);
+  sink->apply(batch({upd(rel, pos(0x300), {T("1"), T("bob"), U, U})}));
+  EXPECT_EQ(calls_of(client_, "evalsha"), 1);
+  EXPECT_EQ(calls_of(client_, "exec"), 1);
+  EXPECT_EQ(*client_.get("users:1"), R"({"id":1,"name":"bob","payload":{"big": "x"},"note":"n"})");
+  EXPECT_EQ(checkpoint(), pos(0x300).encode());
+}
+
+// The stored values come from wherever the row's document is now: after a key
+// change earlier in the batch, after one in an earlier batch, and never from a
+// row a truncate in the same batch removed.
+TEST_F(RedisSinkTest, UnchangedToastIsTakenFromWhereTheRowIsStoredNow) {
+  auto sink = started(config());
+  auto rel = users();
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("ann"), T(R"({"a": 1})"), T("first")})}));
+  // The key moves (1 -> 2), then its TOAST value is kept twice: in the batch
+  // that moved it, and in the next one.
+  sink->apply(batch({upd(rel, pos(0x300, 1), {T("2"), T("ann"), U, U}, {T("1"), N, N, N}),
+                     upd(rel, pos(0x300, 2), {T("2"), T("bea"), U, T("second")})}));
+  EXPECT_EQ(client_.get("users:1"), std::nullopt);
+  EXPECT_EQ(*client_.get("users:2"), R"({"id":2,"name":"bea","payload":{"a": 1},"note":"second"})");
+  sink->apply(batch({upd(rel, pos(0x400), {T("3"), T("cy"), U, U}, {T("2"), N, N, N})}));
+  EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{"users:3"});
+  EXPECT_EQ(*client_.get("users:3"), R"({"id":3,"name":"cy","payload":{"a": 1},"note":"second"})");
+  EXPECT_EQ(hget("sluice:cache:index:public.users", "1:3"), pos(0x400).encode() + " users:3");
+
+  // A truncate in the batch removes the row: a later update that keeps a value
+  // finds no document, and nothing of the batch is written.
+  try {
+    sink->apply(batch({trunc(rel, pos(0x500, 1)), upd(rel, pos(0x500, 2), {T("3"), T("dee"), U, N})}));
+    FAIL() << "expected Error::state";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kState) << e.what();
+    EXPECT_TRUE(contains(e.what(), "users:3") && contains(e.what(), "missing")) << e.what();
+  }
+  EXPECT_EQ(*client_.get("users:3"), R"({"id":3,"name":"cy","payload":{"a": 1},"note":"second"})");
+  EXPECT_EQ(checkpoint(), pos(0x400).encode());
+
+  // A truncate, then the row inserted again and updated, in one batch.
+  sink->apply(batch({trunc(rel, pos(0x600, 1)), ins(rel, pos(0x600, 2), {T("4"), T("eve"), T("[1]"), N}),
+                     upd(rel, pos(0x600, 3), {T("4"), T("fay"), U, N})}));
+  EXPECT_EQ(client_.keys("users:*"), std::vector<std::string>{"users:4"});
+  EXPECT_EQ(*client_.get("users:4"), R"({"id":4,"name":"fay","payload":[1],"note":null})");
+  EXPECT_EQ(client_.command({"HLEN", "sluice:cache:index:public.users"}).at(0), "1");
+  EXPECT_EQ(checkpoint(), pos(0x600, 3).encode());
+}
+
+// A key built from a column that is an unchanged TOAST value is taken from the
+// row's index entry; a replay of a batch that kept TOAST values changes nothing.
+TEST_F(RedisSinkTest, AKeyFromAnUnchangedToastColumnComesFromTheIndexEntry) {
+  RedisSinkConfig c = config();
+  RedisTableConfig t;
+  t.table = "public.users";
+  t.key = "user:{note}";
+  c.tables.push_back(t);
+  auto sink = started(c);
+  auto rel = users();
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("ann"), T("{}"), T("n1")})}));
+  const Batch keeps = batch({upd(rel, pos(0x300), {T("1"), T("bob"), U, U})});
+  sink->apply(keeps);
+  EXPECT_EQ(client_.keys("user:*"), std::vector<std::string>{"user:n1"});
+  EXPECT_EQ(*client_.get("user:n1"), R"({"id":1,"name":"bob","payload":{},"note":"n1"})");
+  RedisSink again(c);
+  again.load_checkpoint();
+  client_.command({"CONFIG", "RESETSTAT"});
+  again.apply(keeps);
+  EXPECT_EQ(again.last_apply().replayed, 1u);
+  EXPECT_EQ(*client_.get("user:n1"), R"({"id":1,"name":"bob","payload":{},"note":"n1"})");
+  // A row with no entry has no key to take.
+  try {
+    sink->apply(batch({upd(rel, pos(0x400), {T("2"), T("cy"), T("{}"), U})}));
+    FAIL() << "expected Error::state";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kState) << e.what();
+    EXPECT_TRUE(contains(e.what(), "no index entry")) << e.what();
+  }
 }
 
 TEST_F(RedisSinkTest, UnchangedToastWithoutStoredDocumentIsAStateError) {
@@ -788,7 +875,7 @@ TEST_F(RedisSinkTest, UnknownColumnInTemplateIsAConfigError) {
   }
 }
 
-// ---- the C++ JSON member scanner (the Lua one mirrors it) ----------------------------
+// ---- the JSON member scanner (json_members.h) -----------------------------------------
 
 TEST(RedisSinkJsonMembersTest, SplitsAroundValuesWhateverTheyContain) {
   const std::string doc = R"({"a":"x\"}{","b":null,"c":{"d":[1,"]"]},"e":null})";
@@ -805,6 +892,27 @@ TEST(RedisSinkJsonMembersTest, SplitsAroundValuesWhateverTheyContain) {
   for (const char* bad : {"", "[]", "{", R"({"a")", R"({"a":)", R"({"a":"x})", R"({"a":[1})", R"({"a":1,})", R"({"a":1} x)"}) {
     EXPECT_FALSE(for_each_json_member(bad, [](std::string_view, JsonSpan) { return true; })) << bad;
   }
+}
+
+TEST(RedisSinkJsonMembersTest, SplicesStoredValuesBackIntoTheirSegments) {
+  const std::string stored = R"({"a":"x\"}{","b":[1,{"c":"]"}],"n":12345678901234567890.5,"a":"dup"})";
+  StoredSplice s = splice_stored_values(stored, {R"({"n":)", R"(,"z":1,"a":)", "}"}, {R"("n")", R"("a")"});
+  ASSERT_TRUE(s.document);
+  EXPECT_EQ(*s.document, R"({"n":12345678901234567890.5,"z":1,"a":"x\"}{"})");
+  // A split and a splice are inverses.
+  const std::string doc = R"({"id":1,"b":[1,{"c":"]"}],"a":"x\"}{"})";
+  JsonSplit split = split_json_at_values(doc, {R"("a")", R"("b")"});
+  EXPECT_EQ(splice_stored_values(doc, split.segments, split.keys).document, doc);
+
+  s = splice_stored_values(R"({"a":1})", {"{", ",", "}"}, {R"("a")", R"("b")"});
+  EXPECT_FALSE(s.document);
+  EXPECT_FALSE(s.not_an_object);
+  EXPECT_EQ(s.missing, R"("b")");
+  for (const char* bad : {"", "[1]", R"({"a":)", "null"}) {
+    s = splice_stored_values(bad, {"{", "}"}, {R"("a")"});
+    EXPECT_TRUE(s.not_an_object && !s.document) << bad;
+  }
+  EXPECT_THROW(splice_stored_values("{}", {"{"}, {R"("a")"}), Error);
 }
 
 TEST(RedisSinkJsonMembersTest, IdentityIsUnambiguous) {

@@ -18,7 +18,10 @@ namespace sluice {
 // Phase 1 reads and validates every op through an overlay of the writes planned
 // so far (later ops of a batch see the effect of earlier ones) and raises before
 // anything is written: Redis does not roll a script back, so a WRONGTYPE or a
-// missing TOAST source found half-way must not leave half a batch behind.
+// missing TOAST source found half-way must not leave half a batch behind. The
+// script reads no JSON: a JSON document that keeps unchanged TOAST values from
+// the stored one is spliced in C++ (plain_batch.h, with json_members.h), and
+// such a batch never reaches the script.
 // Phase 2 writes each key's final content, in bulk (MSET, DEL, one HSET per
 // index and chunk), then moves the checkpoint. Both phases make as few
 // redis.call()s as they can: a call costs several times the command behind it,
@@ -66,10 +69,20 @@ std::string BatchPlan::Header::checkpoint_word() const {
 }
 
 void BatchPlan::add(Op op) {
-  if (const auto* u = std::get_if<UpsertJson>(&op); u && u->segments.size() != u->toast_tokens.size() + 1) {
-    throw Error::internal("upsert_json: " + std::to_string(u->segments.size()) + " segments for " +
-                          std::to_string(u->toast_tokens.size()) + " TOAST columns");
+  if (const auto* u = std::get_if<UpsertJson>(&op)) {
+    if (u->segments.size() != u->toast_tokens.size() + 1) {
+      throw Error::internal("upsert_json: " + std::to_string(u->segments.size()) + " segments for " +
+                            std::to_string(u->toast_tokens.size()) + " TOAST columns");
+    }
+    if (!u->toast_tokens.empty()) {
+      if (header_.kind != BatchKind::kStream) {
+        throw Error::internal("upsert_json: unchanged TOAST values in a " + std::string(to_string(header_.kind)) +
+                              " batch (rows read from the source are whole)");
+      }
+      splices_ = true;
+    }
   }
+  if (std::holds_alternative<Truncate>(op)) truncates_ = true;
   ops_.push_back(std::move(op));
 }
 
@@ -81,10 +94,12 @@ class ArgvWriter {
   ArgvWriter(std::vector<std::string_view>& argv, std::deque<std::string>& scratch) : argv_(argv), scratch_(scratch) {}
 
   void operator()(const BatchPlan::UpsertJson& u) {
+    if (!u.toast_tokens.empty()) {
+      throw Error::internal("a JSON document that keeps unchanged TOAST values from the stored one is spliced by "
+                            "the MULTI/EXEC path (plain_batch.h), not by the batch script");
+    }
     put("U"), put(u.table), put(u.version), put(u.id_new), put(u.id_old), put(u.new_key), put(u.old_key);
-    count(u.toast_tokens.size());
     put(u.segments[0]);
-    for (size_t i = 0; i < u.toast_tokens.size(); ++i) put(u.toast_tokens[i]), put(u.segments[i + 1]);
   }
   void operator()(const BatchPlan::UpsertHash& h) {
     put("H"), put(h.table), put(h.version), put(h.id_new), put(h.id_old), put(h.new_key), put(h.old_key);
@@ -123,7 +138,7 @@ std::vector<std::string_view> BatchPlan::script_command(const std::string& sha, 
   argv.reserve(13 + ops_.size() * 9);
   ArgvWriter w(argv, scratch);
   w.put("EVALSHA"), w.put(sha), w.put("0");
-  w.put("1");  // [1] layout version
+  w.put("2");  // [1] layout version
   w.put(header_.sink), w.put(header_.prefix), w.put(to_string(header_.mode));
   w.put(header_.format == DocumentFormat::kJson ? "json" : "hash");
   w.put(header_.expect_checkpoint ? "1" : "0");

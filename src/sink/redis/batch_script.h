@@ -5,7 +5,7 @@
 //
 // ARGV layout (numkeys = 0: the keys are computed from the data and the index, so
 // this needs a standalone Redis, not Redis Cluster):
-//   [1]  layout version ("1")
+//   [1]  layout version ("2")
 //   [2]  sink name (for messages)
 //   [3]  state prefix P (checkpoint P:checkpoint, index P:index:<schema.table>)
 //   [4]  mode: "upsert" | "invalidate" | "stream"
@@ -18,10 +18,10 @@
 //   [9]  number of ops
 //   [10] stream MAXLEN ("" = unbounded)
 //   [11...] the ops, each a code followed by its fields:
-//     U table version id_new id_old new_key old_key ntoast seg0 {tok seg}*ntoast
-//         upsert a JSON document: seg0 tok1-value seg1 ... where tok_i is the JSON
-//         key token of an unchanged TOAST column whose raw value is taken from the
-//         row's existing document
+//     U table version id_new id_old new_key old_key document
+//         upsert a whole JSON document (one that keeps unchanged TOAST values
+//         from the stored document is applied by plain_batch.h instead: the
+//         script reads no JSON)
 //     H table version id_new id_old new_key old_key nfield {field value}*nfield
 //         ntoast {field}*ntoast
 //         upsert a hash (rewritten whole); toast fields are kept from the old hash
@@ -86,6 +86,7 @@ extern const std::string_view kFinishRebuildScript;
 // One batch of a Redis sink as typed ops: the one plan both write paths are
 // made from. script_command() lays it out as the ARGV above for the batch
 // script; the plain MULTI/EXEC path (plain_batch.h) reads the ops themselves.
+// A plan that splices_stored_json() can only take the plain path.
 // Fields: version = Position::encode() of the change; id_* = encode_identity()
 // ("" = none); new_key "" = take the key from the row's index entry (a key
 // column is unchanged TOAST); old_key = key rendered from the old tuple, "" when
@@ -136,10 +137,15 @@ class BatchPlan {
 
   explicit BatchPlan(Header header) : header_(std::move(header)) {}
 
-  // Throws Error::internal when segments do not match toast_tokens.
+  // Throws Error::internal when segments do not match toast_tokens, or a
+  // batch that is not a stream batch keeps TOAST values (rows read from the
+  // source are whole).
   void add(Op op);
 
   size_t op_count() const { return ops_.size(); }
+  // True when a U op keeps unchanged TOAST values from the stored JSON document.
+  bool splices_stored_json() const { return splices_; }
+  bool has_truncate() const { return truncates_; }
   const Header& header() const { return header_; }
   const std::vector<Op>& ops() const { return ops_; }
 
@@ -150,6 +156,8 @@ class BatchPlan {
  private:
   Header header_;
   std::vector<Op> ops_;
+  bool splices_ = false;
+  bool truncates_ = false;
 };
 
 struct BatchOutcome {

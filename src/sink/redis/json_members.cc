@@ -106,4 +106,45 @@ JsonSplit split_json_at_values(std::string_view json, const std::vector<std::str
   return split;
 }
 
+StoredSplice splice_stored_values(std::string_view stored, const std::vector<std::string>& segments,
+                                  const std::vector<std::string>& key_tokens) {
+  if (segments.size() != key_tokens.size() + 1) {
+    throw Error::internal("splice: " + std::to_string(segments.size()) + " segments for " +
+                          std::to_string(key_tokens.size()) + " members");
+  }
+  std::vector<std::optional<JsonSpan>> spans(key_tokens.size());
+  size_t found = 0;
+  const bool ok = for_each_json_member(stored, [&](std::string_view key, JsonSpan value) {
+    for (size_t i = 0; i < key_tokens.size(); ++i) {
+      if (!spans[i] && key_tokens[i] == key) {
+        spans[i] = value;
+        ++found;
+      }
+    }
+    return found < key_tokens.size();
+  });
+  StoredSplice out;
+  if (!ok) {
+    out.not_an_object = true;
+    return out;
+  }
+  size_t size = 0;
+  for (size_t i = 0; i < key_tokens.size(); ++i) {
+    if (!spans[i]) {
+      out.missing = key_tokens[i];
+      return out;
+    }
+    size += segments[i].size() + (spans[i]->end - spans[i]->begin);
+  }
+  std::string doc;
+  doc.reserve(size + segments.back().size());
+  for (size_t i = 0; i < key_tokens.size(); ++i) {
+    doc += segments[i];
+    doc += stored.substr(spans[i]->begin, spans[i]->end - spans[i]->begin);
+  }
+  doc += segments.back();
+  out.document = std::move(doc);
+  return out;
+}
+
 }  // namespace sluice

@@ -1,12 +1,15 @@
 // Finding the raw text of top-level members of a JSON object, without parsing the
 // values: how the Redis sink keeps unchanged TOAST values (invariant 5) byte for
-// byte. The Lua side of the batch script (batch_script.cc) has the same scanner,
-// for the stored document; this one splits the new document on the C++ side.
+// byte. The new document is split around its unchanged members when it is
+// encoded (split_json_at_values), and the stored document's members are spliced
+// into it when the batch is applied (splice_stored_values, plain_batch.cc): the
+// one scanner for both; the batch script reads no JSON.
 // Strings with escapes and nested objects/arrays are skipped by their brackets and
 // quotes only, so numbers are never converted (no precision is lost).
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,5 +38,17 @@ struct JsonSplit {
 };
 // Throws Error::internal when `json` is malformed or lacks one of the keys.
 JsonSplit split_json_at_values(std::string_view json, const std::vector<std::string>& key_tokens);
+
+// The inverse, with the values taken from another document:
+//   segments[0] + value(key_tokens[0] in stored) + segments[1] + ... + segments[n]
+// (segments.size() == key_tokens.size() + 1). Each value is the raw text of the
+// first top-level member of `stored` with that key token.
+struct StoredSplice {
+  std::optional<std::string> document;  // set when `stored` had every member
+  bool not_an_object = false;           // `stored` is not a well-formed JSON object
+  std::string_view missing;             // else: the first key token `stored` lacks
+};
+StoredSplice splice_stored_values(std::string_view stored, const std::vector<std::string>& segments,
+                                  const std::vector<std::string>& key_tokens);
 
 }  // namespace sluice

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/sink.h"
+#include "sink/redis/json_members.h"
 #include "sink/redis/redis_connection.h"
 
 namespace sluice {
@@ -21,8 +22,13 @@ size_t version_end(std::string_view entry) { return entry.find(' '); }
 constexpr size_t kMgetMaxDocument = 1024;  // average bytes, for the type probe (read())
 
 struct PlainOp {
-  bool remove = false;
+  enum class Kind { kUpsert, kRemove, kTruncate };
+  Kind kind = Kind::kUpsert;
   std::string_view table, version, id_new, id_old, new_key, old_key, doc;
+  // An upsert that keeps unchanged TOAST values from the stored document: its
+  // segments and key tokens (json_members.h); null for a whole document.
+  const BatchPlan::UpsertJson* splice = nullptr;
+  bool reads_stored() const { return kind == Kind::kUpsert && (splice || new_key.empty()); }
 };
 
 // The plan's ops as this path applies them, or nullopt when one is not for it.
@@ -31,10 +37,14 @@ std::optional<std::vector<PlainOp>> plain_ops(const BatchPlan& plan, bool snapsh
   ops.reserve(plan.op_count());
   for (const BatchPlan::Op& op : plan.ops()) {
     if (const auto* u = std::get_if<BatchPlan::UpsertJson>(&op)) {
-      if (!u->toast_tokens.empty() || u->new_key.empty()) return std::nullopt;
-      ops.push_back({false, u->table, u->version, u->id_new, u->id_old, u->new_key, u->old_key, u->segments[0]});
+      const bool whole = u->toast_tokens.empty();
+      if (snapshot_rows && (!whole || u->new_key.empty())) return std::nullopt;
+      ops.push_back({PlainOp::Kind::kUpsert, u->table, u->version, u->id_new, u->id_old, u->new_key, u->old_key,
+                     u->segments[0], whole ? nullptr : u});
     } else if (const auto* d = std::get_if<BatchPlan::Remove>(&op); d && !snapshot_rows) {
-      ops.push_back({true, d->table, d->version, d->identity, {}, {}, d->old_key, {}});
+      ops.push_back({PlainOp::Kind::kRemove, d->table, d->version, d->identity, {}, {}, d->old_key, {}, nullptr});
+    } else if (const auto* t = std::get_if<BatchPlan::Truncate>(&op); t && !snapshot_rows) {
+      ops.push_back({PlainOp::Kind::kTruncate, t->table, t->version, {}, {}, {}, {}, {}, nullptr});
     } else {
       return std::nullopt;
     }
@@ -66,7 +76,7 @@ class WatchGuard {
   bool active_ = true;
 };
 
-enum class Attempt { kDone, kAgain, kScript };
+enum class Attempt { kDone, kAgain };
 
 // One attempt: read, plan, write (plain_batch.h).
 class PlainApply {
@@ -82,8 +92,7 @@ class PlainApply {
   Attempt run(BatchOutcome& outcome) {
     collect();
     WatchGuard watch(conn_);
-    std::optional<Attempt> early = read(outcome);
-    if (early) return *early;
+    if (read(outcome)) return Attempt::kDone;
     plan(outcome);
     watch.ended();  // EXEC ends the watch, whatever its outcome
     return write();
@@ -100,9 +109,14 @@ class PlainApply {
     std::vector<Entry*> id_entries;     // their entries
     std::unordered_map<std::string_view, Entry> entries;
     std::vector<std::pair<std::string_view, Entry*>> written;
+    bool read_all = false;  // a truncate: every entry is read (HGETALL)
+    std::vector<std::pair<std::string, std::string>> all;  // ... into this (id, entry)
+    bool cleared = false;   // a truncate was planned: the index is rewritten from empty
   };
   struct Target {
     std::string type;  // as read from Redis ("" = not read: only deleted, never checked)
+    std::optional<std::string> stored;  // the stored document, where a splice or a key may need it
+    bool stored_wanted = false;         // read_stored() reads it
     bool planned = false;
     std::string_view content;  // the planned document
     bool present = false;      // planned to hold `content` (else: deleted)
@@ -116,7 +130,7 @@ class PlainApply {
   struct OpRefs {
     Entry* e_new = nullptr;
     Entry* e_old = nullptr;
-    Key key;  // U ops
+    Key key;  // upserts with their key
   };
 
   // The indexes and keys the ops read.
@@ -125,9 +139,15 @@ class PlainApply {
     refs_.reserve(ops_.size());
     for (const PlainOp& op : ops_) {
       auto [slot, added] = index_of_.try_emplace(op.table, indexes_.size());
-      if (added) indexes_.push_back(Index{h_.prefix + ":index:" + std::string(op.table), {}, {}, {}, {}});
+      if (added) indexes_.emplace_back().key = h_.prefix + ":index:" + std::string(op.table);
       op_index_.push_back(slot->second);
       Index& index = indexes_[slot->second];
+      OpRefs refs;
+      if (op.kind == PlainOp::Kind::kTruncate) {
+        index.read_all = true;
+        refs_.push_back(refs);
+        continue;
+      }
       auto entry = [&](std::string_view id) {
         auto [it, added_id] = index.entries.try_emplace(id);
         // Snapshot rows read no index entries: there is no version guard.
@@ -137,10 +157,10 @@ class PlainApply {
         }
         return &it->second;
       };
-      OpRefs refs;
       refs.e_new = entry(op.id_new);
       if (!op.id_old.empty()) refs.e_old = entry(op.id_old);
-      if (!op.remove) {
+      if (op.reads_stored()) reads_stored_ = true;
+      if (op.kind == PlainOp::Kind::kUpsert && !op.new_key.empty()) {
         doc_bytes_ += op.doc.size();
         auto [it, added_key] = targets_.try_emplace(std::string(op.new_key));
         refs.key = Key{&it->first, &it->second};
@@ -183,8 +203,17 @@ class PlainApply {
     ++queued_;
   }
 
-  // Step 1; an Attempt when there is nothing to plan.
-  std::optional<Attempt> read(BatchOutcome& outcome) {
+  // An index entry as read, checked: "<version> <key>".
+  std::string checked_entry(const Index& index, std::string_view v) const {
+    const size_t space = version_end(v);
+    if (space == 0 || space == std::string_view::npos || space + 1 >= v.size()) {
+      throw Error::state(who_ + ": malformed entry in " + index.key + ": " + std::string(v));
+    }
+    return std::string(v);
+  }
+
+  // Step 1; true when there is nothing to plan (the batch was applied before).
+  bool read(BatchOutcome& outcome) {
     std::vector<std::string_view> watch{"WATCH", cpkey_};
     for (const Index& index : indexes_) watch.push_back(index.key);
     append(watch);
@@ -196,6 +225,9 @@ class PlainApply {
     }
     for (const Index& index : indexes_) append({"TYPE", index.key});
     for (const Index& index : indexes_) append_chunks("HMGET", &index.key, index.ids, kChunk);
+    for (const Index& index : indexes_) {
+      if (index.read_all) append({"HGETALL", index.key});
+    }
     // How the target keys' types are read. Snapshot rows go to keys that are
     // almost always absent: one EXISTS count settles that. Otherwise a key's type
     // costs one MGET element while documents are small; past that, one TYPE each
@@ -220,8 +252,8 @@ class PlainApply {
     }
     if (snapshot_) {
       check_snapshot(cp);
-    } else if (std::optional<Attempt> early = check_position(cp, outcome)) {
-      return early;
+    } else if (check_position(cp, outcome)) {
+      return true;
     }
     for (size_t i = 0; i < indexes_.size(); ++i) {
       Index& index = indexes_[i];
@@ -232,18 +264,20 @@ class PlainApply {
         const RedisReply& values = checked(got[r++], "reading " + index.key);
         for (size_t k = 0; k < values.size(); ++k) {
           const RedisReply value = values.at(k);
-          if (value.is_nil()) continue;
-          const std::string_view v = value.str();
-          const size_t space = version_end(v);
-          if (space == 0 || space == std::string_view::npos || space + 1 >= v.size()) {
-            throw Error::state(who_ + ": malformed entry in " + index.key + ": " + std::string(v));
-          }
-          index.id_entries[at + k]->value = std::string(v);
+          if (!value.is_nil()) index.id_entries[at + k]->value = checked_entry(index, value.str());
         }
       }
     }
+    for (Index& index : indexes_) {
+      if (!index.read_all) continue;
+      const RedisReply& flat = checked(got[r++], "reading " + index.key);
+      for (size_t k = 0; k + 1 < flat.size(); k += 2) {
+        index.all.emplace_back(std::string(flat.at(k).str()), checked_entry(index, flat.at(k + 1).str()));
+      }
+    }
     take_probe(probe, target_refs_, got, r);
-    return std::nullopt;
+    if (reads_stored_) read_stored();
+    return false;
   }
 
   enum class Probe { kExists, kMget, kType };
@@ -297,19 +331,61 @@ class PlainApply {
     read_types(unknown);
   }
 
-  // A batch that moves the checkpoint: fenced on where this sink left it.
-  std::optional<Attempt> check_position(const RedisReply& cp, BatchOutcome& outcome) const {
-    if (!cp.at(1).is_nil()) return Attempt::kScript;  // a rebuild is in progress: its tombstones
+  // The stored documents an upsert may take its unchanged TOAST values or its
+  // key from: wherever the row is stored now (its index entries as read), its
+  // old key and its new one. Planning only ever looks at these, or at a key an
+  // earlier op of the batch wrote.
+  void read_stored() {
+    std::vector<Key> keys;
+    auto want = [&](std::string_view name) {
+      if (name.empty()) return;
+      auto it = targets_.try_emplace(std::string(name)).first;
+      if (!it->second.stored_wanted) keys.push_back(Key{&it->first, &it->second});
+      it->second.stored_wanted = true;
+    };
+    for (size_t n = 0; n < ops_.size(); ++n) {
+      const PlainOp& op = ops_[n];
+      if (!op.reads_stored()) continue;
+      want(op.new_key);
+      want(op.old_key);
+      if (refs_[n].e_new->value) want(key_view(*refs_[n].e_new->value));
+      if (refs_[n].e_old && refs_[n].e_old->value) want(key_view(*refs_[n].e_old->value));
+    }
+    std::vector<std::string_view> names;
+    names.reserve(keys.size());
+    for (const Key& key : keys) names.push_back(*key.name);
+    append_chunks("MGET", nullptr, names, kChunk);
+    const std::vector<RedisReply> got = replies();
+    std::vector<Key> unknown;  // not strings: none, or another type
+    for (size_t at = 0, r = 0; at < keys.size(); at += kChunk, ++r) {
+      const RedisReply& values = checked(got[r], "reading stored documents");
+      for (size_t i = 0; i < values.size(); ++i) {
+        Target& t = *keys[at + i].target;
+        if (values.at(i).is_nil()) {
+          unknown.push_back(keys[at + i]);
+        } else {
+          t.type = "string";
+          t.stored = std::string(values.at(i).str());
+        }
+      }
+    }
+    read_types(unknown);
+  }
+
+  // A batch that moves the checkpoint: fenced on where this sink left it; true
+  // when it was applied before.
+  bool check_position(const RedisReply& cp, BatchOutcome& outcome) {
+    if (!cp.at(1).is_nil()) rebuild_at_ = std::string(cp.at(1).str());  // a rebuild is in progress
     const std::string stored(cp.at(0).str());
     if (stored == h_.checkpoint) {
       outcome.already_applied = true;  // an earlier attempt was applied; its reply was lost
-      return Attempt::kDone;
+      return true;
     }
     if (stored != h_.expected) {
       throw Error::state("the checkpoint of " + who_ + " is at " + show(stored) + " but this sink last left it at " +
                          show(h_.expected) + ": another process writes to the same state (" + cpkey_ + ")");
     }
-    return std::nullopt;
+    return false;
   }
 
   // Snapshot rows: fenced on the snapshot in progress, every row at its version
@@ -330,8 +406,9 @@ class PlainApply {
     }
   }
 
-  // The types of the target keys MGET did not return: none, unless EXISTS finds some.
+  // The types of the keys MGET did not return: none, unless EXISTS finds some.
   void read_types(const std::vector<Key>& keys) {
+    if (keys.empty()) return;
     std::vector<std::string_view> names;
     names.reserve(keys.size());
     for (const Key& key : keys) names.push_back(*key.name);
@@ -350,20 +427,34 @@ class PlainApply {
   }
 
   // ---- step 2 -------------------------------------------------------------------
-  static std::string key_of(const std::string& entry) { return entry.substr(version_end(entry) + 1); }
+  static std::string_view key_view(const std::string& entry) {
+    return std::string_view(entry).substr(version_end(entry) + 1);
+  }
+  static std::string key_of(const std::string& entry) { return std::string(key_view(entry)); }
   // The per-row version guard: the row's stored version is not older than `version`.
   static bool stale(const std::optional<std::string>& entry, std::string_view version) {
     return entry && std::string_view(*entry).substr(0, version_end(*entry)).compare(version) >= 0;
   }
 
-  // WRONGTYPE unless the op's key holds (or will hold) a string or nothing.
-  void check_target(const PlainOp& op, const Target& t) const {
-    const std::string type = t.planned ? (t.present ? "string" : "none") : t.type;
+  // A key's type with the writes planned so far.
+  static std::string type_now(const Target& t) { return t.planned ? (t.present ? "string" : "none") : t.type; }
+
+  // WRONGTYPE unless `key` holds (or will hold) a string or nothing.
+  void check_target(const PlainOp& op, const Key& key) const {
+    const std::string type = type_now(*key.target);
     if (type != "none" && type != "string") {
-      throw Error::invalid_input(who_ + ": table " + std::string(op.table) + ": key " + std::string(op.new_key) +
+      throw Error::invalid_input(who_ + ": table " + std::string(op.table) + ": key " + *key.name +
                                  ": WRONGTYPE Operation against a key holding the wrong kind of value (it holds a " +
                                  type + "; this sink writes a string)");
     }
+  }
+  // A key read by read_stored() or written by an earlier op.
+  Key known_key(const std::string& name) {
+    auto it = targets_.find(name);
+    if (it == targets_.end() || (!it->second.planned && it->second.type.empty())) {
+      throw Error::internal(who_ + ": key " + name + " was not read before the batch was planned");
+    }
+    return Key{&it->first, &it->second};
   }
   void plan_key(const Key& key, bool present, std::string_view content) {
     Target& t = *key.target;
@@ -381,14 +472,66 @@ class PlainApply {
     entry.written = true;
     entry.value = std::move(value);
   }
+  // While a rebuild copies rows, a newer delete or truncate leaves a tombstone
+  // that the copied rows obey (batch_script.h).
+  void tombstone(const PlainOp& op, std::string_view field) {
+    if (rebuild_at_ && op.version.compare(*rebuild_at_) > 0) {
+      tombs_.push_back({h_.prefix + ":tomb:" + std::string(op.table), std::string(field), std::string(op.version)});
+    }
+  }
+
+  [[noreturn]] void toast_source_missing(const PlainOp& op, std::string_view token, const std::string& key,
+                                         const std::string& what) const {
+    throw Error::state(who_ + ": table " + std::string(op.table) + ": column " + std::string(token) +
+                       " is an unchanged TOAST value, but " + what + " at key " + key +
+                       " (the value cannot be kept, and it is never written as null)");
+  }
+
+  // The op's document with its unchanged TOAST values taken from `source`.
+  std::string_view spliced(const PlainOp& op, const Key& source) {
+    const std::vector<std::string>& tokens = op.splice->toast_tokens;
+    const Target& t = *source.target;
+    const std::string type = type_now(t);
+    if (type == "none") toast_source_missing(op, tokens[0], *source.name, "the existing document is missing");
+    if (type != "string") toast_source_missing(op, tokens[0], *source.name, "the existing value is a " + type);
+    if (!t.planned && !t.stored) throw Error::internal(who_ + ": the document at " + *source.name + " was not read");
+    const std::string_view stored = t.planned ? t.content : std::string_view(*t.stored);
+    StoredSplice s = splice_stored_values(stored, op.splice->segments, tokens);
+    if (s.not_an_object) {
+      toast_source_missing(op, tokens[0], *source.name, "the existing document is not a JSON object");
+    }
+    if (!s.document) toast_source_missing(op, s.missing, *source.name, "the existing document has no such member");
+    return spliced_.emplace_back(std::move(*s.document));
+  }
+
+  void plan_truncate(const PlainOp& op, Index& index) {
+    // Every entry in effect: those read, unless an earlier op rewrote them, and
+    // those earlier ops wrote. A truncate removes every row whatever its version.
+    for (const auto& [id, entry] : index.all) {
+      auto it = index.entries.find(id);
+      if (it == index.entries.end() || !it->second.written) delete_key(key_of(entry));
+    }
+    index.all.clear();
+    for (auto& [id, entry] : index.entries) {
+      if (entry.written && entry.value) delete_key(key_of(*entry.value));
+      entry.value.reset();
+    }
+    index.cleared = true;
+    tombstone(op, "truncate");
+  }
 
   void plan(BatchOutcome& outcome) {
     for (size_t n = 0; n < ops_.size(); ++n) {
       const PlainOp& op = ops_[n];
       const OpRefs& refs = refs_[n];
       Index& index = indexes_[op_index_[n]];
+      if (op.kind == PlainOp::Kind::kTruncate) {
+        plan_truncate(op, index);
+        ++outcome.applied;
+        continue;
+      }
       if (snapshot_) {  // no guard, no earlier keys (the tables were cleared)
-        check_target(op, *refs.key.target);
+        check_target(op, refs.key);
         plan_key(refs.key, true, op.doc);
         set_entry(index, op.id_new, *refs.e_new, std::string(op.version) + " " + std::string(op.new_key));
         ++outcome.applied;
@@ -398,32 +541,69 @@ class PlainApply {
         ++outcome.skipped;
         continue;
       }
-      // The row's entries as they were (taken: both are rewritten below).
-      const std::optional<std::string> e_new = std::move(refs.e_new->value);
-      const std::optional<std::string> e_old = refs.e_old ? std::move(refs.e_old->value) : std::nullopt;
-      if (op.remove) {
+      if (op.kind == PlainOp::Kind::kRemove) {
+        const std::optional<std::string> e_new = std::move(refs.e_new->value);
         const std::string stored_key = e_new ? key_of(*e_new) : std::string();
         if (e_new) delete_key(stored_key);
         set_entry(index, op.id_new, *refs.e_new, std::nullopt);
         if (!op.old_key.empty() && !(e_new && stored_key == op.old_key)) delete_key(std::string(op.old_key));
+        tombstone(op, op.id_new);
         ++outcome.applied;
         continue;
       }
-      check_target(op, *refs.key.target);
-      plan_key(refs.key, true, op.doc);
-      const std::string& key = *refs.key.name;
-      set_entry(index, op.id_new, *refs.e_new, std::string(op.version) + " " + key);
-      if (refs.e_old) set_entry(index, op.id_old, *refs.e_old, std::nullopt);
-      // The keys the row was stored at before, where they are not its key now.
-      const std::string k1 = e_new ? key_of(*e_new) : std::string();
-      const std::string k2 = e_old ? key_of(*e_old) : std::string();
-      if (e_new && k1 != key) delete_key(k1);
-      if (e_old && k2 != key && k2 != k1) delete_key(k2);
-      if (!op.old_key.empty() && op.old_key != key && op.old_key != k1 && op.old_key != k2) {
-        delete_key(std::string(op.old_key));
+      if (!plan_upsert(op, refs, index)) {
+        ++outcome.skipped;
+        continue;
       }
       ++outcome.applied;
     }
+  }
+
+  // An insert or update that passed the version guard; false when it waits for
+  // a rebuild's copy of its row instead (nothing planned).
+  bool plan_upsert(const PlainOp& op, const OpRefs& refs, Index& index) {
+    const std::optional<std::string>& prev = refs.e_old && refs.e_old->value ? refs.e_old->value : refs.e_new->value;
+    Key key = refs.key;
+    if (op.new_key.empty()) {
+      if (!prev) {
+        throw Error::state(who_ + ": table " + std::string(op.table) +
+                           ": a key column is an unchanged TOAST value and the row has no index entry to take its key from");
+      }
+      key = known_key(key_of(*prev));
+    }
+    std::string_view doc = op.doc;
+    if (op.splice) {
+      // Where the row's stored document is now.
+      const Key source = known_key(prev ? key_of(*prev) : !op.old_key.empty() ? std::string(op.old_key) : *key.name);
+      if (rebuild_at_ && type_now(*source.target) == "none") {
+        // A row the rebuild has not copied yet: a change not newer than the copy
+        // point is part of the copied row; a newer one waits for the copy.
+        if (op.version.compare(*rebuild_at_) <= 0) return false;
+        throw Error::transient(who_ + ": table " + std::string(op.table) + ": column " + op.splice->toast_tokens[0] +
+                               " is an unchanged TOAST value of a row the rebuild has not copied yet (key " +
+                               *source.name + "); waiting for the copy");
+      }
+      check_target(op, key);
+      doc = spliced(op, source);
+    } else {
+      check_target(op, key);
+    }
+    // The row's entries as they were (taken: both are rewritten below).
+    const std::optional<std::string> e_new = std::move(refs.e_new->value);
+    const std::optional<std::string> e_old = refs.e_old ? std::move(refs.e_old->value) : std::nullopt;
+    plan_key(key, true, doc);
+    const std::string& name = *key.name;
+    set_entry(index, op.id_new, *refs.e_new, std::string(op.version) + " " + name);
+    if (refs.e_old) set_entry(index, op.id_old, *refs.e_old, std::nullopt);
+    // The keys the row was stored at before, where they are not its key now.
+    const std::string k1 = e_new ? key_of(*e_new) : std::string();
+    const std::string k2 = e_old ? key_of(*e_old) : std::string();
+    if (e_new && k1 != name) delete_key(k1);
+    if (e_old && k2 != name && k2 != k1) delete_key(k2);
+    if (!op.old_key.empty() && op.old_key != name && op.old_key != k1 && op.old_key != k2) {
+      delete_key(std::string(op.old_key));
+    }
+    return true;
   }
 
   // ---- step 3 -------------------------------------------------------------------
@@ -441,6 +621,7 @@ class PlainApply {
     append_chunks("DEL", nullptr, dels, kChunk);
     append_chunks("MSET", nullptr, sets, 2 * kChunk);
     for (const Index& index : indexes_) {
+      if (index.cleared) append({"DEL", index.key});
       std::vector<std::string_view> set, del;
       for (const auto& [id, entry] : index.written) {
         if (entry->value) {
@@ -453,6 +634,7 @@ class PlainApply {
       append_chunks("HSET", &index.key, set, 2 * kChunk);
       append_chunks("HDEL", &index.key, del, kChunk);
     }
+    for (const Tomb& tomb : tombs_) append({"HSET", tomb.key, tomb.field, tomb.version});
     if (!snapshot_ && (h_.expected.empty() || h_.checkpoint > h_.expected)) {
       append({"HSET", cpkey_, "position", h_.checkpoint});
     }
@@ -470,20 +652,28 @@ class PlainApply {
     }
     return Attempt::kDone;
   }
+
+  struct Tomb {
+    std::string key, field, version;
+  };
   RedisConnection& conn_;
   const BatchPlan::Header& h_;
   const std::vector<PlainOp>& ops_;
   const bool snapshot_;  // initial snapshot rows (Sink::begin_snapshot)
   const std::string cpkey_;
   const std::string who_;
+  std::optional<std::string> rebuild_at_;  // the copy point of a rebuild in progress
+  bool reads_stored_ = false;              // an op needs read_stored()
   std::deque<Index> indexes_;  // (a deque: ops keep pointers into its entries)
   std::unordered_map<std::string_view, size_t> index_of_;  // table -> indexes_
   std::vector<size_t> op_index_;                           // op -> indexes_
   std::vector<OpRefs> refs_;                               // op -> what it reads and writes
   std::unordered_map<std::string, Target> targets_;
-  std::vector<std::string_view> target_names_;  // the U ops' keys, once each, to read
+  std::vector<std::string_view> target_names_;  // the upserts' keys, once each, to read
   std::vector<Key> target_refs_;                // the same keys' states
   std::vector<Key> touched_;                    // keys with planned content, in first-write order
+  std::deque<std::string> spliced_;             // documents spliced with stored values
+  std::vector<Tomb> tombs_;
   size_t queued_ = 0;
   size_t doc_bytes_ = 0;  // of the batch's documents
 };
@@ -495,18 +685,25 @@ std::optional<BatchOutcome> apply_plain(RedisConnection& conn, const BatchPlan& 
   // Not repair or rebuild rows.
   const bool moves = h.kind == BatchKind::kStream;
   const bool snapshot_rows = h.kind == BatchKind::kSnapshot;
-  if (h.mode != SinkMode::kUpsert || h.format != DocumentFormat::kJson || !(moves || snapshot_rows)) return std::nullopt;
-  std::optional<std::vector<PlainOp>> ops = plain_ops(plan, snapshot_rows);
-  if (!ops) return std::nullopt;
+  std::optional<std::vector<PlainOp>> ops;
+  if (h.mode == SinkMode::kUpsert && h.format == DocumentFormat::kJson && (moves || snapshot_rows)) {
+    ops = plain_ops(plan, snapshot_rows);
+  }
+  if (!ops) {
+    if (plan.splices_stored_json()) throw Error::internal("a batch that keeps TOAST values the plain path cannot take");
+    return std::nullopt;
+  }
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     BatchOutcome outcome;
-    switch (PlainApply(conn, h, *ops).run(outcome)) {
-      case Attempt::kDone: return outcome;
-      case Attempt::kScript: return std::nullopt;
-      case Attempt::kAgain: break;
-    }
+    if (PlainApply(conn, h, *ops).run(outcome) == Attempt::kDone) return outcome;
   }
-  return std::nullopt;  // others keep writing the watched keys: the script is atomic whatever they do
+  // Others keep writing the watched keys. The script is atomic whatever they do;
+  // a batch that keeps stored TOAST values has only this path: try again later.
+  if (plan.splices_stored_json()) {
+    throw Error::transient("sink '" + h.sink + "': the checkpoint or an index kept changing while a batch was applied (" +
+                           std::to_string(kAttempts) + " attempts): another writer is busy on the same keys");
+  }
+  return std::nullopt;
 }
 
 }  // namespace sluice

@@ -671,8 +671,10 @@ void RedisSink::apply_once(const Batch& batch) {
     const bool lean = snapshot_rows && config_.mode == SinkMode::kUpsert &&
                       std::all_of(batch.changes.begin(), batch.changes.end(),
                                   [](const ChangePtr& change) { return change->op == Op::kInsert; });
-    // Larger batches of the common kinds need no script at all (plain_batch.h).
-    if (args.op_count() > config_.script_max_ops) {
+    // Larger batches of the common kinds need no script at all, and a batch that
+    // keeps unchanged TOAST values from stored JSON documents never takes it
+    // (plain_batch.h). A truncate empties the table's keys inside the script.
+    if (args.splices_stored_json() || (args.op_count() > config_.script_max_ops && !args.has_truncate())) {
       if (std::optional<BatchOutcome> outcome = apply_plain(conn, args)) return *outcome;
     }
     std::string& script_sha = lean ? snapshot_rows_sha_ : batch_sha_;

@@ -37,77 +37,6 @@ else
   end
 end
 
--- ---- JSON scanning (the raw text of top-level members; no decoding) ----------
-local function skip_ws(s, i) return string.find(s, '[^ \t\r\n]', i) end
-local function str_end(s, i)  -- s[i] is '"': the index of the closing quote
-  local j = i + 1
-  while true do
-    local k = string.find(s, '["\\]', j)
-    if not k then return nil end
-    if string.byte(s, k) == 34 then return k end
-    j = k + 2
-  end
-end
-local function val_end(s, i)  -- the index of the last byte of the value at i
-  local c = string.byte(s, i)
-  if c == nil then return nil end
-  if c == 34 then return str_end(s, i) end
-  if c == 123 or c == 91 then
-    local depth, j = 0, i
-    while true do
-      local k = string.find(s, '[{}%[%]"]', j)
-      if not k then return nil end
-      local b = string.byte(s, k)
-      if b == 34 then
-        k = str_end(s, k)
-        if not k then return nil end
-      elseif b == 123 or b == 91 then
-        depth = depth + 1
-      else
-        depth = depth - 1
-        if depth == 0 then return k end
-      end
-      j = k + 1
-    end
-  end
-  local k = string.find(s, '[,}%]%s]', i)
-  if not k or k == i then return nil end
-  return k - 1
-end
--- {token = {first, last}} for the wanted key tokens; nil when s is not an object.
-local function json_members(s, want, nwant)
-  local found, nfound = {}, 0
-  local i = skip_ws(s, 1)
-  if not i or string.byte(s, i) ~= 123 then return nil end
-  i = skip_ws(s, i + 1)
-  if not i then return nil end
-  if string.byte(s, i) == 125 then return found end
-  while true do
-    if string.byte(s, i) ~= 34 then return nil end
-    local ke = str_end(s, i)
-    if not ke then return nil end
-    local c = skip_ws(s, ke + 1)
-    if not c or string.byte(s, c) ~= 58 then return nil end
-    local vs = skip_ws(s, c + 1)
-    if not vs then return nil end
-    local ve = val_end(s, vs)
-    if not ve then return nil end
-    local key = string.sub(s, i, ke)
-    if want[key] and not found[key] then
-      found[key] = {vs, ve}
-      nfound = nfound + 1
-      if nfound == nwant then return found end
-    end
-    i = skip_ws(s, ve + 1)
-    if not i then return nil end
-    local b = string.byte(s, i)
-    if b == 125 then return found end
-    if b ~= 44 then return nil end
-    i = skip_ws(s, i + 1)
-    if not i then return nil end
-  end
-end
-
 -- ---- overlay: what the keys will hold after the writes planned so far --------
 -- Phase 2 writes the overlay's final state (each key's last planned content),
 -- in bulk: every write touches one key, and a script is atomic, so only each
@@ -132,14 +61,6 @@ local function key_type(k)
     KT[k] = t
   end
   return t
-end
-local function get_string(k)
-  local c = PC[k]
-  if c ~= nil then
-    if type(c) == 'string' then return c end
-    return false
-  end
-  return redis.call('GET', k)
 end
 local function hash_fields(k, fields)  -- values in field order, false when absent
   local c = PC[k]
@@ -340,15 +261,16 @@ local function prefetch()
   for _ = 1, nops do
     local code = ARGV[i]
     if code == 'U' or code == 'H' then
-      local n = tonumber(ARGV[i + 7])
-      if not n then break end
+      if ARGV[i + 7] == nil then break end
       local l = ids_of(ARGV[i + 1])
       l[#l + 1] = ARGV[i + 3]
       if ARGV[i + 4] ~= '' then l[#l + 1] = ARGV[i + 4] end
       if ARGV[i + 5] ~= '' then keys[#keys + 1] = ARGV[i + 5] end
       if code == 'U' then
-        i = i + 9 + 2 * n
+        i = i + 8
       else
+        local n = tonumber(ARGV[i + 7])
+        if not n then break end
         local t = tonumber(ARGV[i + 8 + 2 * n])
         if not t then break end
         i = i + 9 + 2 * n + t
@@ -398,46 +320,17 @@ local function plan_ops()
   for _ = 1, nops do
     local code = arg()
     if code == 'U' then
-      local tbl, ver, id_new, id_old, newkey, oldkey = take(6)
-      local ntoast = count()
-      local seg0 = arg()
-      local toks, segs
-      if ntoast > 0 then
-        toks, segs = {}, {}
-        for j = 1, ntoast do
-          toks[j] = arg()
-          segs[j] = arg()
-        end
-      end
+      -- A whole document: one whose unchanged TOAST values must be kept from the
+      -- stored one is spliced on the C++ side (plain_batch.h), never here.
+      local tbl, ver, id_new, id_old, newkey, oldkey, doc = take(7)
       local idx, key, src, e_new, e_old
       if not (rebuild_rows and tomb_blocks(tbl, id_new, ver)) then
         idx, key, src, e_new, e_old = upsert_prepare(tbl, ver, id_new, id_old, newkey, oldkey)
       end
       if not idx then
         skipped = skipped + 1
-      elseif ntoast > 0 and rebuild_at and key_type(src) == 'none' and awaiting_copy(tbl, toks[1], ver, src) then
-        skipped = skipped + 1
       else
         check_target(key, 'string', tbl)
-        local doc = seg0
-        if ntoast > 0 then
-          local t = key_type(src)
-          if t == 'none' then toast_source_missing(tbl, toks[1], src, 'the existing document is missing') end
-          if t ~= 'string' then toast_source_missing(tbl, toks[1], src, 'the existing value is a ' .. t) end
-          local old = get_string(src)
-          local want = {}
-          for j = 1, ntoast do want[toks[j]] = true end
-          local found = json_members(old, want, ntoast)
-          if not found then toast_source_missing(tbl, toks[1], src, 'the existing document is not a JSON object') end
-          local parts = {seg0}
-          for j = 1, ntoast do
-            local span = found[toks[j]]
-            if not span then toast_source_missing(tbl, toks[j], src, 'the existing document has no such member') end
-            parts[#parts + 1] = string.sub(old, span[1], span[2])
-            parts[#parts + 1] = segs[j]
-          end
-          doc = table.concat(parts)
-        end
         plan(key, doc)
         upsert_commit(idx, key, e_new, e_old, ver, id_new, id_old, oldkey)
         applied = applied + 1

@@ -1,4 +1,4 @@
-local LAYOUT = '1'
+local LAYOUT = '2'
 if ARGV[1] ~= LAYOUT then
   return redis.error_reply('SLUICE_INTERNAL batch layout ' .. tostring(ARGV[1]) .. ', the script expects ' .. LAYOUT)
 end

@@ -18,10 +18,10 @@ for n = 1, nops do
   local code, tbl, ver, id, key = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 5]
   local start = i
   if code == 'U' then
-    if ARGV[i + 7] ~= '0' then
-      return redis.error_reply('SLUICE_INTERNAL snapshot row with unchanged TOAST values at argument ' .. i)
+    if ARGV[i + 7] == nil then
+      return redis.error_reply('SLUICE_INTERNAL the batch arguments end early (at ' .. i .. ')')
     end
-    i = i + 9
+    i = i + 8
   elseif code == 'H' then
     local nfield = tonumber(ARGV[i + 7])
     if not nfield or ARGV[i + 8 + 2 * nfield] ~= '0' then
@@ -52,7 +52,7 @@ for n = 1, nops do
   keys[n] = key
   if code == 'U' then
     docs[#docs + 1] = key
-    docs[#docs + 1] = ARGV[start + 8]
+    docs[#docs + 1] = ARGV[start + 7]
   else
     if not hrow[key] then hkeys[#hkeys + 1] = key end
     hrow[key] = start
@@ -66,7 +66,7 @@ local function table_of(key)  -- (for a message) the table of the first row at k
     if keys[n] == key then
       local j = 11
       for _ = 2, n do
-        if ARGV[j] == 'U' then j = j + 9 else j = j + 9 + 2 * tonumber(ARGV[j + 7]) end
+        if ARGV[j] == 'U' then j = j + 8 else j = j + 9 + 2 * tonumber(ARGV[j + 7]) end
       end
       return ARGV[j + 1]
     end
