@@ -10,6 +10,7 @@ packages=(
   libpq-dev libhiredis-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   libmariadb-dev  # MariaDB Connector/C: SphinxQL (search-index sink) speaks the MySQL protocol
+  libssl-dev openssl  # TLS to Redis (rediss://); the openssl tool makes the tests' certificates
   postgresql postgresql-contrib redis-server redis-tools  # real servers for the tests
   sphinxsearch  # Sphinx 2.2 searchd: the search-index sink's integration tests and the demo
   mariadb-client-core  # the mariadb client: the demo's MATCH() queries over SphinxQL

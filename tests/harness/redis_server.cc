@@ -13,6 +13,7 @@
 
 #include "harness/process_util.h"
 #include "harness/servers.h"
+#include "harness/test_certificates.h"
 
 namespace sluice::test {
 namespace {
@@ -56,6 +57,8 @@ struct RedisServer::Impl {
   std::string dir;
   std::string log;
   int port = 0;
+  int tls_port = 0;
+  std::optional<RedisServer::Tls> tls;
   bool appendonly = false;
   pid_t pid = -1;
 
@@ -79,6 +82,12 @@ struct RedisServer::Impl {
               "--appendfsync", "always", "--daemonize", "no", "--logfile", "",
               // DEBUG SLEEP lets tests stall Redis on purpose.
               "--enable-debug-command", "local"};
+    if (tls) {
+      const TestCertificates& c = *tls->certificates;
+      o.args.insert(o.args.end(), {"--tls-port", std::to_string(tls_port), "--tls-cert-file", c.server_cert_file(),
+                                   "--tls-key-file", c.server_key_file(), "--tls-ca-cert-file", c.ca_file(),
+                                   "--tls-auth-clients", tls->require_client_certificate ? "yes" : "no"});
+    }
     o.cwd = dir;
     o.output_path = log;
     o.new_process_group = true;  // ^C on the test runner is for the runner
@@ -106,14 +115,17 @@ struct RedisServer::Impl {
   }
 };
 
-RedisServer::RedisServer(bool appendonly) : impl_(std::make_unique<Impl>()) {
+RedisServer::RedisServer(bool appendonly, std::optional<Tls> tls) : impl_(std::make_unique<Impl>()) {
   Impl& s = *impl_;
   s.program = find_redis_server();
   s.appendonly = appendonly;
+  s.tls = tls;
+  if (tls && tls->certificates == nullptr) throw std::invalid_argument("RedisServer: TLS without certificates");
   s.dir = detail::make_temp_dir("sluice-redis-");
   s.log = s.dir + "/redis.log";
   for (int attempt = 0;; ++attempt) {
     s.port = detail::pick_free_port();
+    if (tls) s.tls_port = detail::pick_free_port();
     if (s.try_start()) break;
     if (attempt == 4) throw std::runtime_error("redis-server: no usable port" + s.log_tail());
   }
@@ -125,6 +137,12 @@ int RedisServer::port() const { return impl_->port; }
 
 std::string RedisServer::url(int db) const {
   return "redis://127.0.0.1:" + std::to_string(impl_->port) + "/" + std::to_string(db);
+}
+
+int RedisServer::tls_port() const { return impl_->tls_port; }
+
+std::string RedisServer::tls_url(int db) const {
+  return "rediss://127.0.0.1:" + std::to_string(impl_->tls_port) + "/" + std::to_string(db);
 }
 
 std::string RedisServer::dir() const { return impl_->dir; }

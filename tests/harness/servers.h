@@ -54,16 +54,28 @@ class PostgresServer {
   std::unique_ptr<Impl> impl_;
 };
 
+class TestCertificates;
+
 class RedisServer {
  public:
-  // redis-server on a free port; `appendonly` turns AOF on (appendfsync always).
-  explicit RedisServer(bool appendonly = false);
+  // A TLS listener beside the plain one (tests read and write the data over
+  // the plain port; the client under test uses the TLS port).
+  struct Tls {
+    const TestCertificates* certificates = nullptr;  // must outlive the server
+    bool require_client_certificate = false;        // --tls-auth-clients yes
+  };
+  // redis-server on a free port; `appendonly` turns AOF on (appendfsync always);
+  // with `tls`, also --tls-port on a second free port, with the server
+  // certificate of `tls->certificates` and its CA for client certificates.
+  explicit RedisServer(bool appendonly = false, std::optional<Tls> tls = std::nullopt);
   ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const;
   std::string url(int db = 0) const;  // "redis://127.0.0.1:N/db"
+  int tls_port() const;               // 0 without TLS
+  std::string tls_url(int db = 0) const;  // "rediss://127.0.0.1:N/db"
   // stop(), kill() and start() do nothing when already in that state.
   void stop();               // SHUTDOWN (NOSAVE unless appendonly) and wait
   void kill();               // SIGKILL

@@ -814,7 +814,7 @@ TEST(RedisSinkUrlTest, ParsesEveryPart) {
 }
 
 TEST(RedisSinkUrlTest, RejectsMalformedUrlsWithoutShowingThePassword) {
-  for (const char* bad : {"http://h", "rediss://u:topsecret@h", "redis://u:topsecret@h:99999",
+  for (const char* bad : {"http://h", "rediss:/u:topsecret@h", "redis://u:topsecret@h:99999",
                           "redis://u:topsecret@h:x/0", "redis://u:topsecret@/0", "redis://u:topsecret@h/db",
                           "redis://u:topsecret@h/0?x=1", "redis://topsecret@h", "redis://u:top%zzsecret@h"}) {
     try {

@@ -554,9 +554,8 @@ TEST_F(ConfigTest, RedisUrlIsCheckedAtLoadTime) {
   EXPECT_TRUE(accepts("redis://10.0.0.1:6379/3"));
   EXPECT_TRUE(accepts("redis://:p%40ss@10.0.0.1:6379/3"));
   EXPECT_TRUE(accepts("redis://user:pw@[::1]:6379/0"));
-  EXPECT_EQ(url_error("rediss://cache:6380/0"),
-            "sluice.toml:11:7: sinks[1].url: TLS to Redis is not supported by the hiredis 0.14 "
-            "in Debian 12");
+  EXPECT_TRUE(accepts("rediss://cache:6380/0"));
+  EXPECT_TRUE(accepts("REDISS://u:p@cache.internal"));
   // The rest is the sink's parser (sink/redis/redis_url.h); only the position and
   // the key are this loader's.
   for (std::string_view bad : {"http://cache", "cache:6379", "redis://:6379/0", "redis://cache:0",
@@ -565,6 +564,30 @@ TEST_F(ConfigTest, RedisUrlIsCheckedAtLoadTime) {
     std::string message = url_error(bad);
     EXPECT_TRUE(message.starts_with("sluice.toml:11:7: sinks[1].url: ")) << bad << ": " << message;
   }
+}
+
+// The tls_* keys: only with rediss://, files readable when the config loads,
+// a client certificate with its key.
+TEST_F(ConfigTest, RedisTlsKeysAreChecked) {
+  const std::string ca = (dir_ / "ca.pem").string();
+  { std::ofstream(ca) << "not checked here: the handshake reads it\n"; }
+  auto sink = [](std::string_view url, std::string_view lines) {
+    return config_with("", "") + "[[sinks]]\nname = \"b\"\nurl = \"" + std::string(url) + "\"\n" +
+           std::string(lines);
+  };
+  const Config config =
+      parse_config(sink("rediss://cache:6380", "tls_ca_file = \"" + ca + "\"\ntls_server_name = \"cache.internal\"\n"),
+                   "x");
+  const RedisSinkConfig& c = config.sinks[1].settings_as<RedisSinkConfig>();
+  EXPECT_EQ(c.tls.ca_file, ca);
+  EXPECT_EQ(c.tls.server_name, "cache.internal");
+  EXPECT_EQ(error_of(sink("redis://cache:6380", "tls_ca_file = \"" + ca + "\"\n")),
+            "sluice.toml:12:15: sinks[1].tls_ca_file: only applies to a rediss:// url (TLS); this sink's url is "
+            "redis://");
+  EXPECT_EQ(error_of(sink("rediss://cache:6380", "tls_ca_file = \"/nonexistent/ca.pem\"\n")),
+            "sluice.toml:12:15: sinks[1].tls_ca_file: cannot read '/nonexistent/ca.pem': No such file or directory");
+  EXPECT_EQ(error_of(sink("rediss://cache:6380", "tls_cert_file = \"" + ca + "\"\n")),
+            "sluice.toml:12:17: sinks[1].tls_cert_file: mutual TLS needs both tls_cert_file and tls_key_file");
 }
 
 TEST_F(ConfigTest, DsnIsCheckedAtLoadTime) {
@@ -760,7 +783,7 @@ TEST_F(ConfigSecretTest, LaterErrorsDoNotShowTheDsnOrUrl) {
   expect_no_secret(error_of(with_dsn(
       "host=h", "[[sinks]]\nname = \"b\"\nurl = \"redis://:${env:SLUICE_TEST_SECRET}@h:x\"\n")));
   expect_no_secret(error_of(with_dsn(
-      "host=h", "[[sinks]]\nname = \"b\"\nurl = \"rediss://u:${env:SLUICE_TEST_SECRET}@h\"\n")));
+      "host=h", "[[sinks]]\nname = \"b\"\nurl = \"rediss://u:${env:SLUICE_TEST_SECRET}@h/db1\"\n")));
 }
 
 TEST_F(ConfigSecretTest, UrlFromEnvironmentDoesNotLeak) {

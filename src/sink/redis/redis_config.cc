@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -12,7 +15,13 @@
 namespace sluice {
 
 namespace {
-constexpr std::string_view kTlsScheme = "rediss://";
+
+// A file the sink reads when it connects: named by its key when it cannot be read now.
+void check_readable(ConfigTable& sink, std::string_view key, const std::string& path) {
+  std::ifstream file(path);
+  if (!file) sink.fail(key, fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
+}
+
 }  // namespace
 
 const char* to_string(SinkMode mode) {
@@ -53,9 +62,6 @@ std::string RedisSinkConfig::describe() const {
 }
 
 std::optional<std::string> redis_url_problem(std::string_view url) {
-  std::string scheme(url.substr(0, std::min(url.size(), kTlsScheme.size())));
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme == kTlsScheme) return "TLS to Redis is not supported by the hiredis 0.14 in Debian 12";
   // The sink's own parser, so that a url that loads is a url the sink can use.
   try {
     RedisUrl::parse(url);
@@ -75,6 +81,24 @@ std::shared_ptr<const RedisSinkConfig> parse_redis_sink_config(ConfigTable& sink
   if (!url) sink.fail("url", "required key is missing");
   if (auto problem = redis_url_problem(*url)) sink.fail("url", *problem);
   out->url = std::move(*url);
+  const bool tls = RedisUrl::parse(out->url).tls;
+  for (auto [key, field] : {std::pair{"tls_ca_file", &RedisTlsSettings::ca_file},
+                            std::pair{"tls_cert_file", &RedisTlsSettings::cert_file},
+                            std::pair{"tls_key_file", &RedisTlsSettings::key_file}}) {
+    if (auto path = sink.string(key, /*non_empty=*/true)) {
+      if (!tls) sink.fail(key, "only applies to a rediss:// url (TLS); this sink's url is redis://");
+      check_readable(sink, key, *path);
+      out->tls.*field = std::move(*path);
+    }
+  }
+  if (auto name = sink.string("tls_server_name", /*non_empty=*/true)) {
+    if (!tls) sink.fail("tls_server_name", "only applies to a rediss:// url (TLS); this sink's url is redis://");
+    out->tls.server_name = std::move(*name);
+  }
+  if (out->tls.cert_file.empty() != out->tls.key_file.empty()) {
+    sink.fail(out->tls.cert_file.empty() ? "tls_key_file" : "tls_cert_file",
+              "mutual TLS needs both tls_cert_file and tls_key_file");
+  }
 
   if (auto mode = sink.choice("mode", {"upsert", "invalidate", "stream"})) {
     out->mode = *mode == "upsert" ? SinkMode::kUpsert : *mode == "invalidate" ? SinkMode::kInvalidate : SinkMode::kStream;

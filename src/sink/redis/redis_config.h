@@ -9,6 +9,7 @@
 
 #include "config/config_table.h"
 #include "config/sink_plugin.h"
+#include "sink/redis/redis_transport.h"
 
 namespace sluice {
 
@@ -32,7 +33,8 @@ struct RedisTableConfig {
 
 struct RedisSinkConfig final : SinkSettings {
   std::string name;
-  std::string url;                        // redis://[user:password@]host:port/db (secrets expanded)
+  std::string url;                        // redis[s]://[user:password@]host:port/db (secrets expanded)
+  RedisTlsSettings tls;                   // tls_* keys (rediss:// only)
   SinkMode mode = SinkMode::kUpsert;
   DocumentFormat format = DocumentFormat::kJson;
   std::string key = "{table}:{pk}";
@@ -62,9 +64,9 @@ struct RedisSinkConfig final : SinkSettings {
 std::shared_ptr<const RedisSinkConfig> parse_redis_sink_config(ConfigTable& sink, std::vector<ConfigTable*>& tables,
                                                               const SinkConfig& common);
 
-// Why `url` is not "redis://[user:password@]host[:port][/db]", or nullopt. The
-// structure is checked by the sink's own parser (sink/redis/redis_url.h), so what
-// loads is what the sink accepts; rediss:// gets its own explanation.
+// Why `url` is not "redis[s]://[user:password@]host[:port][/db]", or nullopt.
+// The structure is checked by the sink's own parser (sink/redis/redis_url.h), so
+// what loads is what the sink accepts.
 std::optional<std::string> redis_url_problem(std::string_view url);
 
 }  // namespace sluice

@@ -1,22 +1,14 @@
 #include "sink/redis/redis_connection.h"
 
-#include <sys/time.h>
-
 #include <charconv>
 
 #include <hiredis/hiredis.h>
+#include <hiredis/read.h>
 
 #include "config/redact.h"
 
 namespace sluice {
 namespace {
-
-timeval to_timeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
 
 // The command in RESP ("*<argc>\r\n", then "$<length>\r\n<bytes>\r\n" per
 // argument), appended to `out`: what hiredis' own formatting produces, written
@@ -92,50 +84,69 @@ RedisReply RedisReply::at(size_t i) const {
 
 // ---- RedisConnection --------------------------------------------------------
 
+void RedisConnection::ReaderFree::operator()(redisReader* reader) const { redisReaderFree(reader); }
+
 RedisConnection::RedisConnection(const RedisUrl& url, const Options& options, std::string context)
     : url_(url), context_(std::move(context)) {
-  ctx_ = redisConnectWithTimeout(url_.host.c_str(), url_.port, to_timeval(options.connect_timeout));
-  if (ctx_ == nullptr) {
-    throw Error::transient(context_ + ": cannot connect to " + url_.redacted() + ": out of memory");
-  }
-  try {
-    if (ctx_->err) {
-      broken_ = true;
-      throw Error::transient(scrub(context_ + ": cannot connect to " + url_.redacted() + ": " + ctx_->errstr));
-    }
-    if (redisSetTimeout(ctx_, to_timeval(options.command_timeout)) != REDIS_OK) fail("setting the command timeout");
-    redisEnableKeepAlive(ctx_);
+  transport_ = std::make_unique<RedisTransport>(url_.host, url_.port, url_.tls ? &options.tls : nullptr,
+                                                options.connect_timeout, context_, url_.redacted());
+  transport_->set_timeout(options.command_timeout);
+  reader_.reset(redisReaderCreate());
+  if (!reader_) throw Error::internal(context_ + ": cannot create a reply reader: out of memory");
 
-    if (url_.password) {
-      std::vector<std::string_view> auth{"AUTH"};
-      if (!url_.user.empty()) auth.push_back(url_.user);
-      auth.push_back(*url_.password);
-      RedisReply reply = command(auth);
-      if (reply.is_error()) {
-        Error e = reply_error("AUTH as " + (url_.user.empty() ? std::string("the default user") : "'" + url_.user + "'"),
-                              reply.str());
-        if (e.kind() != ErrorKind::kTransient) throw Error::server(e.what());
-        throw e;
-      }
+  if (url_.password) {
+    std::vector<std::string_view> auth{"AUTH"};
+    if (!url_.user.empty()) auth.push_back(url_.user);
+    auth.push_back(*url_.password);
+    RedisReply reply = first_reply(auth);
+    if (reply.is_error()) {
+      Error e = reply_error("AUTH as " + (url_.user.empty() ? std::string("the default user") : "'" + url_.user + "'"),
+                            reply.str());
+      if (e.kind() != ErrorKind::kTransient) throw Error::server(e.what());
+      throw e;
     }
-    if (url_.db != 0) {
-      const std::string db = std::to_string(url_.db);
-      RedisReply reply = command(std::vector<std::string_view>{"SELECT", db});
-      if (reply.is_error()) {
-        Error e = reply_error("SELECT " + db, reply.str());
-        if (e.kind() != ErrorKind::kTransient) throw Error::server(e.what());
-        throw e;
-      }
+  }
+  if (url_.db != 0) {
+    const std::string db = std::to_string(url_.db);
+    RedisReply reply = url_.password ? command(std::vector<std::string_view>{"SELECT", db})
+                                     : first_reply(std::vector<std::string_view>{"SELECT", db});
+    if (reply.is_error()) {
+      Error e = reply_error("SELECT " + db, reply.str());
+      if (e.kind() != ErrorKind::kTransient) throw Error::server(e.what());
+      throw e;
     }
-  } catch (...) {
-    redisFree(ctx_);
-    ctx_ = nullptr;
-    throw;
+  }
+  if (!url_.password && url_.db == 0) {
+    RedisReply reply = first_reply(std::vector<std::string_view>{"PING"});
+    // NOAUTH: the server wants a password the URL does not give.
+    if (reply.is_error()) throw Error::server(reply_error("PING", reply.str()).what());
   }
 }
 
-RedisConnection::~RedisConnection() {
-  if (ctx_ != nullptr) redisFree(ctx_);
+RedisConnection::~RedisConnection() = default;
+
+RedisReply RedisConnection::first_reply(const std::vector<std::string_view>& argv) {
+  try {
+    return command(argv);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kTransient && transport_->client_certificate_requested()) {
+      // In TLS 1.3 the refusal comes after the handshake: an alert, or just a
+      // dropped connection.
+      throw Error::server(std::string(e.what()) +
+                          " (the server asked for a client certificate and none is configured: tls_cert_file, "
+                          "tls_key_file)");
+    }
+    if (e.kind() == ErrorKind::kTransient && !url_.tls) {
+      // Not RESP: nothing else will come of it. A closed connection may also be
+      // a server going down: transient, with the same hint.
+      const std::string what = e.what();
+      if (what.find("Protocol error") != std::string::npos) throw Error::server(what + " (is it a TLS port? use rediss://)");
+      if (what.find("closed the connection") != std::string::npos || what.find("reset by peer") != std::string::npos) {
+        throw Error::transient(what + " (is it a TLS port? use rediss://)");
+      }
+    }
+    throw;
+  }
 }
 
 std::string RedisConnection::scrub(std::string text) const {
@@ -145,28 +156,18 @@ std::string RedisConnection::scrub(std::string text) const {
 
 void RedisConnection::fail(std::string_view what) {
   broken_ = true;
-  std::string reason = ctx_ != nullptr && ctx_->err ? std::string(ctx_->errstr) : "connection lost";
-  if (ctx_ != nullptr && ctx_->err == REDIS_ERR_IO && reason.find("temporarily unavailable") != std::string::npos) {
-    reason = "timed out";  // hiredis reports a read timeout as EAGAIN
-  }
-  throw Error::transient(scrub(context_ + ": " + url_.redacted() + ": " + std::string(what) + ": " + reason));
+  throw Error::transient(scrub(context_ + ": " + url_.redacted() + ": " + std::string(what)));
 }
 
 void RedisConnection::ensure_usable() const {
-  if (broken_ || ctx_ == nullptr) {
+  if (broken_ || !transport_) {
     throw Error::transient(context_ + ": " + url_.redacted() + ": the connection was lost");
   }
 }
 
 RedisReply RedisConnection::command(const std::vector<std::string_view>& argv) {
   append(argv);
-  ensure_usable();
-  void* reply = nullptr;
-  if (redisGetReply(ctx_, &reply) != REDIS_OK || reply == nullptr) {
-    fail(argv.empty() ? std::string_view("command") : argv.front());
-  }
-  auto root = own(reply);
-  return RedisReply(root, root.get());
+  return read();
 }
 
 RedisReply RedisConnection::command(const std::vector<std::string>& argv) {
@@ -182,18 +183,43 @@ RedisReply RedisConnection::checked(const std::vector<std::string_view>& argv, s
 
 void RedisConnection::append(const std::vector<std::string_view>& argv) {
   ensure_usable();
-  resp_.clear();
-  append_resp(resp_, argv);
-  if (redisAppendFormattedCommand(ctx_, resp_.data(), resp_.size()) != REDIS_OK) fail("queueing a command");
-  if (resp_.capacity() > kKeptBuffer) std::string().swap(resp_);  // a big batch's buffer is not kept
+  append_resp(out_, argv);
+}
+
+void RedisConnection::flush() {
+  if (out_.empty()) return;
+  try {
+    transport_->write_all(out_);
+  } catch (const Error& e) {
+    broken_ = true;
+    throw Error(e.kind(), scrub(e.what()));
+  }
+  out_.clear();
+  if (out_.capacity() > kKeptBuffer) std::string().swap(out_);  // a big batch's buffer is not kept
 }
 
 RedisReply RedisConnection::read() {
   ensure_usable();
-  void* reply = nullptr;
-  if (redisGetReply(ctx_, &reply) != REDIS_OK || reply == nullptr) fail("reading a reply");
-  auto root = own(reply);
-  return RedisReply(root, root.get());
+  flush();
+  char buf[64 * 1024];
+  while (true) {
+    void* reply = nullptr;
+    if (redisReaderGetReply(reader_.get(), &reply) != REDIS_OK) {
+      fail(std::string("reading a reply: ") + (reader_->errstr[0] ? reader_->errstr : "protocol error"));
+    }
+    if (reply != nullptr) {
+      auto root = own(reply);
+      return RedisReply(root, root.get());
+    }
+    size_t n = 0;
+    try {
+      n = transport_->read_some(buf, sizeof buf);
+    } catch (const Error& e) {
+      broken_ = true;
+      throw Error(e.kind(), scrub(e.what()));
+    }
+    if (redisReaderFeed(reader_.get(), buf, n) != REDIS_OK) fail("reading a reply: out of memory");
+  }
 }
 
 Error RedisConnection::reply_error(std::string_view what, std::string_view reply) const {

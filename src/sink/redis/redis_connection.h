@@ -1,27 +1,35 @@
-// One blocking connection to a Redis server (hiredis), owned RAII-style.
+// One blocking connection to a Redis server, owned RAII-style: a
+// RedisTransport (TCP, or TLS for rediss://) carrying RESP, the commands
+// written here and the replies parsed by hiredis' reader.
 //
 // Errors are classified the way the sink needs them (core/error.h):
 //   - the server cannot be reached, the connection dropped or a command timed out:
-//     Error::transient, and the connection is broken() from then on (hiredis
-//     cannot resynchronise a stream it lost); the owner drops it and reconnects;
+//     Error::transient, and the connection is broken() from then on (a stream
+//     that lost its place cannot be resynchronised); the owner drops it and
+//     reconnects;
+//   - the TLS handshake failed, or the server does not speak what the URL says
+//     (TLS to a plain port, plain TCP to a TLS port): Error::server, saying so
+//     (redis_transport.h);
 //   - an error reply: see RedisConnection::reply_error();
 //   - AUTH or SELECT refused: Error::server.
-// No message contains the password: every text that could echo it (hiredis'
-// errstr, server replies) is scrubbed first.
+// No message contains the password: every text that could echo it (server
+// replies) is scrubbed first.
 //
 // Not thread-safe: one connection is used by one thread at a time.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/error.h"
+#include "sink/redis/redis_transport.h"
 #include "sink/redis/redis_url.h"
 
-struct redisContext;
+struct redisReader;
 struct redisReply;
 
 namespace sluice {
@@ -59,10 +67,15 @@ class RedisConnection {
     // command counts as lost (transient) and the batch is retried, which the
     // checkpoint makes safe.
     std::chrono::milliseconds command_timeout{60000};
+    // For a rediss:// URL: how the server's certificate is checked, and the
+    // client's own (mutual TLS). Ignored for redis://.
+    RedisTlsSettings tls;
   };
 
-  // Connects, authenticates (AUTH [user] password) and selects the database.
-  // `context` names the owner in messages (e.g. "redis sink 'cache'").
+  // Connects (TLS for rediss://), authenticates (AUTH [user] password),
+  // selects the database, or else sends PING: a server that does not answer in
+  // RESP is refused at once, with what to check. `context` names the owner in
+  // messages (e.g. "redis sink 'cache'").
   RedisConnection(const RedisUrl& url, const Options& options, std::string context);
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
@@ -98,11 +111,20 @@ class RedisConnection {
   [[noreturn]] void fail(std::string_view what);
   void ensure_usable() const;
 
+  struct ReaderFree {
+    void operator()(redisReader* reader) const;
+  };
+  // The first reply of a new connection: a server that does not speak RESP
+  // over what the URL says (a TLS port for redis://) is named as such.
+  RedisReply first_reply(const std::vector<std::string_view>& argv);
+  void flush();
+
   RedisUrl url_;
   std::string context_;
-  redisContext* ctx_ = nullptr;
+  std::unique_ptr<RedisTransport> transport_;
+  std::unique_ptr<redisReader, ReaderFree> reader_;
   bool broken_ = false;
-  std::string resp_;  // the command being queued, formatted (reused)
+  std::string out_;  // commands queued by append(), formatted, not sent yet
 };
 
 }  // namespace sluice

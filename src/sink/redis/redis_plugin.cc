@@ -98,7 +98,9 @@ std::vector<std::string> table_problems(const SinkConfig& common, const Relation
 SinkPlugin redis_sink_plugin() {
   SinkPlugin plugin;
   plugin.kind = "redis";
-  plugin.keys = {"url", "mode", "format", "key", "stream", "stream_maxlen", "state_prefix", "on_error", "script_max_ops"};
+  plugin.keys = {"url",          "tls_ca_file", "tls_cert_file", "tls_key_file", "tls_server_name",
+                 "mode",         "format",      "key",           "stream",       "stream_maxlen",
+                 "state_prefix", "on_error",    "script_max_ops"};
   plugin.table_keys = {"key", "stream"};
   plugin.parse = [](ConfigTable& sink, std::vector<ConfigTable*>& tables, const SinkConfig& common) {
     return std::shared_ptr<const SinkSettings>(parse_redis_sink_config(sink, tables, common));

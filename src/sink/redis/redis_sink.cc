@@ -84,6 +84,7 @@ RedisSink::RedisSink(const RedisSinkConfig& config, RedisConnection::Options opt
       stream_(KeyTemplate::parse(config.stream, "sink '" + config.name + "': stream")) {
   try {
     url_ = RedisUrl::parse(config.url);
+    options_.tls = config.tls;
   } catch (const Error& e) {
     throw Error(e.kind(), "sink '" + config.name + "': " + e.what());
   }

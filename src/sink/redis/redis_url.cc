@@ -10,6 +10,7 @@ namespace sluice {
 namespace {
 
 constexpr std::string_view kScheme = "redis://";
+constexpr std::string_view kTlsScheme = "rediss://";
 
 bool parse_int(std::string_view text, int min, int max, int& out) {
   if (text.empty()) return false;
@@ -36,11 +37,17 @@ RedisUrl RedisUrl::parse(std::string_view text) {
   auto bad = [&](const std::string& what) {
     return Error::config("redis url '" + redact_url(text) + "': " + what);
   };
-  if (starts_with_ci(text, "rediss://")) throw bad("TLS (rediss://) is not supported");
-  if (!starts_with_ci(text, kScheme)) throw bad("expected redis://[user:password@]host[:port][/db]");
-  std::string_view rest = text.substr(kScheme.size());
-
   RedisUrl url;
+  std::string_view rest;
+  if (starts_with_ci(text, kTlsScheme)) {
+    url.tls = true;
+    rest = text.substr(kTlsScheme.size());
+  } else if (starts_with_ci(text, kScheme)) {
+    rest = text.substr(kScheme.size());
+  } else {
+    throw bad("expected redis://[user:password@]host[:port][/db], or rediss:// for TLS");
+  }
+
   // The userinfo ends at the last '@' before the path: an unencoded '@' in a
   // password is taken as part of it rather than as the host.
   const size_t last_at = rest.rfind('@');
@@ -106,7 +113,7 @@ std::string RedisUrl::endpoint() const {
 }
 
 std::string RedisUrl::redacted() const {
-  std::string out(kScheme);
+  std::string out(tls ? kTlsScheme : kScheme);
   if (password) out += user + ":********@";
   return out + endpoint();
 }
