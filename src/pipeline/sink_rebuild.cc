@@ -51,6 +51,19 @@ void SinkRebuild::copy() {
     const SnapshotResult result = copy_snapshot(config_, copy, make_sink_, finish_, cancel_);
     snapshot_.reset();  // no longer needed (PostgreSQL: drops the temporary slot)
     auto sink = make_sink_(sink_config_);
+    // A store that went back in time (writes lost in a failover, a restart from
+    // older data) still holds rows deleted since: every row that existed at the
+    // copy point was just copied at it, or changed by the stream after it, so a
+    // row still older than the copy point is one the source no longer has.
+    uint64_t removed = 0;
+    for (const std::string& table : config_.source.tables) {
+      if (!sink->holds_table(table)) continue;
+      retry_transient(label_, config_.retry, cancel_, [&] {
+        sink->load_checkpoint();
+        removed += sink->row_store()->remove_rows_older_than(table, copy_point_);
+      });
+    }
+    if (removed > 0) spdlog::info("{}: removed {} rows the copy did not have (left from before the reset)", label_, removed);
     retry_transient(label_, config_.retry, cancel_, [&] {
       sink->load_checkpoint();
       RebuildTarget* rebuilt = sink->rebuild_target();

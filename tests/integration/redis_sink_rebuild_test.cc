@@ -129,6 +129,37 @@ TEST_P(RedisSinkRebuildTest, UnchangedToastOfARowNotCopiedYetWaitsForTheCopy) {
   EXPECT_EQ(client_.get("users:1"), R"({"id":1,"name":"newer","payload":{"big": [1, 2]},"note":null})");
 }
 
+// Redis went back to older data (a failover lost acknowledged writes): the
+// checkpoint is behind the one this sink wrote. That is a reset, not another
+// writer, and nothing of the batch is written.
+TEST_P(RedisSinkRebuildTest, ACheckpointThatWentBackIsAReset) {
+  auto sink = started(config());
+  auto rel = users();
+  sink->apply(batch({ins(rel, pos(0x200), {T("1"), T("a"), N, N})}));
+  ASSERT_EQ(client_.command({"SAVE"}).at(0), std::string("OK"));
+  sink->apply(batch({ins(rel, pos(0x300), {T("2"), T("b"), N, N})}));
+  ASSERT_EQ(client_.command({"DEBUG", "RELOAD", "NOSAVE"}).at(0), std::string("OK"));
+  ASSERT_EQ(checkpoint(), pos(0x200).encode());
+  try {
+    sink->apply(batch({ins(rel, pos(0x400), {T("3"), T("c"), N, N})}));
+    FAIL() << "expected SinkWasReset";
+  } catch (const SinkWasReset& e) {
+    EXPECT_TRUE(contains(e.what(), "went back from " + pos(0x300).encode() + " to " + pos(0x200).encode())) << e.what();
+  }
+  EXPECT_EQ(client_.get("users:3"), std::nullopt);
+  // A checkpoint ahead of this sink's is still another writer.
+  client_.command({"HSET", "sluice:cache:checkpoint", "position", pos(0x900).encode()});
+  try {
+    sink->apply(batch({ins(rel, pos(0x400), {T("3"), T("c"), N, N})}));
+    FAIL() << "expected Error::state";
+  } catch (const SinkWasReset& e) {
+    FAIL() << e.what();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kState) << e.what();
+    EXPECT_TRUE(contains(e.what(), "another process")) << e.what();
+  }
+}
+
 TEST_P(RedisSinkRebuildTest, RowsOfAReplacedRebuildAreRefused) {
   auto sink = started(config());
   auto rel = users();

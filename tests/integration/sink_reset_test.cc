@@ -87,6 +87,34 @@ TEST_F(SinkResetTest, FlushWhileStreamingRebuildsWhileChangesKeepFlowing) {
   EXPECT_EQ(cache->command({"HGET", "sluice:cache:checkpoint", "rebuild"}).at(0), std::nullopt);
 }
 
+// Redis goes back in time while sluice streams (writes it had acknowledged are
+// lost, as in a failover to a replica that had not received them): the
+// checkpoint went back behind the one the sink wrote, which is a reset, and the
+// rebuild also removes the rows deleted since the older data was saved.
+TEST_F(SinkResetTest, RedisGoingBackInTimeIsAResetAndTheRebuildRemovesRowsDeletedSince) {
+  auto config = write_config();
+  auto sluice = start_sluice(config);
+  ASSERT_TRUE(wait_streaming(*sluice)) << sluice->output();
+  ASSERT_TRUE(wait_until_synced()) << sluice->output();
+  ASSERT_EQ(cache->command({"SAVE"}).at(0), std::string("OK"));
+  const std::string deleted_key = "m:" + db->scalar("SELECT channel_id FROM media WHERE media_id = 2") + ":2";
+  // After the save: a delete, an insert and an update that the older data lacks.
+  db->exec("DELETE FROM media WHERE media_id = 2");
+  db->exec("INSERT INTO user_account (email, display_name) VALUES ('after-save@x', 'after the save')");
+  db->exec("UPDATE user_account SET display_name = 'changed after the save' WHERE user_account_id = 1");
+  ASSERT_TRUE(wait_until_synced()) << sluice->output();
+  ASSERT_EQ(cache->command({"DEBUG", "RELOAD", "NOSAVE"}).at(0), std::string("OK"));  // back to the save
+  ASSERT_TRUE(cache->get(deleted_key).has_value());  // the deleted row is back in Redis
+  db->exec("UPDATE channel SET name = 'noticed' WHERE channel_id = 1");
+  ASSERT_TRUE(logged(*sluice, "went back from")) << sluice->output();
+  ASSERT_TRUE(logged(*sluice, "rebuild of sink 'cache': done")) << sluice->output();
+  ASSERT_TRUE(wait_until_synced()) << sluice->output();  // no key of a row that is gone
+  EXPECT_EQ(cache->get(deleted_key), std::nullopt);
+  EXPECT_TRUE(logged(*sluice, "removed 1 rows the copy did not have")) << sluice->output();
+  EXPECT_TRUE(verified(config)) << sluice->output();
+  EXPECT_TRUE(sluice->running()) << sluice->output();
+}
+
 TEST_F(SinkResetTest, RebuildInterruptedBySluiceStoppingStartsAgainOnTheNextRun) {
   add_users();
   auto config = copy_config();

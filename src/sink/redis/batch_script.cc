@@ -47,7 +47,8 @@ const std::string_view kSnapshotRowsScript = kSnapshotRowsScriptText;
 
 const std::string_view kBeginSnapshotScript = lua::kBeginSnapshot;
 
-const std::string_view kDeadLetterScript = lua::kDeadLetter;
+const std::string kDeadLetterScriptText = std::string(lua::kPositionOrder) + std::string(lua::kDeadLetter);
+const std::string_view kDeadLetterScript = kDeadLetterScriptText;
 
 const std::string_view kFinishSnapshotScript = lua::kFinishSnapshot;
 

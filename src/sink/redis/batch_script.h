@@ -31,7 +31,8 @@
 //     S stream_key table nfield {field value}*nfield    XADD
 //   Fields: as BatchPlan's below.
 // Reply: {"applied" | "already_applied", ops applied, ops skipped by the version guard}.
-// Error replies start with SLUICE_RESET (the checkpoint is gone: SinkWasReset),
+// Error replies start with SLUICE_RESET (the checkpoint is gone, or went back
+// behind the one this sink wrote: writes Redis acknowledged were lost; SinkWasReset),
 // SLUICE_WAIT (an unchanged TOAST value of a row a rebuild has not copied yet:
 // retry later), SLUICE_STATE, SLUICE_INPUT or SLUICE_INTERNAL (mapped to the
 // Error kinds by the sink), or are Redis' own errors.

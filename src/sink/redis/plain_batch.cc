@@ -381,6 +381,11 @@ class PlainApply {
       outcome.already_applied = true;  // an earlier attempt was applied; its reply was lost
       return true;
     }
+    if (stored != h_.expected && !stored.empty() && !h_.expected.empty() && stored < h_.expected) {
+      throw SinkWasReset("the checkpoint of " + who_ + " went back from " + h_.expected + " to " + stored +
+                         ": writes Redis had acknowledged were lost (a failover to a replica that had not received "
+                         "them, or a restart from older data) (" + cpkey_ + ")");
+    }
     if (stored != h_.expected) {
       throw Error::state("the checkpoint of " + who_ + " is at " + show(stored) + " but this sink last left it at " +
                          show(h_.expected) + ": another process writes to the same state (" + cpkey_ + ")");

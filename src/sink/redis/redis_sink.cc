@@ -263,8 +263,9 @@ void RedisSink::delete_indexed(RedisConnection& conn, const std::string& table) 
     RedisReply items = reply.at(1);
     std::vector<std::string_view> del{"DEL"};
     for (size_t i = 1; i < items.size(); i += 2) {
-      const std::string_view entry = items.at(i).str();  // "<version> <key>"
-      if (entry.size() > 26) del.push_back(entry.substr(26));
+      const std::string_view entry = items.at(i).str();  // "<version> <key>": a version has no space
+      const size_t space = entry.find(' ');
+      if (space != std::string_view::npos && space + 1 < entry.size()) del.push_back(entry.substr(space + 1));
     }
     if (del.size() > 1) conn.checked(del, "deleting the keys of " + table);
   } while (cursor != "0");

@@ -28,6 +28,9 @@ elseif newcp ~= '' then
     return {'already_applied', 0, 0}
   end
   if stored ~= expected then
+    if stored ~= '' and expected ~= '' and pos_cmp(stored, expected) < 0 then
+      return redis.error_reply('SLUICE_RESET the checkpoint of ' .. who .. ' went back from ' .. expected .. ' to ' .. stored .. ': writes Redis had acknowledged were lost (a failover to a replica that had not received them, or a restart from older data) (' .. cpkey .. ')')
+    end
     return redis.error_reply('SLUICE_STATE the checkpoint of ' .. who .. ' is at ' .. show(stored) .. ' but this sink last left it at ' .. show(expected) .. ': another process writes to the same state (' .. cpkey .. ')')
   end
 else
