@@ -70,6 +70,11 @@ std::unique_ptr<SluiceProcess> PipelineTest::start_sluice(const std::string& con
   return ::sluice::test::wait_streaming(sluice, 1, timeout);
 }
 
+::testing::AssertionResult PipelineTest::wait_for_output(SluiceProcess& sluice, const std::string& text,
+                                                         std::size_t count, std::chrono::milliseconds timeout) {
+  return ::sluice::test::wait_for_output(sluice, text, count, timeout);
+}
+
 void PipelineTest::redis_down_ten_seconds_under_load(SluiceProcess& sluice) {
   using namespace std::chrono_literals;
   std::thread writer([&] {

@@ -57,6 +57,10 @@ class PipelineTest : public ::testing::Test {
   // fails early if it exits (kit/sluice_output.h).
   ::testing::AssertionResult wait_streaming(SluiceProcess& sluice,
                                             std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Waits until `text` occurs at least `count` times in the output of `sluice`;
+  // fails early if it exits (kit/sluice_output.h).
+  ::testing::AssertionResult wait_for_output(SluiceProcess& sluice, const std::string& text, std::size_t count = 1,
+                                             std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
   Stack stack;
   // The stack's, by their old names.
