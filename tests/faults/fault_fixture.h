@@ -168,7 +168,6 @@ class FaultTest : public ::testing::Test {
   // The stack's, by their old names.
   PostgresServer* const pg = &stack.pg();
   RedisServer* const redis = &stack.redis();
-  const TempDir* const dir = &stack.dir();
   std::vector<std::string>& env = stack.env;  // APP_PG_PASSWORD=...
   std::unique_ptr<PgbenchLoad> load;
   std::unique_ptr<RegressionWatcher> watcher;        // the Redis sink's index

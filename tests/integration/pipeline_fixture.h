@@ -66,7 +66,6 @@ class PipelineTest : public ::testing::Test {
   // The stack's, by their old names.
   PostgresServer* const pg = &stack.pg();
   RedisServer* const redis = &stack.redis();
-  const TempDir* const dir = &stack.dir();
   std::vector<std::string>& env = stack.env;  // APP_PG_PASSWORD=...
   std::unique_ptr<PgClient> db;
   std::unique_ptr<RedisClient> cache;
