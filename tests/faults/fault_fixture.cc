@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "kit/sluice_output.h"
+
 namespace sluice::test {
 namespace {
 
@@ -25,13 +27,10 @@ uint64_t parse_lsn(const std::string& text) {
   return (std::stoull(text.substr(0, slash), nullptr, 16) << 32) | std::stoull(text.substr(slash + 1), nullptr, 16);
 }
 
+FaultTest::FaultTest(const Stack::Options& servers) : stack(servers) {}
+
 void FaultTest::SetUp() {
-  case_start_ = Clock::now();
   report.case_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  pg = std::make_unique<PostgresServer>();
-  redis = std::make_unique<RedisServer>(/*appendonly=*/true);
-  dir = std::make_unique<TempDir>();
-  env = {"APP_PG_PASSWORD=app-secret"};
   pgbench_init(pg->port(), 1);
   watcher = std::make_unique<RegressionWatcher>(
       redis->port(), std::vector<std::string>(std::begin(kWatchedIndexes), std::end(kWatchedIndexes)));
@@ -50,9 +49,6 @@ void FaultTest::TearDown() {
   watcher.reset();
   cache_.reset();
   db_.reset();
-  redis.reset();
-  pg.reset();
-  dir.reset();
 }
 
 TomlWriter FaultTest::config_toml(const std::string& sink_extra, int pg_port, int redis_port,
@@ -81,43 +77,26 @@ std::string FaultTest::write_config(const std::string& sink_extra, int pg_port, 
 }
 
 std::string FaultTest::write_config(const TomlWriter& toml, const std::string& file_name) {
-  return dir->write_file(file_name, toml.str());
+  return stack.write_config(toml, file_name);
 }
 
 std::unique_ptr<SluiceProcess> FaultTest::start_sluice(const std::string& config,
                                                        const std::vector<std::string>& extra_args) {
-  std::vector<std::string> args = {"run", "--config", config};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
-  return std::make_unique<SluiceProcess>(args, env);
+  return stack.start_sluice(config, extra_args);
 }
 
 std::size_t FaultTest::occurrences(const SluiceProcess& process, const std::string& text) {
-  std::string output = process.output();
-  std::size_t count = 0;
-  for (auto at = output.find(text); at != std::string::npos; at = output.find(text, at + text.size())) ++count;
-  return count;
+  return ::sluice::test::occurrences(process, text);
 }
 
 ::testing::AssertionResult FaultTest::wait_for_output(SluiceProcess& process, const std::string& text,
                                                       std::size_t count, std::chrono::milliseconds timeout) {
-  bool exited = false;
-  bool found = eventually(
-      [&] {
-        if (occurrences(process, text) >= count) return true;
-        exited = !process.running();
-        return exited;
-      },
-      timeout);
-  if (found && !exited) return ::testing::AssertionSuccess();
-  if (occurrences(process, text) >= count) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' x" << count << " not seen"
-                                       << (exited ? " (the process exited)" : "") << "; output:\n"
-                                       << process.output();
+  return ::sluice::test::wait_for_output(process, text, count, timeout);
 }
 
 ::testing::AssertionResult FaultTest::wait_streaming(SluiceProcess& process, std::size_t count,
                                                      std::chrono::milliseconds timeout) {
-  return wait_for_output(process, "streaming from slot", count, timeout);
+  return ::sluice::test::wait_streaming(process, count, timeout);
 }
 
 std::optional<double> FaultTest::seconds_to_line(const SluiceProcess& process, const std::string& text,

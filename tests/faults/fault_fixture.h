@@ -1,5 +1,6 @@
 // The fixture of the fault suite (issue 3): per test, one PostgreSQL and one
-// Redis with AOF, the pgbench schema at scale 1, a sluice config capturing
+// Redis with AOF (a Stack, kit/stack.h: started when the fixture is made,
+// stopped when it goes, after TearDown()), the pgbench schema at scale 1, a sluice config capturing
 // pgbench_accounts, pgbench_branches and pgbench_tellers into the Redis upsert
 // sink "cache", and a RegressionWatcher on the index of the two small tables.
 //
@@ -40,6 +41,7 @@
 #include "faults/pgbench_load.h"
 #include "faults/regression_watcher.h"
 #include "harness/servers.h"
+#include "kit/stack.h"
 #include "kit/toml_writer.h"
 
 namespace sluice::test {
@@ -52,13 +54,25 @@ double seconds_since(Clock::time_point since);
 uint64_t parse_lsn(const std::string& text);
 
 class FaultTest : public ::testing::Test {
+ private:
+  // Before `stack`: a case's duration counts its servers' start.
+  Clock::time_point case_start_ = Clock::now();
+
  protected:
   static constexpr const char* kSlot = "sluice_cache";
   static constexpr const char* kCheckpointKey = "sluice:cache:checkpoint";
   static constexpr const char* kDeadLetterKey = "sluice:cache:dead_letter";
   static constexpr int kBatchMaxChanges = 500;
 
+  // `servers`: the Redis with AOF of every case, plus searchd for a case that
+  // has a search sink.
+  explicit FaultTest(const Stack::Options& servers = {.redis = Stack::Redis::kAppendOnly,
+                                                      .search_index_blocks = std::nullopt});
+
+  // Loads the pgbench schema and starts the watcher.
   void SetUp() override;
+  // Emits the report of a case that did not finish; stops the load, the
+  // watchers and the connections (the servers go with the fixture).
   void TearDown() override;
 
   // ---- sluice ----
@@ -78,7 +92,7 @@ class FaultTest : public ::testing::Test {
   // How many times `text` occurs in the process's output so far.
   static std::size_t occurrences(const SluiceProcess& process, const std::string& text);
   // Waits until `text` occurs at least `count` times in the output (failing
-  // early if the process exits).
+  // early if the process exits). These three: kit/sluice_output.h.
   ::testing::AssertionResult wait_for_output(SluiceProcess& process, const std::string& text, std::size_t count = 1,
                                              std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // "streaming from slot" (after the initial snapshot on a first start).
@@ -150,13 +164,14 @@ class FaultTest : public ::testing::Test {
   // "completed": false from TearDown (unless emit_report is false).
   void finish_case(const std::string& config);
 
-  std::unique_ptr<PostgresServer> pg;
-  std::unique_ptr<RedisServer> redis;
-  std::unique_ptr<TempDir> dir;
+  Stack stack;
+  // The stack's, by their old names.
+  PostgresServer* const pg = &stack.pg();
+  RedisServer* const redis = &stack.redis();
+  std::vector<std::string>& env = stack.env;  // APP_PG_PASSWORD=...
   std::unique_ptr<PgbenchLoad> load;
   std::unique_ptr<RegressionWatcher> watcher;        // the Redis sink's index
   std::unique_ptr<RegressionWatcher> extra_watcher;  // a second sink's versions, when a case has one
-  std::vector<std::string> env;  // APP_PG_PASSWORD=...
   FaultReport report;
   long manual_changes = 0;
   int batch_max_changes = kBatchMaxChanges;  // in the config written next; 0: sluice's default
@@ -167,7 +182,6 @@ class FaultTest : public ::testing::Test {
  private:
   std::unique_ptr<PgClient> db_;
   std::unique_ptr<RedisClient> cache_;
-  Clock::time_point case_start_;
   bool report_emitted_ = false;
 };
 

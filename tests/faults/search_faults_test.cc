@@ -81,9 +81,11 @@ class SearchReader {
 
 class SearchFaultTest : public FaultTest {
  protected:
+  SearchFaultTest()
+      : FaultTest({.redis = Stack::Redis::kAppendOnly, .search_index_blocks = pgbench_index_blocks()}) {}
+
   void SetUp() override {
     FaultTest::SetUp();
-    search = std::make_unique<SphinxServer>(pgbench_index_blocks());
     reader = std::make_unique<SearchReader>(search->port());
     auto watch = std::make_shared<SearchReader>(search->port());
     extra_watcher = std::make_unique<RegressionWatcher>([watch] {
@@ -102,7 +104,6 @@ class SearchFaultTest : public FaultTest {
   void TearDown() override {
     FaultTest::TearDown();  // stops the watchers first
     reader.reset();
-    search.reset();
   }
 
   // The cache sink of every case, and the search sink under test (at
@@ -150,7 +151,7 @@ class SearchFaultTest : public FaultTest {
     return -1;
   }
 
-  std::unique_ptr<SphinxServer> search;
+  SphinxServer* const search = &stack.search();
   std::unique_ptr<SearchReader> reader;
 };
 

@@ -1,20 +1,13 @@
 #include "integration/pipeline_fixture.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <thread>
+
+#include "kit/sluice_output.h"
 
 namespace sluice::test {
 
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string sql_literal(const std::string& text) {
   std::string out = "'";
@@ -28,20 +21,14 @@ std::string sql_literal(const std::string& text) {
 }  // namespace
 
 void PipelineTest::SetUp() {
-  pg = std::make_unique<PostgresServer>();
-  redis = std::make_unique<RedisServer>();
   db = std::make_unique<PgClient>(pg->dsn());
   cache = std::make_unique<RedisClient>(redis->port());
-  dir = std::make_unique<TempDir>();
-  db->exec(read_file(std::string(SLUICE_SOURCE_DIR) + "/examples/seed.sql"));
-  env = {"APP_PG_PASSWORD=app-secret"};
+  stack.run_sql_file("examples/seed.sql");
 }
 
 void PipelineTest::TearDown() {
   cache.reset();
   db.reset();
-  redis.reset();
-  pg.reset();
 }
 
 TomlWriter PipelineTest::config_toml(const std::string& sink_extra, const std::string& source_extra,
@@ -65,7 +52,7 @@ std::string PipelineTest::write_config(const std::string& sink_extra, const std:
 }
 
 std::string PipelineTest::write_config(const TomlWriter& toml, const std::string& file_name) {
-  return dir->write_file(file_name, toml.str());
+  return stack.write_config(toml, file_name);
 }
 
 void PipelineTest::capture(const std::string& table) {
@@ -76,16 +63,16 @@ void PipelineTest::capture(const std::string& table) {
 
 std::unique_ptr<SluiceProcess> PipelineTest::start_sluice(const std::string& config_path,
                                                           const std::vector<std::string>& extra_args) {
-  std::vector<std::string> args = {"run", "--config", config_path};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
-  return std::make_unique<SluiceProcess>(args, env);
+  return stack.start_sluice(config_path, extra_args);
 }
 
 ::testing::AssertionResult PipelineTest::wait_streaming(SluiceProcess& sluice, std::chrono::milliseconds timeout) {
-  if (eventually([&] { return sluice.output().find("streaming from slot") != std::string::npos; }, timeout)) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "sluice did not start streaming:\n" << sluice.output();
+  return ::sluice::test::wait_streaming(sluice, 1, timeout);
+}
+
+::testing::AssertionResult PipelineTest::wait_for_output(SluiceProcess& sluice, const std::string& text,
+                                                         std::size_t count, std::chrono::milliseconds timeout) {
+  return ::sluice::test::wait_for_output(sluice, text, count, timeout);
 }
 
 void PipelineTest::redis_down_ten_seconds_under_load(SluiceProcess& sluice) {

@@ -1,7 +1,8 @@
-// Shared fixture for end-to-end tests: a real PostgreSQL and Redis per test
-// process, the seed schema, a config file, and helpers that compare every row
-// of a table with its document in Redis using PostgreSQL's own jsonb equality
-// (so numbers are compared exactly, as parsed JSON).
+// Shared fixture for end-to-end tests: per test, a real PostgreSQL and Redis
+// (a Stack, kit/stack.h: started when the fixture is made, stopped when it goes),
+// the seed schema (examples/seed.sql), a config file, and helpers that compare
+// every row of a table with its document in Redis using PostgreSQL's own jsonb
+// equality (so numbers are compared exactly, as parsed JSON).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,12 +11,17 @@
 #include <string>
 
 #include "harness/servers.h"
+#include "kit/stack.h"
 #include "kit/toml_writer.h"
 
 namespace sluice::test {
 
 class PipelineTest : public ::testing::Test {
  protected:
+  // `servers`: Redis with AOF, say (the default: in memory, no searchd).
+  explicit PipelineTest(const Stack::Options& servers = {}) : stack(servers) {}
+
+  // Connects `db` and `cache`, and loads the seed schema.
   void SetUp() override;
   void TearDown() override;
 
@@ -47,16 +53,22 @@ class PipelineTest : public ::testing::Test {
   // Redis is stopped for 10 s of it; returns with Redis started again and
   // `cache` reconnected. Expects sluice to keep running through the outage.
   void redis_down_ten_seconds_under_load(SluiceProcess& sluice);
-  // Waits until `sluice` says it streams (the snapshot, if any, is done).
+  // Waits until `sluice` says it streams (the snapshot, if any, is done);
+  // fails early if it exits (kit/sluice_output.h).
   ::testing::AssertionResult wait_streaming(SluiceProcess& sluice,
                                             std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Waits until `text` occurs at least `count` times in the output of `sluice`;
+  // fails early if it exits (kit/sluice_output.h).
+  ::testing::AssertionResult wait_for_output(SluiceProcess& sluice, const std::string& text, std::size_t count = 1,
+                                             std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
-  std::unique_ptr<PostgresServer> pg;
-  std::unique_ptr<RedisServer> redis;
+  Stack stack;
+  // The stack's, by their old names.
+  PostgresServer* const pg = &stack.pg();
+  RedisServer* const redis = &stack.redis();
+  std::vector<std::string>& env = stack.env;  // APP_PG_PASSWORD=...
   std::unique_ptr<PgClient> db;
   std::unique_ptr<RedisClient> cache;
-  std::unique_ptr<TempDir> dir;
-  std::vector<std::string> env;  // APP_PG_PASSWORD=...
 
   // In the configs made next: the tables of [source], the dsn (empty:
   // postgres_dsn(pg->port()), role app with ${env:APP_PG_PASSWORD}) and the url

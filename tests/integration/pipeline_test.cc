@@ -280,11 +280,8 @@ TEST_F(PipelineTest, RedisRestartedEmptyStopsWhenOnResetIsStop) {
 
 class PersistentRedisPipelineTest : public PipelineTest {
  protected:
-  void SetUp() override {
-    PipelineTest::SetUp();
-    redis = std::make_unique<RedisServer>(/*appendonly=*/true);
-    cache = std::make_unique<RedisClient>(redis->port());
-  }
+  PersistentRedisPipelineTest()
+      : PipelineTest({.redis = Stack::Redis::kAppendOnly, .search_index_blocks = std::nullopt}) {}
 };
 
 TEST_F(PersistentRedisPipelineTest, RedisDownTenSecondsUnderLoadCatchesUp) {

@@ -4,14 +4,13 @@
 // `sluice check` against the same servers.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "harness/metrics_scrape.h"
 #include "harness/process_util.h"
 #include "harness/servers.h"
 #include "harness/sphinx_server.h"
 #include "harness/tcp_proxy.h"
+#include "kit/sluice_output.h"
+#include "kit/stack.h"
 #include "kit/toml_writer.h"
 #include "sink/manticore/document_id.h"
 #include "sink/manticore/index_definition.h"
@@ -21,13 +20,6 @@ namespace sluice::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The block `sluice check` prints for public.media (every field also a string
 // attribute), written here by hand so that the test checks the check.
@@ -44,13 +36,13 @@ std::string media_block(bool with_metadata = true) {
 
 class SearchSinkTest : public ::testing::Test {
  protected:
-  void SetUp() override { start_servers({media_block()}); }
+  // PostgreSQL and searchd with `index_blocks` (no Redis).
+  explicit SearchSinkTest(std::vector<std::string> index_blocks = {media_block()})
+      : stack({.redis = Stack::Redis::kNone, .search_index_blocks = std::move(index_blocks)}) {}
 
-  void start_servers(const std::vector<std::string>& blocks) {
-    pg = std::make_unique<PostgresServer>();
-    search = std::make_unique<SphinxServer>(blocks);
+  void SetUp() override {
+    stack.run_sql_file("examples/seed.sql");
     db = std::make_unique<PgClient>(pg->dsn());
-    db->exec(read_file(std::string(SLUICE_SOURCE_DIR) + "/examples/seed.sql"));
     client = std::make_unique<SphinxqlConnection>(SphinxqlUrl::parse(search->url()), SphinxqlConnection::Options{},
                                                   "test client");
   }
@@ -71,13 +63,12 @@ class SearchSinkTest : public ::testing::Test {
     toml.array_table("sinks.tables").set("table", "public.media").set("fields", {"title", "description"});
     return toml;
   }
-  std::string write_config(const TomlWriter& toml) { return dir.write_file("sluice.toml", toml.str()); }
+  std::string write_config(const TomlWriter& toml) { return stack.write_config(toml); }
   std::string write_config(std::string url = "") { return write_config(config_toml(std::move(url))); }
 
   std::unique_ptr<SluiceProcess> start_sluice(const std::string& config) {
-    auto sluice = std::make_unique<SluiceProcess>(std::vector<std::string>{"run", "--config", config});
-    EXPECT_TRUE(eventually([&] { return sluice->output().find("streaming from slot") != std::string::npos; }, 30s))
-        << sluice->output();
+    auto sluice = stack.start_sluice(config);
+    EXPECT_TRUE(wait_streaming(*sluice, 1, 30s));
     return sluice;
   }
 
@@ -107,9 +98,9 @@ class SearchSinkTest : public ::testing::Test {
     return run_sluice(args);
   }
 
-  TempDir dir;
-  std::unique_ptr<PostgresServer> pg;
-  std::unique_ptr<SphinxServer> search;
+  Stack stack;
+  PostgresServer* const pg = &stack.pg();
+  SphinxServer* const search = &stack.search();
   std::unique_ptr<PgClient> db;
   std::unique_ptr<SphinxqlConnection> client;
 };
@@ -290,7 +281,7 @@ TEST_F(SearchSinkTest, AColumnTheIndexLacksStopsWithTheLineToAdd) {
 
 class SearchSinkCheckTest : public SearchSinkTest {
  protected:
-  void SetUp() override { start_servers({}); }  // only the harness's default index
+  SearchSinkCheckTest() : SearchSinkTest(std::vector<std::string>{}) {}  // only the harness's default index
 };
 
 TEST_F(SearchSinkCheckTest, CheckPrintsTheIndexBlockForAMissingIndex) {
@@ -306,7 +297,7 @@ TEST_F(SearchSinkCheckTest, CheckPrintsTheIndexBlockForAMissingIndex) {
 
 class SearchSinkMismatchTest : public SearchSinkTest {
  protected:
-  void SetUp() override { start_servers({media_block(/*with_metadata=*/false)}); }
+  SearchSinkMismatchTest() : SearchSinkTest(std::vector<std::string>{media_block(/*with_metadata=*/false)}) {}
 };
 
 TEST_F(SearchSinkMismatchTest, CheckNamesTheMissingAttributeAndItsLine) {
@@ -327,7 +318,7 @@ TEST_F(SearchSinkTest, BadUrlAndUnreachableSearchdAreOneClearLineEach) {
   EXPECT_NE(output.find("sink 'search'"), std::string::npos) << output;
   EXPECT_NE(output.find(std::to_string(search->port())), std::string::npos) << output;
   const std::string bad =
-      dir.write_file("bad.toml", config_toml("mysqlx://127.0.0.1:" + std::to_string(search->port())).str());
+      stack.write_config(config_toml("mysqlx://127.0.0.1:" + std::to_string(search->port())), "bad.toml");
   auto [code2, output2] = run_sluice({"check", "--config", bad});
   EXPECT_NE(code2, 0) << output2;
   EXPECT_NE(output2.find("url"), std::string::npos) << output2;

@@ -54,8 +54,9 @@ class SinkResetTest : public PipelineTest {
   void update_uncopied_toasted_row() {
     db->exec("UPDATE media SET title = 'retitled during the rebuild' WHERE media_id = 1");
   }
-  bool logged(SluiceProcess& sluice, const std::string& text, std::chrono::seconds timeout = 90s) {
-    return eventually([&] { return sluice.output().find(text) != std::string::npos; }, timeout);
+  // The copy of kUsers rows takes seconds: up to 90 s for each step of a rebuild.
+  ::testing::AssertionResult logged(SluiceProcess& sluice, const std::string& text) {
+    return wait_for_output(sluice, text, 1, 90s);
   }
   // Flushes Redis, and makes the sink notice with one more change.
   void flush_redis() {
@@ -68,16 +69,16 @@ TEST_F(SinkResetTest, FlushWhileStreamingRebuildsWhileChangesKeepFlowing) {
   add_users();
   auto config = copy_config();
   auto sluice = start_sluice(config);
-  ASSERT_TRUE(logged(*sluice, "streaming from slot")) << sluice->output();
+  ASSERT_TRUE(logged(*sluice, "streaming from slot"));
   flush_redis();
-  ASSERT_TRUE(logged(*sluice, "copying every table at")) << sluice->output();
+  ASSERT_TRUE(logged(*sluice, "copying every table at"));
   write_during_rebuild();
   // The deletes, newer than the copy point, leave tombstones while it runs.
   ASSERT_TRUE(eventually([&] {
     return cache->command({"HLEN", "sluice:cache:tomb:public.user_account"}).at(0) == std::string("46");
   })) << sluice->output();
   update_uncopied_toasted_row();
-  ASSERT_TRUE(logged(*sluice, "rebuild of sink 'cache': done")) << sluice->output();
+  ASSERT_TRUE(logged(*sluice, "rebuild of sink 'cache': done"));
   EXPECT_TRUE(sluice->running()) << sluice->output();
   // Media 1's update waited for its row to be copied, then kept the description.
   ASSERT_TRUE(eventually([&] { return bool(table_matches("media")); })) << table_matches("media");
@@ -119,17 +120,17 @@ TEST_F(SinkResetTest, RebuildInterruptedBySluiceStoppingStartsAgainOnTheNextRun)
   add_users();
   auto config = copy_config();
   auto sluice = start_sluice(config);
-  ASSERT_TRUE(logged(*sluice, "streaming from slot")) << sluice->output();
+  ASSERT_TRUE(logged(*sluice, "streaming from slot"));
   flush_redis();
-  ASSERT_TRUE(logged(*sluice, "copying every table at")) << sluice->output();
+  ASSERT_TRUE(logged(*sluice, "copying every table at"));
   write_during_rebuild();
   update_uncopied_toasted_row();
   sluice->kill9();
   ASSERT_TRUE(cache->command({"HGET", "sluice:cache:checkpoint", "rebuild"}).at(0).has_value());
   db->exec("DELETE FROM user_account WHERE user_account_id BETWEEN 10 AND 20");
   sluice = start_sluice(config);
-  ASSERT_TRUE(logged(*sluice, "rebuilding sink 'cache' while streaming")) << sluice->output();
-  ASSERT_TRUE(logged(*sluice, "rebuild of sink 'cache': done")) << sluice->output();
+  ASSERT_TRUE(logged(*sluice, "rebuilding sink 'cache' while streaming"));
+  ASSERT_TRUE(logged(*sluice, "rebuild of sink 'cache': done"));
   ASSERT_TRUE(verified(config)) << sluice->output();
 }
 
@@ -166,10 +167,8 @@ TEST_F(SinkResetTest, OneOfTwoSinksEmptiedWhileSluiceIsDownIsRebuiltWhileTheOthe
   db->exec("UPDATE user_account SET display_name = 'while down' WHERE user_account_id = 1");
   db->exec("DELETE FROM media WHERE media_id = 2");
   auto sluice = start_sluice(config);
-  ASSERT_TRUE(eventually([&] { return sluice->output().find("rebuilding sink 'mirror' while streaming") != std::string::npos; }))
-      << sluice->output();
-  ASSERT_TRUE(eventually([&] { return sluice->output().find("rebuild of sink 'mirror': done") != std::string::npos; }))
-      << sluice->output();
+  ASSERT_TRUE(wait_for_output(*sluice, "rebuilding sink 'mirror' while streaming"));
+  ASSERT_TRUE(wait_for_output(*sluice, "rebuild of sink 'mirror': done"));
   EXPECT_EQ(sluice->output().find("rebuild of sink 'cache'"), std::string::npos) << sluice->output();
   ASSERT_TRUE(verified(config)) << sluice->output();
   EXPECT_TRUE(mirror.get("user_account:1")->find("while down") != std::string::npos);

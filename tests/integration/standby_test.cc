@@ -19,8 +19,7 @@ TEST_F(StandbyTest, SecondInstanceWaitsThenTakesOverWhenTheActiveDies) {
   auto active = start_sluice(config);
   ASSERT_TRUE(wait_streaming(*active));
   auto standby = start_sluice(config);
-  ASSERT_TRUE(eventually([&] { return standby->output().find("waiting as a standby") != std::string::npos; }))
-      << standby->output();
+  ASSERT_TRUE(wait_for_output(*standby, "waiting as a standby"));
   std::this_thread::sleep_for(2s);
   EXPECT_TRUE(standby->running()) << standby->output();
   EXPECT_TRUE(active->running()) << active->output();

@@ -107,8 +107,7 @@ TEST_F(TableResyncTest, Kill9DuringAResyncStartsItAgainOnTheNextRun) {
   start_writer();
   auto [code, output] = run_sluice({"resync", "--config", config, "--table", "public.user_account"}, env);
   ASSERT_EQ(code, 0) << output;
-  ASSERT_TRUE(eventually([&] { return sluice->output().find("reading it again") != std::string::npos; }, 30s))
-      << sluice->output();
+  ASSERT_TRUE(wait_for_output(*sluice, "reading it again", 1, 30s));
   std::this_thread::sleep_for(300ms);
   sluice->kill9();
   ASSERT_FALSE(cache->get("user_account:19999")) << "the re-sync finished before the kill; nothing was tested";
@@ -119,8 +118,7 @@ TEST_F(TableResyncTest, Kill9DuringAResyncStartsItAgainOnTheNextRun) {
   EXPECT_EQ(status_output.find("public.channel: re-sync"), std::string::npos) << status_output;
 
   auto again = start_sluice(config);
-  ASSERT_TRUE(eventually([&] { return again->output().find("every row read again") != std::string::npos; }, 90s))
-      << again->output();
+  ASSERT_TRUE(wait_for_output(*again, "every row read again", 1, 90s));
   stop_writer();
   ASSERT_TRUE(wait_until_synced(60s)) << again->output();
   auto [verify_code, verify_output] = run_sluice({"verify", "--config", config}, env);
