@@ -18,8 +18,10 @@ namespace sluice::test {
 
 class PipelineTest : public ::testing::Test {
  protected:
-  // `servers`: Redis with AOF, say (the default: in memory, no searchd).
-  explicit PipelineTest(const Stack::Options& servers = {}) : stack(servers) {}
+  // `servers`: Redis with AOF, say (the default: in memory, no searchd);
+  // `redis_tls`: a TLS port on that Redis too (kit/stack.h).
+  explicit PipelineTest(const Stack::Options& servers = {}, std::optional<RedisServer::Tls> redis_tls = std::nullopt)
+      : stack(servers, redis_tls) {}
 
   // Connects `db` and `cache`, and loads the seed schema.
   void SetUp() override;

@@ -21,20 +21,23 @@ const std::vector<std::string> kSluiceUser = {
     "+hexists", "+hincrby", "+hgetall", "+hvals", "+hscan",    "+xadd",     "+watch",  "+unwatch",
     "+multi",  "+exec",   "+eval",  "+evalsha", "+script|load"};
 
+// The test binary's certificates (made once; a fixture's base is built before
+// its members, and the Stack needs them first).
+const TestCertificates& certificates() {
+  static const TestCertificates certs;
+  return certs;
+}
+
 class RedisAclTest : public PipelineTest {
  protected:
+  RedisAclTest() : PipelineTest({}, RedisServer::Tls{&certificates(), false}) {}
   void SetUp() override {
     PipelineTest::SetUp();
-    // The fixture's Redis, replaced by one with a TLS port (tests read over the plain one).
-    cache.reset();
-    redis = std::make_unique<RedisServer>(false, RedisServer::Tls{&certs_, false});
-    cache = std::make_unique<RedisClient>(redis->port());
     ASSERT_EQ(cache->command(kSluiceUser).at(0), std::string("OK"));
     cache_url = "rediss://sluice:${env:REDIS_ACL_PASSWORD}@127.0.0.1:" + std::to_string(redis->tls_port()) + "/0";
     env.push_back("REDIS_ACL_PASSWORD=acl-secret");
   }
-
-  TestCertificates certs_;
+  const TestCertificates& certs_ = certificates();
 };
 
 TEST_F(RedisAclTest, SluiceRunsVerifiesAndRepairsAsTheLeastPrivilegeUserOverTls) {

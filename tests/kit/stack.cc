@@ -8,12 +8,12 @@ namespace sluice::test {
 
 Stack::Stack() : Stack(Options{}) {}
 
-Stack::Stack(const Options& options)
+Stack::Stack(const Options& options, std::optional<RedisServer::Tls> redis_tls)
     // The password of role "app" (PostgresServer, servers.h).
     : env{"APP_PG_PASSWORD=app-secret"} {
   pg_ = std::make_unique<PostgresServer>();
   if (options.redis != Redis::kNone) {
-    redis_ = std::make_unique<RedisServer>(/*appendonly=*/options.redis == Redis::kAppendOnly);
+    redis_ = std::make_unique<RedisServer>(/*appendonly=*/options.redis == Redis::kAppendOnly, redis_tls);
   }
   if (options.search_index_blocks) search_ = std::make_unique<SphinxServer>(*options.search_index_blocks);
 }

@@ -10,7 +10,9 @@
 //   - a PostgresServer on a free 127.0.0.1 port, with database "app" and the
 //     superuser role "app" whose password is "app-secret" (servers.h);
 //   - unless Options::redis is kNone, a RedisServer on a free 127.0.0.1 port,
-//     in memory (kInMemory) or with AOF and appendfsync always (kAppendOnly);
+//     in memory (kInMemory) or with AOF and appendfsync always (kAppendOnly),
+//     with a TLS port beside it when `redis_tls` is given (its certificates
+//     must outlive the Stack);
 //   - when Options::search_index_blocks is given, a SphinxServer with those
 //     index blocks on a free 127.0.0.1 port (sphinx_server.h).
 // A server that does not come up makes the constructor throw std::runtime_error
@@ -50,7 +52,7 @@ class Stack {
   };
 
   Stack();  // Options{}: PostgreSQL and an in-memory Redis
-  explicit Stack(const Options& options);
+  explicit Stack(const Options& options, std::optional<RedisServer::Tls> redis_tls = std::nullopt);
   ~Stack();
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
